@@ -1,0 +1,39 @@
+# coopbot: `make demo` sets up and answers a sample question; `make test` sets up and runs all checks.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: setup demo test lint typecheck unit index clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "coopbot needs Python 3.11+"'
+	$(PYTHON) -m venv $(VENV)
+	# torch first and pinned: 2.13.0 has a local CPU build; anything else pulls GBs of CUDA.
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/coopbot ask "Who led the delegation from Sainyabuli?"
+
+test: setup lint typecheck unit
+
+lint: setup
+	$(BIN)/ruff check .
+
+typecheck: setup
+	$(BIN)/mypy
+
+unit: setup
+	$(BIN)/pytest -q
+
+index: setup
+	$(BIN)/coopbot index
+
+clean:
+	rm -rf $(VENV) index .mypy_cache .ruff_cache .pytest_cache .hypothesis *.egg-info

@@ -1,0 +1,228 @@
+"""The `coopbot` command. Heavy imports happen inside each command, so --help is instant."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+    from embeddings.builder import BuildObserver
+
+log = logging.getLogger("coopbot")
+
+SAMPLE_QUESTION = "Who led the delegation from Sainyabuli?"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for all subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="coopbot",
+        description="Answers questions about security-cooperation news with cited excerpts.",
+    )
+    parser.add_argument("--seeds", type=Path, help="article folder (env COOPBOT_SEEDS_DIR)")
+    parser.add_argument("--index", type=Path, help="index folder (env COOPBOT_INDEX_DIR)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("index", help="build or refresh the index from the seeds folder")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("status", help="what is indexed, with which model, and if seeds changed")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("ask", help="answer a question with cited excerpts")
+    p.add_argument("question", nargs="+", help="the question (quote it or not)")
+    p.add_argument("-k", type=int, default=None, help="number of results (env COOPBOT_TOP_K)")
+    p.add_argument("--json", action="store_true", help="print the JSON contract")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("eval", help="score retrieval on a JSONL question file")
+    p.add_argument("file", type=Path, help="questions, e.g. ../shared/eval/dev.jsonl")
+    p.add_argument("-k", type=int, default=5, help="results per question (default 5)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_eval)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    from bot.settings import Settings
+    from embeddings.errors import CoopbotError
+
+    try:
+        settings = Settings.from_env().with_overrides(seeds_dir=args.seeds, index_dir=args.index)
+        result: int = args.func(args, settings)
+        return result
+    except CoopbotError as exc:
+        print(f"coopbot: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("coopbot: interrupted", file=sys.stderr)
+        return 130
+
+
+def _stderr(message: str) -> None:
+    print(f"coopbot: {message}", file=sys.stderr, flush=True)
+
+
+def _observer(show_bar: bool) -> BuildObserver:
+    from embeddings.builder import BuildObserver
+
+    class TerminalObserver(BuildObserver):
+        """Progress on stderr: a bar on a terminal, nothing in pipes and logs."""
+
+        def __init__(self) -> None:
+            self.bar: Any = None
+
+        def waiting_for_lock(self) -> None:
+            _stderr("another build of this index is running; waiting for it to finish")
+
+        def encoding_started(self, total: int) -> None:
+            _stderr(f"embedding {total} new passage(s)")
+            if show_bar:
+                from tqdm import tqdm
+
+                self.bar = tqdm(total=total, unit="passage", file=sys.stderr, leave=False)
+
+        def encoded(self, count: int) -> None:
+            if self.bar is not None:
+                self.bar.update(count)
+                if self.bar.n >= self.bar.total:
+                    self.bar.close()
+
+    return TerminalObserver()
+
+
+def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
+    """Build or refresh the index."""
+    from bot.render_terminal import render_build
+    from bot.runtime import index_config, make_encoder
+    from embeddings.builder import build_index
+
+    encoder = make_encoder(settings)
+    show_bar = sys.stderr.isatty() and not args.no_progress
+    report = build_index(index_config(settings), encoder, _observer(show_bar))
+    print(render_build(report))
+    return 0
+
+
+def status_dict(settings: Settings) -> dict[str, Any]:
+    """Everything `coopbot status` reports, as plain data."""
+    from bot.runtime import index_config
+    from embeddings.builder import check_freshness
+    from embeddings.encoders import resolve_model
+    from embeddings.store import current_build
+
+    cfg = index_config(settings)
+    model_name, _ = resolve_model(settings.model)
+    freshness = check_freshness(cfg, model_name)
+    manifest = freshness.manifest
+    if manifest is None:
+        return {"built": False, "index_dir": str(cfg.index_dir), "reason": freshness.reasons[0]}
+    build = current_build(cfg.index_dir)
+    dates = _date_range(cfg.index_dir / "builds" / build.name if build else None)
+    return {
+        "built": True, "index_dir": str(cfg.index_dir), "build": build.name if build else None,
+        "built_at": manifest.built_at, "build_seconds": manifest.build_seconds,
+        "model": manifest.model, "dimension": manifest.dimension,
+        "max_tokens": manifest.max_tokens, "chunker": manifest.chunker,
+        "articles": manifest.article_count, "chunks": manifest.chunk_count,
+        "date_range": dates, "skipped": manifest.skipped,
+        "fresh": freshness.fresh, "changes": list(freshness.reasons),
+        "coopbot_version": manifest.coopbot_version,
+    }
+
+
+def _date_range(build: Path | None) -> list[str] | None:
+    import sqlite3
+
+    if build is None:
+        return None
+    db = sqlite3.connect(f"{(build / 'meta.sqlite').resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        low, high = db.execute("SELECT min(date), max(date) FROM articles").fetchone()
+    finally:
+        db.close()
+    return [low, high] if low else None
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    """Say what is indexed and whether the seeds changed since."""
+    from bot.render_terminal import render_status
+
+    status = status_dict(settings)
+    print(json.dumps(status, indent=2, ensure_ascii=False) if args.json else render_status(status))
+    return 0
+
+
+def _retriever(settings: Settings) -> Any:
+    """A retriever over a fresh index, building first (and saying so) when needed."""
+    from bot.runtime import index_config, make_encoder, retrieval_config
+    from embeddings.service import ensure_index, open_retriever
+
+    encoder = make_encoder(settings)
+    cfg = index_config(settings)
+    report = ensure_index(cfg, encoder, observer=_observer(sys.stderr.isatty()), notify=_stderr)
+    if report is not None:
+        _stderr(f"built the index: {report.articles} articles, {report.chunks} passages "
+                f"in {report.seconds:.1f} s")
+    return open_retriever(cfg, encoder, retrieval_config(settings))
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    """Answer one question."""
+    from bot.render_terminal import render_answer
+
+    k = args.k if args.k is not None else settings.top_k
+    if not 1 <= k <= 50:
+        _stderr("error: -k must be between 1 and 50")
+        return 2
+    answer = _retriever(settings).search(" ".join(args.question), k)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(render_answer(answer, color=sys.stdout.isatty()))
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    """Score retrieval on a question file."""
+    from bot.render_terminal import render_eval, render_outcome
+    from embeddings.evaluation import load_eval_file, run_eval, summarize
+
+    questions = load_eval_file(args.file)
+    retriever = _retriever(settings)
+    retriever.search("warm-up", 1)  # load the model before the clock starts
+    outcomes = run_eval(
+        questions, retriever.search, k=args.k,
+        on_question=(lambda o: _stderr(render_outcome(o))) if args.verbose else None,
+    )
+    summary = summarize(outcomes)
+    summary["k"] = args.k
+    summary["model"] = retriever.encoder.name
+    if args.json:
+        summary["questions_detail"] = [
+            {"id": o.question.id, "kind": o.question.kind, "answered": o.answered,
+             "hit_rank": o.hit_rank, "ms": round(o.seconds * 1000, 1)}
+            for o in outcomes
+        ]
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+    else:
+        print(render_eval(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+"""Plain-text rendering for the terminal: pure functions from core results to strings."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from embeddings.answers import Answer, Result
+    from embeddings.builder import BuildReport
+    from embeddings.evaluation import QuestionOutcome
+
+BOLD, DIM, RESET = "\033[1m", "\033[2m", "\033[0m"
+NO_ANSWER = (
+    "No passage in the indexed articles answers this confidently. "
+    "Try other words, or see `coopbot status` for what is indexed."
+)
+
+
+def mark(excerpt: str, highlight: str, *, color: bool) -> str:
+    """The excerpt with its answering sentence marked: bold on a terminal, **...** otherwise."""
+    start, end = (BOLD, RESET) if color else ("**", "**")
+    return excerpt.replace(highlight, f"{start}{highlight}{end}", 1) if highlight else excerpt
+
+
+def citation(result: Result) -> str:
+    """Title, date, source and article id on one line."""
+    parts = [result.title, result.date.isoformat() if result.date else "undated"]
+    if result.source:
+        parts.append(result.source)
+    parts.append(f"[{result.article_id}]")
+    return " · ".join(parts)
+
+
+def render_result(result: Result, *, color: bool, width: int = 88) -> str:
+    """One cited excerpt."""
+    body = "\n".join(
+        textwrap.fill(p, width=width, initial_indent="   ", subsequent_indent="   ")
+        for p in mark(result.excerpt, result.highlight, color=color).split("\n")
+    )
+    head = f"{result.rank}. {citation(result)}  (score {result.score:.2f})"
+    return f"{BOLD + head + RESET if color else head}\n{body}"
+
+
+def render_answer(answer: Answer, *, color: bool) -> str:
+    """All results of an answer, or a plain 'nothing found' with the closest passages."""
+    if not answer.results:
+        return NO_ANSWER
+    blocks = [render_result(r, color=color) for r in answer.results]
+    if not answer.answered:
+        note = NO_ANSWER + "\nClosest passages, probably not relevant:"
+        return note + "\n\n" + "\n\n".join(DIM + b + RESET if color else b for b in blocks)
+    return "\n\n".join(blocks)
+
+
+def render_build(report: BuildReport) -> str:
+    """The summary printed after `coopbot index`."""
+    lines = [
+        f"Indexed {report.articles} articles, {report.chunks} passages in "
+        f"{report.seconds:.1f} s: embedded {report.embedded}, reused {report.reused} from cache"
+        + (f" (encoding {report.encode_seconds:.1f} s)" if report.embedded else ""),
+    ]
+    skipped = [p for p in report.problems if p.skipped]
+    warned = [p for p in report.problems if not p.skipped]
+    if skipped:
+        lines.append(f"Skipped {len(skipped)} file(s):")
+        lines += [f"  {p.path.name}: {p.reason}" for p in skipped]
+    if warned:
+        lines.append(f"Repaired {len(warned)} file(s):")
+        lines += [f"  {p.path.name}: {p.reason}" for p in warned]
+    lines.append(f"Index: {report.build_path}")
+    return "\n".join(lines)
+
+
+def render_status(status: dict[str, Any]) -> str:
+    """`coopbot status` for people (the dict is what --json prints)."""
+    if not status.get("built"):
+        return f"No index in {status['index_dir']}: run `coopbot index`. ({status['reason']})"
+    dates = status["date_range"]
+    lines = [
+        f"Index:     {status['build']} (built {status['built_at']} in {status['build_seconds']} s)",
+        f"Model:     {status['model']} ({status['dimension']} dimensions, "
+        f"{status['max_tokens']} tokens)",
+        f"Chunker:   {status['chunker']}",
+        f"Articles:  {status['articles']} ({status['chunks']} passages)"
+        + (f", {dates[0]} to {dates[1]}" if dates else ""),
+        f"Skipped:   {len(status['skipped'])} file(s)"
+        + "".join(f"\n  {name}: {why}" for name, why in status["skipped"].items()),
+        "Seeds:     " + ("unchanged since the build" if status["fresh"]
+                         else "changed since the build: " + "; ".join(status["changes"])
+                         + "\n           run `coopbot index` to refresh"),
+    ]
+    return "\n".join(lines)
+
+
+def render_eval(summary: dict[str, Any]) -> str:
+    """Figures per kind of question as a table."""
+    cols = ["n", "hit@1", "hit@3", "hit@5", "mrr", "false_abstention", "abstention"]
+    header = f"{'kind':<14}" + "".join(f"{c:>17}" for c in cols)
+    rows = [header, "-" * len(header)]
+    groups: Sequence[tuple[str, dict[str, Any]]] = [
+        *summary["per_kind"].items(), ("all", summary["all"])
+    ]
+    for kind, row in groups:
+        cells = "".join(f"{_fmt(row.get(c)):>17}" for c in cols)
+        rows.append(f"{kind:<14}{cells}")
+    lat = summary["latency_ms"]
+    rows.append(f"\nlatency per question: mean {lat['mean']} ms, p50 {lat['p50']} ms, "
+                f"p95 {lat['p95']} ms over {summary['questions']} questions")
+    return "\n".join(rows)
+
+
+def render_outcome(outcome: QuestionOutcome) -> str:
+    """One line per question while an evaluation runs (verbose mode)."""
+    q = outcome.question
+    hit = f"hit@{outcome.hit_rank}" if outcome.hit_rank else "miss"
+    if q.kind == "unanswerable":
+        hit = "abstained" if not outcome.answered else "ANSWERED"
+    return f"{q.id:<6} {q.kind:<13} {hit:<10} {outcome.seconds * 1000:6.0f} ms  {q.q}"
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.3f}" if isinstance(value, float) else str(value)

@@ -1,0 +1,63 @@
+"""Turning Settings into the core's objects, and the process-wide setup they need."""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from typing import TYPE_CHECKING
+
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from embeddings.config import IndexConfig
+    from embeddings.encoders import SentenceTransformerEncoder
+    from embeddings.retrieval import RetrievalConfig
+
+
+def prepare_offline_runtime() -> None:
+    """Keep model libraries offline and quiet before they are imported.
+
+    Nothing may be downloaded at run time, and their progress bars and advisories would
+    otherwise interleave with coopbot's own output.
+    """
+    for name, value in {
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "TRANSFORMERS_VERBOSITY": "error",
+        "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+    }.items():
+        os.environ.setdefault(name, value)
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"sentence_transformers.*")
+    logging.getLogger("sentence_transformers").setLevel(logging.WARNING)
+
+
+def index_config(settings: Settings) -> IndexConfig:
+    """The core's index configuration."""
+    from embeddings.chunking import ChunkConfig
+    from embeddings.config import IndexConfig
+
+    return IndexConfig(
+        seeds_dir=settings.seeds_dir,
+        index_dir=settings.index_dir,
+        chunk=ChunkConfig(target_tokens=settings.chunk_tokens),
+        max_file_bytes=int(settings.max_file_mb * 1_000_000),
+    )
+
+
+def retrieval_config(settings: Settings) -> RetrievalConfig:
+    """The core's retrieval configuration."""
+    from embeddings.retrieval import RetrievalConfig
+
+    return RetrievalConfig(min_score=settings.min_score)
+
+
+def make_encoder(settings: Settings) -> SentenceTransformerEncoder:
+    """The configured encoder (the model itself loads on first use)."""
+    prepare_offline_runtime()
+    from embeddings.encoders import SentenceTransformerEncoder
+
+    return SentenceTransformerEncoder(settings.model)

@@ -1,0 +1,86 @@
+"""The one place that reads configuration: environment variables and an optional .env file."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TypeVar
+
+from embeddings.errors import CoopbotError
+
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+T = TypeVar("T")
+
+
+class SettingsError(CoopbotError):
+    """A configuration value is malformed."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """coopbot's configuration. Field docs are the README's configuration table."""
+
+    seeds_dir: Path = Path("seeds")
+    index_dir: Path = Path("index")
+    model: str = DEFAULT_MODEL
+    top_k: int = 3
+    chunk_tokens: int = 128
+    min_score: float | None = None
+    max_file_mb: float = 5.0
+
+    @classmethod
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, *, dotenv: Path | None = Path(".env")
+    ) -> Settings:
+        """Read settings; variables in the environment win over those in the .env file."""
+        values: dict[str, str] = {}
+        if dotenv is not None and dotenv.is_file():
+            from dotenv import dotenv_values
+
+            values.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
+        values.update(os.environ if env is None else env)
+
+        def get(name: str, parse: Callable[[str], T], default: T) -> T:
+            raw = values.get(name, "").strip()
+            if not raw:
+                return default
+            try:
+                return parse(raw)
+            except ValueError as exc:
+                raise SettingsError(f"{name}={raw!r} is not valid: {exc}") from None
+
+        settings = cls(
+            seeds_dir=get("COOPBOT_SEEDS_DIR", Path, cls.seeds_dir),
+            index_dir=get("COOPBOT_INDEX_DIR", Path, cls.index_dir),
+            model=get("COOPBOT_MODEL", str, cls.model),
+            top_k=get("COOPBOT_TOP_K", int, cls.top_k),
+            chunk_tokens=get("COOPBOT_CHUNK_TOKENS", int, cls.chunk_tokens),
+            min_score=get("COOPBOT_MIN_SCORE", float, cls.min_score),
+            max_file_mb=get("COOPBOT_MAX_FILE_MB", float, cls.max_file_mb),
+        )
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Reject values that parse but make no sense."""
+        if not 1 <= self.top_k <= 50:
+            raise SettingsError(f"COOPBOT_TOP_K must be between 1 and 50, got {self.top_k}")
+        if not 16 <= self.chunk_tokens <= 512:
+            raise SettingsError(
+                f"COOPBOT_CHUNK_TOKENS must be between 16 and 512, got {self.chunk_tokens}"
+            )
+        if self.max_file_mb <= 0:
+            raise SettingsError(f"COOPBOT_MAX_FILE_MB must be positive, got {self.max_file_mb}")
+
+    def with_overrides(
+        self, *, seeds_dir: Path | None = None, index_dir: Path | None = None
+    ) -> Settings:
+        """A copy with command-line overrides applied."""
+        return replace(
+            self,
+            seeds_dir=seeds_dir if seeds_dir is not None else self.seeds_dir,
+            index_dir=index_dir if index_dir is not None else self.index_dir,
+        )

@@ -1,0 +1,64 @@
+"""The answer a question gets: frozen results, and their JSON contract."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Result:
+    """One cited excerpt.
+
+    ``highlight`` is a sentence copied verbatim from ``excerpt``: the one that best answers.
+    """
+
+    rank: int
+    article_id: str
+    title: str
+    date: date | None
+    source: str | None
+    excerpt: str
+    highlight: str
+    score: float
+    chunk_id: str
+    place: str | None = None
+    url: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The contract of ``coopbot ask --json`` (extra fields are allowed after these)."""
+        return {
+            "rank": self.rank,
+            "article_id": self.article_id,
+            "title": self.title,
+            "date": self.date.isoformat() if self.date else None,
+            "source": self.source,
+            "excerpt": self.excerpt,
+            "highlight": self.highlight,
+            "score": round(float(self.score), 4),
+            "chunk_id": self.chunk_id,
+            "place": self.place,
+            "url": self.url,
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The results for a question; ``answered`` is False when nothing relevant was found.
+
+    Results may still be present when ``answered`` is False: they are the closest passages,
+    which front ends must not present as answers.
+    """
+
+    query: str
+    answered: bool
+    results: tuple[Result, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape other tools rely on."""
+        return {
+            "query": self.query,
+            "answered": self.answered,
+            "results": [r.to_dict() for r in self.results],
+        }

@@ -1,0 +1,25 @@
+"""Plain configuration objects the core receives (front ends build them from settings)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from embeddings.articles import DEFAULT_MAX_FILE_BYTES
+from embeddings.chunking import ChunkConfig
+from embeddings.store import CACHE
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    """Where articles are read from and the index is written, and how passages are cut."""
+
+    seeds_dir: Path = Path("seeds")
+    index_dir: Path = Path("index")
+    chunk: ChunkConfig = field(default_factory=ChunkConfig)
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+
+    @property
+    def cache_path(self) -> Path:
+        """The embedding cache, beside the builds so it survives them."""
+        return self.index_dir / CACHE

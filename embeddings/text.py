@@ -1,0 +1,40 @@
+"""Small text helpers shared by retrieval and highlighting."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_SPACES = re.compile(r"\s+")
+
+# Question words and glue: they match every sentence, so they must not count as overlap.
+STOPWORDS = frozenset(
+    """a an and are as at be been by can did do does for from had has have he her his how i if in
+    into is it its mentioned news of on or our said say says she should so than that the their them
+    they this those to was we were what when where which who whom whose why will with would you
+    about after against all also any both each more most other over such there these through
+    under until up very""".split()
+)
+
+
+def clean_question(text: str, *, max_chars: int = 1000) -> str:
+    """Normalise a question: Unicode NFC, no control characters, single spaces, bounded length."""
+    text = unicodedata.normalize("NFC", text)
+    text = _CONTROL.sub(" ", text)
+    return _SPACES.sub(" ", text).strip()[:max_chars]
+
+
+def content_words(text: str) -> set[str]:
+    """Lower-cased, accent-folded words of a text, without stopwords."""
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    return {w for w in _WORD.findall(folded) if w not in STOPWORDS}
+
+
+def keyword_overlap(question_words: set[str], sentence: str) -> float:
+    """Share of the question's content words found in the sentence (0..1)."""
+    if not question_words:
+        return 0.0
+    return len(question_words & content_words(sentence)) / len(question_words)

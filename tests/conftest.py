@@ -1,0 +1,75 @@
+"""Shared fixtures: an isolated environment, seed copies, the fake and the real encoder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes import HashingEncoder
+
+REPO = Path(__file__).resolve().parent.parent
+SEEDS = REPO / "seeds"
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[None]:
+    """No COOPBOT_* variable leaks in, the model stays offline, and cwd is a temp folder."""
+    for name in list(os.environ):
+        if name.startswith(("COOPBOT_", "TELEGRAM_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+    monkeypatch.chdir(tmp_path)
+    yield
+
+
+@pytest.fixture
+def seeds(tmp_path: Path) -> Path:
+    """A writable copy of the real seed articles."""
+    target = tmp_path / "seeds"
+    shutil.copytree(SEEDS, target)
+    return target
+
+
+@pytest.fixture
+def fake_encoder() -> HashingEncoder:
+    """The deterministic fake encoder."""
+    return HashingEncoder()
+
+
+@pytest.fixture(scope="session")
+def real_encoder():  # type: ignore[no-untyped-def]
+    """The real default model, loaded once for the whole session."""
+    from bot.runtime import prepare_offline_runtime
+
+    prepare_offline_runtime()
+    from embeddings.encoders import SentenceTransformerEncoder
+
+    return SentenceTransformerEncoder()
+
+
+@pytest.fixture(scope="session")
+def real_index(tmp_path_factory: pytest.TempPathFactory, real_encoder):  # type: ignore[no-untyped-def]
+    """The real seeds indexed with the real model, built once per session (read-only use)."""
+    from embeddings.builder import build_index
+    from embeddings.config import IndexConfig
+
+    root = tmp_path_factory.mktemp("real")
+    cfg = IndexConfig(seeds_dir=SEEDS, index_dir=root / "index")
+    build_index(cfg, real_encoder)
+    return cfg
+
+
+@pytest.fixture(scope="session")
+def real_retriever(real_index, real_encoder):  # type: ignore[no-untyped-def]
+    """A Retriever over the real index."""
+    from embeddings.service import open_retriever
+
+    return open_retriever(real_index, real_encoder)
