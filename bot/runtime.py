@@ -32,7 +32,8 @@ def prepare_offline_runtime() -> None:
     }.items():
         os.environ.setdefault(name, value)
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"sentence_transformers.*")
-    logging.getLogger("sentence_transformers").setLevel(logging.WARNING)
+    for noisy in ("sentence_transformers", "faiss", "faiss.loader"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def index_config(settings: Settings) -> IndexConfig:

@@ -27,7 +27,7 @@ class Settings:
     index_dir: Path = Path("index")
     model: str = DEFAULT_MODEL
     top_k: int = 3
-    chunk_tokens: int = 128
+    chunk_tokens: int = 96
     min_score: float | None = None
     max_file_mb: float = 5.0
 

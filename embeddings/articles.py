@@ -17,6 +17,7 @@ from __future__ import annotations
 import codecs
 import datetime
 import re
+import stat
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -177,19 +178,15 @@ def _key(text: str) -> str:
 # Dates
 # --------------------------------------------------------------------------------------------
 
+_MONTH_NAMES = (
+    "january", "february", "march", "april", "may", "june",
+    "july", "august", "september", "october", "november", "december",
+)
 _MONTHS = {
-    name: number
-    for number, names in enumerate(
-        [
-            ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"),
-            ("may",), ("june", "jun"), ("july", "jul"), ("august", "aug"),
-            ("september", "sep", "sept"), ("october", "oct"), ("november", "nov"),
-            ("december", "dec"),
-        ],
-        start=1,
-    )
-    for name in names
-}
+    form: number
+    for number, name in enumerate(_MONTH_NAMES, start=1)
+    for form in (name, name[:3])
+} | {"sept": 9}
 _WEEKDAY = (
     r"(?:thứ\s+(?:hai|ba|tư|năm|sáu|bảy|bẩy|[2-7])|chủ\s+nhật|"
     r"(?:mon|tues?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:day)?\.?)"
@@ -350,7 +347,7 @@ def _coerce_date(value: object, warnings: list[str]) -> datetime.date | None:
     if isinstance(value, datetime.date):
         return value
     if isinstance(value, str):
-        parsed = _parse_date_text(value)
+        parsed = _parse_date_text(_clean_line(value))
         if parsed is not None:
             return parsed
     warnings.append(f"front matter date {_short(value)} is not a date; date left empty")
@@ -392,7 +389,7 @@ _HEADER_LINES = 4
 
 
 def _read_plain_header(lines: list[str], meta: _Meta, warnings: list[str]) -> list[str]:
-    """Take the title and date from the top of scraped text; return the remaining lines."""
+    """Take the title, date and byline from the top of scraped text; return the other lines."""
     top = list(islice((i for i, line in enumerate(lines) if line), _HEADER_LINES))
     drop: set[int] = set()
     for position, i in enumerate(top):
@@ -406,9 +403,15 @@ def _read_plain_header(lines: list[str], meta: _Meta, warnings: list[str]) -> li
             meta.title = _title_text(match["title"] or "") or None
             continue
         is_date, date = _match_date_line(line)
-        if is_date and meta.date is None:
+        if is_date:
             drop.add(i)
-            meta.date = date if date is not None else _date_or_warn(line, warnings)
+            if meta.date is None:  # a second date line (often "updated") adds nothing
+                meta.date = date if date is not None else _date_or_warn(line, warnings)
+            continue
+        byline = _byline_name(line) if meta.title is not None else None
+        if byline is not None and meta.byline is None:
+            drop.add(i)
+            meta.byline = byline
             continue
         if meta.title is not None:
             break  # the body starts here
@@ -477,7 +480,7 @@ def _title_repeat(line: str, title_key: str) -> str | None:
     """'marker' for a photo marker line, 'repeat' for a bare repeated title, else None."""
     if not title_key:
         return None
-    marker = _PHOTO_MARKER.fullmatch(line)
+    marker = _PHOTO_MARKER.fullmatch(line) if line[-1].isdigit() else None
     if marker and _key(marker["text"]) == title_key:
         return "marker"
     return "repeat" if _key(line) == title_key else None
@@ -532,9 +535,10 @@ def _flush(blocks: list[list[str]], current: list[str]) -> None:
 
 # A photo credit ends a caption: "(Photo: VNA)", "(Photo: dangcongsan.vn)", "(Photo by X)".
 # It must name a credit (colon, by, courtesy, from) so "(photo exhibition)" in prose is kept.
+# An unclosed credit runs to the end of the paragraph: the whole thing is caption debris.
 _PHOTO_CREDIT = re.compile(
     r"\((?:(?:File|Illustrative|Illustration|Archive)\s+)?(?:Photos?|PHOTOS?|Ảnh|ẢNH)\s*"
-    r"(?::|-|–|\bby\b|\bcourtesy\b|\bfrom\b)[^()]*(?:\([^()]*\)[^()]*)*\)"
+    r"(?::|-|–|\bby\b|\bcourtesy\b|\bfrom\b)[^()]*(?:\([^()]*\)[^()]*)*(?:\)|$)"
 )
 # "Bangkok (VNA) - ", "Hanoi (VNA) – ", "Ho Chi Minh City (VNA) – ".
 _DATELINE = re.compile(
@@ -545,8 +549,6 @@ _DATELINE = re.compile(
 _DATELINE_PARAGRAPHS = 3
 _BYLINE = re.compile(r"(?:By|BY)\s+(?P<name>[^\W\d_][\w'’.-]*(?:,?\s+[\w'’.&-]+){0,5})\.?")
 _BYLINE_JOINERS = frozenset({"and", "&", "van", "de", "da", "von", "bin", "der"})
-# The agency end mark "./." (also "/." or ". /."), kept as a plain full stop.
-_END_MARK = re.compile(r"\s*\.?\s*/\.$")
 
 
 def _clean_paragraphs(paragraphs: list[str], meta: _Meta) -> list[str]:
@@ -557,7 +559,7 @@ def _clean_paragraphs(paragraphs: list[str], meta: _Meta) -> list[str]:
         text, was_caption = _drop_photo_caption(paragraph)
         if text and (was_caption or index < _DATELINE_PARAGRAPHS):
             text = _take_dateline(text, meta)
-        text = _END_MARK.sub(".", text).strip()
+        text = _strip_end_mark(text)
         key = _key(text)
         # A duplicate is usually the lead repeated after a caption's dateline.
         if key and key not in seen:
@@ -565,6 +567,15 @@ def _clean_paragraphs(paragraphs: list[str], meta: _Meta) -> list[str]:
             kept.append(text)
     _take_bylines(kept, meta)
     return kept
+
+
+def _strip_end_mark(text: str) -> str:
+    """Replace the agency end mark "./." (also "/.", ". /.") closing a paragraph by a full stop."""
+    text = text.strip()
+    if not text.endswith("/."):
+        return text
+    # rstrip, not a regex: a regex over a long run of dots would backtrack quadratically.
+    return text[:-2].rstrip(" ./") + "."
 
 
 def _drop_photo_caption(paragraph: str) -> tuple[str, bool]:
@@ -609,7 +620,7 @@ def _byline_name(paragraph: str) -> str | None:
     words = re.split(r"[\s,]+", match["name"])
     # "By then, all was done" is prose: every word of a name is capitalised.
     if all(w[:1].isupper() or w in _BYLINE_JOINERS for w in words if w):
-        return match["name"].rstrip(",")
+        return match["name"].rstrip(",.")
     return None
 
 
@@ -740,7 +751,7 @@ def load_article_file(
         data = _read_limited(path, max_bytes)
         text, decode_warning = decode_article_bytes(data)
         article, warnings = parse_article_with_warnings(text, path)
-    except (ArticleFormatError, _TooLarge) as exc:
+    except (ArticleFormatError, _Unreadable) as exc:
         return None, [FileProblem(path, str(exc), skipped=True)]
     except OSError as exc:
         return None, [FileProblem(path, f"cannot read file: {_os_reason(exc)}", skipped=True)]
@@ -752,20 +763,24 @@ def load_article_file(
     return article, [FileProblem(path, w, skipped=False) for w in warnings]
 
 
-class _TooLarge(Exception):
-    """The file is over the size limit (message is the reason)."""
+class _Unreadable(Exception):
+    """The file cannot be read whole: over the size limit or not a regular file (message)."""
 
 
 def _read_limited(path: Path, max_bytes: int) -> bytes:
     """The file's bytes, refusing files over `max_bytes` before reading them."""
-    size = path.stat().st_size
+    status = path.stat()
+    if not stat.S_ISREG(status.st_mode):
+        # Opening a FIFO or device named like an article would block or never end.
+        raise _Unreadable("not a regular file")
+    size = status.st_size
     if size > max_bytes:
-        raise _TooLarge(f"file is {_format_size(size)}, over the {_format_size(max_bytes)} limit")
+        raise _Unreadable(f"file is {_format_size(size)}, over the {_format_size(max_bytes)} limit")
     with path.open("rb") as handle:
         # Read one byte past the limit: the file may have grown since stat.
         data = handle.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise _TooLarge(f"file is over the {_format_size(max_bytes)} limit")
+        raise _Unreadable(f"file is over the {_format_size(max_bytes)} limit")
     return data
 
 

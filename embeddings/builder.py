@@ -39,7 +39,7 @@ from embeddings.store import (
 )
 
 # Texts encoded between two cache commits: a killed build loses at most this much work.
-_COMMIT_EVERY = 256
+_COMMIT_EVERY = 64
 
 
 class BuildObserver:
@@ -135,7 +135,9 @@ def _embed(
         for start in range(0, len(todo), _COMMIT_EVERY):
             batch = todo[start : start + _COMMIT_EVERY]
             t0 = time.perf_counter()
-            vectors = encoder.encode_passages([text_of[k] for k in batch], on_batch=observer.encoded)
+            vectors = encoder.encode_passages(
+                [text_of[k] for k in batch], on_batch=observer.encoded
+            )
             encode_seconds += time.perf_counter() - t0
             cache.put_many(zip(batch, vectors, strict=True))
             found.update(zip(batch, vectors, strict=True))
@@ -148,9 +150,10 @@ def _embed(
 def _load_seeds(cfg: IndexConfig) -> LoadReport:
     try:
         loaded = load_articles(cfg.seeds_dir, max_bytes=cfg.max_file_bytes)
-    except (FileNotFoundError, NotADirectoryError) as exc:
+    except OSError as exc:
         raise CoopbotError(
-            f"seeds folder {cfg.seeds_dir} does not exist: set COOPBOT_SEEDS_DIR or --seeds"
+            f"cannot read seeds folder {cfg.seeds_dir} ({exc.strerror or exc}): "
+            "set COOPBOT_SEEDS_DIR or --seeds"
         ) from exc
     if not loaded.articles:
         # Replacing a good index with an empty one (a folder not mounted, say) helps nobody.
@@ -203,9 +206,8 @@ def build_index(
             row = 0
             entries: dict[str, ArticleEntry] = {}
             for article, units, chunks in per_article:
-                writer.add_article(
-                    _record(article), len(article.paragraphs), [(u.paragraph, u.text) for u in units]
-                )
+                units_rows = [(u.paragraph, u.text) for u in units]
+                writer.add_article(_record(article), len(article.paragraphs), units_rows)
                 writer.add_chunks([
                     ChunkRecord(row + i, c.article_id, c.ordinal, c.start, c.end, c.text)
                     for i, c in enumerate(chunks)

@@ -30,7 +30,7 @@ class ChunkConfig:
             that straddles a boundary is still whole in one of them.
     """
 
-    target_tokens: int = 128
+    target_tokens: int = 96
     overlap_sentences: int = 1
 
     def as_dict(self) -> dict[str, int]:

@@ -141,7 +141,11 @@ class SentenceTransformerEncoder:
             # The fast tokenizer alone: chunking stays cheap and never imports torch.
             from tokenizers import Tokenizer
 
-            return Tokenizer.from_file(str(tokenizer_file))
+            tokenizer = Tokenizer.from_file(str(tokenizer_file))
+            # The file ships with padding to 128 and truncation on: both would falsify counts.
+            tokenizer.no_padding()
+            tokenizer.no_truncation()
+            return tokenizer
         return None
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:

@@ -12,13 +12,15 @@ import re
 
 __all__ = ["split_sentences"]
 
-_OPENERS = frozenset("\"'“‘«„‚([{")
+_OPENER_CHARS = "\"'“‘«„‚([{"
+_OPENERS = frozenset(_OPENER_CHARS)
 _CLOSERS = "\"'”’»)]}"
 
 # A whole whitespace-delimited token that ends in terminal punctuation (plus closing quotes or
 # brackets), the whitespace after it, and a peek at the next character. Anchoring on the token
 # start lets `_is_boundary` see the full word before the dot ("Lieut.", "U.S.", "2024./.").
-_CANDIDATE = re.compile(r"(?<!\S)(\S*?[.!?…]+[\"'”’»)\]}]*)\s+(?=(\S))")
+# The greedy \S* only backtracks within one token, so the scan stays linear even on "....".
+_CANDIDATE = re.compile(r"(?<!\S)(\S*[.!?…][\"'”’»)\]}]*)\s+(?=(\S))")
 
 # Words that end with a dot but rarely end a sentence: titles, ranks, months and the like.
 # "Pol Gen. Surachate" and "Sen. Lieut. Gen. Luong" are how the seed articles write ranks.
@@ -75,7 +77,7 @@ def _is_boundary(token: str, following: str) -> bool:
     # "!", "?", "…", an ellipsis "..." and the agency end mark "./." are unambiguous.
     if core[-1] != "." or core.endswith(("..", "/.")):
         return True
-    word = core[:-1].lstrip("".join(_OPENERS))
+    word = core[:-1].lstrip(_OPENER_CHARS)
     return not _is_abbreviation(word, following)
 
 

@@ -48,8 +48,8 @@ CREATE TABLE units (
 ) WITHOUT ROWID;
 CREATE TABLE chunks (
     row INTEGER PRIMARY KEY,  -- the vector's position in the FAISS index
-    article_id TEXT NOT NULL, ordinal INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
-    text TEXT NOT NULL
+    article_id TEXT NOT NULL, ordinal INTEGER NOT NULL,
+    start INTEGER NOT NULL, end INTEGER NOT NULL, text TEXT NOT NULL
 );
 """
 
@@ -107,7 +107,9 @@ def read_manifest(root: Path) -> Manifest:
 
 
 @contextlib.contextmanager
-def build_lock(root: Path, on_wait: Callable[[], None] | None = None, *, wait: bool = True) -> Iterator[None]:
+def build_lock(
+    root: Path, on_wait: Callable[[], None] | None = None, *, wait: bool = True
+) -> Iterator[None]:
     """Hold the index's build lock; call on_wait once if another build holds it."""
     root.mkdir(parents=True, exist_ok=True)
     with open(root / LOCK, "a+") as handle:
@@ -147,7 +149,9 @@ class BuildWriter:
         self.db = sqlite3.connect(self.tmp / META)
         self.db.executescript(_META_SCHEMA)
 
-    def add_article(self, record: ArticleRecord, paragraphs: int, units: Sequence[tuple[int, str]]) -> None:
+    def add_article(
+        self, record: ArticleRecord, paragraphs: int, units: Sequence[tuple[int, str]]
+    ) -> None:
         """Store an article and its units (paragraph number, sentence text)."""
         self.db.execute(
             "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?)",

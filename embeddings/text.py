@@ -10,13 +10,13 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _SPACES = re.compile(r"\s+")
 
 # Question words and glue: they match every sentence, so they must not count as overlap.
-STOPWORDS = frozenset(
-    """a an and are as at be been by can did do does for from had has have he her his how i if in
+_STOPWORDS = """
+    a an and are as at be been by can did do does for from had has have he her his how i if in
     into is it its mentioned news of on or our said say says she should so than that the their them
     they this those to was we were what when where which who whom whose why will with would you
     about after against all also any both each more most other over such there these through
-    under until up very""".split()
-)
+    under until up very"""
+STOPWORDS = frozenset(_STOPWORDS.split())
 
 
 def clean_question(text: str, *, max_chars: int = 1000) -> str:

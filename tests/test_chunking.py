@@ -1,4 +1,4 @@
-"""Chunking: passages fit the window, overlap by a sentence, cover everything, stay in one article."""
+"""Chunking: passages fit the window, overlap by a sentence, cover all, stay in one article."""
 
 from __future__ import annotations
 

@@ -31,7 +31,9 @@ def test_hits_mrr_and_abstention(tmp_path: Path) -> None:
     ])
     canned = {
         "first": Answer("first", True, (_result(1, "alpha here"), _result(2, "beta"))),
-        "second": Answer("second", False, (_result(1, "beta"), _result(2, "x"), _result(3, "gamma"))),
+        "second": Answer(
+            "second", False, (_result(1, "beta"), _result(2, "x"), _result(3, "gamma"))
+        ),
         "third": Answer("third", True, (_result(1, "none"),)),
         "nothing": Answer("nothing", False, ()),
     }

@@ -18,7 +18,8 @@ def test_mark_plain_and_color() -> None:
 
 
 def test_citation_has_title_date_source_and_id() -> None:
-    assert citation(R) == "Vietnam, Thailand foster security cooperation · 2023-12-09 · VNA · [001_x]"
+    expected = "Vietnam, Thailand foster security cooperation · 2023-12-09 · VNA · [001_x]"
+    assert citation(R) == expected
 
 
 def test_unanswered_is_said_plainly_before_any_passage() -> None:

@@ -19,7 +19,7 @@ from embeddings.store import (
     prune_builds,
 )
 
-CHUNKER = {"target_tokens": 128, "overlap_sentences": 1}
+CHUNKER = {"target_tokens": 96, "overlap_sentences": 1}
 
 
 def _manifest(n: int, dim: int, model: str = "m") -> Manifest:

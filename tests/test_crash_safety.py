@@ -1,0 +1,79 @@
+"""A build killed midway leaves the previous index answering, and keeps the work it did."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from embeddings.builder import build_index
+from embeddings.config import IndexConfig
+from embeddings.service import open_retriever
+from embeddings.store import CACHE, current_build
+from tests.conftest import REPO, SEEDS
+
+pytestmark = pytest.mark.slow
+
+TOPICS = ["border patrols", "drug seizures", "cyber crime", "port security", "training courses"]
+
+
+def _extra_articles(folder: Path, count: int) -> None:
+    for i in range(count):
+        topic = TOPICS[i % len(TOPICS)]
+        body = "\n\n".join(
+            f"Officers from province {i} discussed {topic} in meeting {j}. "
+            f"They agreed on step {j} of plan {i} and on sharing reports about {topic}."
+            for j in range(12)
+        )
+        (folder / f"extra-{i:03d}.md").write_text(
+            f"---\ntitle: Cooperation note {i} on {topic}\ndate: 2024-01-{i % 28 + 1:02d}\n---\n"
+            f"{body}\n", encoding="utf-8",
+        )
+
+
+def _cached(index_dir: Path) -> int:
+    db = sqlite3.connect(index_dir / CACHE, timeout=30)
+    try:
+        return int(db.execute("SELECT count(*) FROM embeddings").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+    finally:
+        db.close()
+
+
+def test_killed_build_keeps_previous_index_serving(tmp_path: Path, real_encoder) -> None:  # type: ignore[no-untyped-def]
+    seeds = tmp_path / "seeds"
+    shutil.copytree(SEEDS, seeds)
+    cfg = IndexConfig(seeds_dir=seeds, index_dir=tmp_path / "index")
+    first = build_index(cfg, real_encoder)
+    before = current_build(cfg.index_dir)
+    _extra_articles(seeds, 40)
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "--seeds", str(seeds), "--index", str(cfg.index_dir),
+         "index", "--no-progress"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 240
+    # Kill once the new build has committed some vectors to the cache, i.e. truly midway.
+    while _cached(cfg.index_dir) <= first.chunks and proc.poll() is None:
+        assert time.monotonic() < deadline, "build never made progress"
+        time.sleep(0.05)
+    assert proc.poll() is None, "build finished before it could be killed; add more articles"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+
+    assert current_build(cfg.index_dir) == before
+    answer = open_retriever(cfg, real_encoder).search("Who led the delegation from Sainyabuli?", 1)
+    assert answer.answered and "Kham Pheng Phet" in answer.results[0].excerpt
+
+    report = build_index(cfg, real_encoder)  # the next build reuses what the killed one embedded
+    assert report.articles == 43
+    assert 0 < report.embedded < report.chunks - first.chunks
