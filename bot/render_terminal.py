@@ -75,6 +75,8 @@ def render_build(report: BuildReport) -> str:
 
 def render_status(status: dict[str, Any]) -> str:
     """`coopbot status` for people (the dict is what --json prints)."""
+    from embeddings.manifest import describe_settings
+
     if not status.get("built"):
         return f"No index in {status['index_dir']}: run `coopbot index`. ({status['reason']})"
     dates = status["date_range"]
@@ -82,7 +84,7 @@ def render_status(status: dict[str, Any]) -> str:
         f"Index:     {status['build']} (built {status['built_at']} in {status['build_seconds']} s)",
         f"Model:     {status['model']} ({status['dimension']} dimensions, "
         f"{status['max_tokens']} tokens)",
-        f"Chunker:   {status['chunker']}",
+        f"Chunker:   {describe_settings(status['chunker'])}",
         f"Articles:  {status['articles']} ({status['chunks']} passages)"
         + (f", {dates[0]} to {dates[1]}" if dates else ""),
         f"Skipped:   {len(status['skipped'])} file(s)"

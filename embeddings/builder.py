@@ -27,6 +27,7 @@ from embeddings.manifest import (
     PIPELINE_VERSION,
     ArticleEntry,
     Manifest,
+    describe_settings,
     fingerprint_files,
 )
 from embeddings.store import (
@@ -97,7 +98,10 @@ def check_freshness(cfg: IndexConfig, model: str) -> Freshness:
     if manifest.model != model:
         reasons.append(f"built with model {manifest.model}, configured {model}")
     if manifest.chunker != cfg.chunk.as_dict():
-        reasons.append(f"built with chunker {manifest.chunker}, configured {cfg.chunk.as_dict()}")
+        reasons.append(
+            f"built with chunker {describe_settings(manifest.chunker)}, "
+            f"configured {describe_settings(cfg.chunk.as_dict())}"
+        )
     if manifest.pipeline_version != PIPELINE_VERSION:
         reasons.append("built by an older version of coopbot's parser")
     now = fingerprint_files(article_files(cfg.seeds_dir)) if cfg.seeds_dir.is_dir() else {}

@@ -78,12 +78,20 @@ class Manifest:
         if self.model != model:
             problems.append(f"model {self.model!r} (configured: {model!r})")
         if self.chunker != chunker:
-            problems.append(f"chunker {self.chunker} (configured: {chunker})")
+            problems.append(
+                f"chunker {describe_settings(self.chunker)} "
+                f"(configured: {describe_settings(chunker)})"
+            )
         if problems:
             raise IndexMismatchError(
                 f"the index in {where} was built with " + "; ".join(problems)
                 + ". Run `coopbot index` to rebuild it with the current settings."
             )
+
+
+def describe_settings(settings: dict[str, int]) -> str:
+    """Settings as stable, readable text, e.g. ``overlap_sentences=1, target_tokens=96``."""
+    return ", ".join(f"{k}={v}" for k, v in sorted(settings.items()))
 
 
 def fingerprint_bytes(data: bytes) -> str:
