@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.render_terminal import NO_ANSWER, citation, mark, render_answer
+from bot.render_terminal import NO_ANSWER, citation, mark, render_answer, render_build
 from embeddings.answers import Answer, Result
 
 R = Result(1, "001_x", "Vietnam, Thailand foster security cooperation", dt.date(2023, 12, 9),
@@ -27,3 +27,21 @@ def test_unanswered_is_said_plainly_before_any_passage() -> None:
     assert text.startswith(NO_ANSWER)
     assert "probably not relevant" in text
     assert render_answer(Answer("q", False, ()), color=False) == NO_ANSWER
+
+
+def test_build_summary_names_skipped_and_repaired_files() -> None:
+    from pathlib import Path
+
+    from embeddings.articles import FileProblem
+    from embeddings.builder import BuildReport
+
+    report = BuildReport(
+        articles=3, chunks=20, embedded=0, reused=20,
+        problems=(FileProblem(Path("seeds/empty.txt"), "empty file", True),
+                  FileProblem(Path("seeds/old.txt"), "not UTF-8; decoded as cp1252", False)),
+        seconds=0.4, encode_seconds=0.0, build_path=Path("index/builds/x"),
+    )
+    text = render_build(report)
+    assert "embedded 0, reused 20" in text
+    assert "Skipped 1 file(s):\n  empty.txt: empty file" in text
+    assert "Repaired 1 file(s):\n  old.txt: not UTF-8; decoded as cp1252" in text
