@@ -89,8 +89,10 @@ def _observer(show_bar: bool) -> BuildObserver:
         def waiting_for_lock(self) -> None:
             _stderr("another build of this index is running; waiting for it to finish")
 
-        def encoding_started(self, total: int) -> None:
-            _stderr(f"embedding {total} new passage(s)")
+        def encoding_started(self, total: int, model: str) -> None:
+            if self.bar is not None:
+                self.bar.close()
+            _stderr(f"embedding {total} new passage(s) with {model}")
             if show_bar:
                 from tqdm import tqdm
 
@@ -108,26 +110,25 @@ def _observer(show_bar: bool) -> BuildObserver:
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     """Build or refresh the index."""
     from bot.render_terminal import render_build
-    from bot.runtime import index_config, make_encoder
+    from bot.runtime import index_config, make_encoders
     from embeddings.builder import build_index
 
-    encoder = make_encoder(settings)
+    encoders = make_encoders(settings)
     show_bar = sys.stderr.isatty() and not args.no_progress
-    report = build_index(index_config(settings), encoder, _observer(show_bar))
+    report = build_index(index_config(settings), encoders, _observer(show_bar))
     print(render_build(report))
     return 0
 
 
 def status_dict(settings: Settings) -> dict[str, Any]:
     """Everything `coopbot status` reports, as plain data."""
-    from bot.runtime import index_config
+    from bot.runtime import index_config, make_encoders
     from embeddings.builder import check_freshness
-    from embeddings.encoders import resolve_model
     from embeddings.store import current_build
 
     cfg = index_config(settings)
-    model_name, _ = resolve_model(settings.model)
-    freshness = check_freshness(cfg, model_name)
+    encoders = make_encoders(settings)  # names only: models load on first encode
+    freshness = check_freshness(cfg, encoders.primary.name, encoders.multilingual_name)
     manifest = freshness.manifest
     if manifest is None:
         return {"built": False, "index_dir": str(cfg.index_dir), "reason": freshness.reasons[0]}
@@ -137,6 +138,7 @@ def status_dict(settings: Settings) -> dict[str, Any]:
         "built": True, "index_dir": str(cfg.index_dir), "build": build.name if build else None,
         "built_at": manifest.built_at, "build_seconds": manifest.build_seconds,
         "model": manifest.model, "dimension": manifest.dimension,
+        "multilingual_model": manifest.multilingual_model,
         "max_tokens": manifest.max_tokens, "chunker": manifest.chunker,
         "articles": manifest.article_count, "chunks": manifest.chunk_count,
         "date_range": dates, "skipped": manifest.skipped,
@@ -169,16 +171,18 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
 def _retriever(settings: Settings) -> Any:
     """A retriever over a fresh index, building first (and saying so) when needed."""
-    from bot.runtime import index_config, make_encoder, retrieval_config
+    from bot.runtime import index_config, make_encoders, make_reranker, retrieval_config
     from embeddings.service import ensure_index, open_retriever
 
-    encoder = make_encoder(settings)
+    encoders = make_encoders(settings)
     cfg = index_config(settings)
-    report = ensure_index(cfg, encoder, observer=_observer(sys.stderr.isatty()), notify=_stderr)
+    report = ensure_index(cfg, encoders, observer=_observer(sys.stderr.isatty()), notify=_stderr)
     if report is not None:
         _stderr(f"built the index: {report.articles} articles, {report.chunks} passages "
                 f"in {report.seconds:.1f} s")
-    return open_retriever(cfg, encoder, retrieval_config(settings))
+    return open_retriever(
+        cfg, encoders, retrieval_config(settings), reranker=make_reranker(settings)
+    )
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:

@@ -11,8 +11,11 @@ from bot.settings import Settings
 
 if TYPE_CHECKING:
     from embeddings.config import IndexConfig
-    from embeddings.encoders import SentenceTransformerEncoder
+    from embeddings.encoders import Encoders, SentenceTransformerEncoder
+    from embeddings.rerank import Reranker
     from embeddings.retrieval import RetrievalConfig
+
+log = logging.getLogger(__name__)
 
 
 def prepare_offline_runtime() -> None:
@@ -53,12 +56,39 @@ def retrieval_config(settings: Settings) -> RetrievalConfig:
     """The core's retrieval configuration."""
     from embeddings.retrieval import RetrievalConfig
 
-    return RetrievalConfig(min_score=settings.min_score)
+    return RetrievalConfig(min_score=settings.min_score, mode=settings.retrieval_mode)
 
 
 def make_encoder(settings: Settings) -> SentenceTransformerEncoder:
-    """The configured encoder (the model itself loads on first use)."""
+    """The configured primary encoder (the model itself loads on first use)."""
     prepare_offline_runtime()
     from embeddings.encoders import SentenceTransformerEncoder
 
     return SentenceTransformerEncoder(settings.model)
+
+
+def make_encoders(settings: Settings) -> Encoders:
+    """The primary encoder and, unless switched off or unavailable, the multilingual one."""
+    from embeddings.encoders import Encoders
+
+    primary = make_encoder(settings)
+    if settings.multilingual == "off":
+        return Encoders(primary)
+    from embeddings.e5_encoder import e5_available, load_e5_encoder
+
+    reason = e5_available()
+    if reason is not None:
+        # Degrade, don't fail: English questions still work; Vietnamese ones get keyword help.
+        log.warning("multilingual encoder unavailable (%s): Vietnamese questions will be "
+                    "answered with the primary model only", reason)
+        return Encoders(primary)
+    return Encoders(primary, load_e5_encoder())
+
+
+def make_reranker(settings: Settings) -> Reranker | None:
+    """The configured cross-encoder reranker, or None (the default)."""
+    if settings.reranker is None:
+        return None
+    from embeddings.rerank import CrossEncoderReranker
+
+    return CrossEncoderReranker(settings.reranker)

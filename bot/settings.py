@@ -30,6 +30,9 @@ class Settings:
     chunk_tokens: int = 96
     min_score: float | None = None
     max_file_mb: float = 5.0
+    multilingual: str = "auto"
+    retrieval_mode: str = "hybrid"
+    reranker: Path | None = None
 
     @classmethod
     def from_env(
@@ -60,6 +63,9 @@ class Settings:
             chunk_tokens=get("COOPBOT_CHUNK_TOKENS", int, cls.chunk_tokens),
             min_score=get("COOPBOT_MIN_SCORE", float, cls.min_score),
             max_file_mb=get("COOPBOT_MAX_FILE_MB", float, cls.max_file_mb),
+            multilingual=get("COOPBOT_MULTILINGUAL", str.lower, cls.multilingual),
+            retrieval_mode=get("COOPBOT_RETRIEVAL", str.lower, cls.retrieval_mode),
+            reranker=get("COOPBOT_RERANKER", Path, cls.reranker),
         )
         settings.validate()
         return settings
@@ -71,6 +77,15 @@ class Settings:
         if not 16 <= self.chunk_tokens <= 512:
             raise SettingsError(
                 f"COOPBOT_CHUNK_TOKENS must be between 16 and 512, got {self.chunk_tokens}"
+            )
+        if self.multilingual not in ("auto", "off"):
+            raise SettingsError(
+                f"COOPBOT_MULTILINGUAL must be 'auto' or 'off', got {self.multilingual!r}"
+            )
+        if self.retrieval_mode not in ("hybrid", "dense", "keyword"):
+            raise SettingsError(
+                "COOPBOT_RETRIEVAL must be 'hybrid', 'dense' or 'keyword', "
+                f"got {self.retrieval_mode!r}"
             )
         if self.max_file_mb <= 0:
             raise SettingsError(f"COOPBOT_MAX_FILE_MB must be positive, got {self.max_file_mb}")

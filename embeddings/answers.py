@@ -25,6 +25,8 @@ class Result:
     chunk_id: str
     place: str | None = None
     url: str | None = None
+    similarity: float | None = None
+    """Cosine of the best passage in the question's dense space, when dense search ran."""
 
     def to_dict(self) -> dict[str, Any]:
         """The contract of ``coopbot ask --json`` (extra fields are allowed after these)."""
@@ -40,6 +42,7 @@ class Result:
             "chunk_id": self.chunk_id,
             "place": self.place,
             "url": self.url,
+            "similarity": None if self.similarity is None else round(self.similarity, 4),
         }
 
 
@@ -54,6 +57,9 @@ class Answer:
     query: str
     answered: bool
     results: tuple[Result, ...]
+    language: str = "en"
+    corrections: tuple[tuple[str, str], ...] = ()
+    """(typed, searched) pairs where a word unknown to the corpus was corrected."""
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape other tools rely on."""
@@ -61,4 +67,6 @@ class Answer:
             "query": self.query,
             "answered": self.answered,
             "results": [r.to_dict() for r in self.results],
+            "language": self.language,
+            "corrections": [list(pair) for pair in self.corrections],
         }

@@ -21,7 +21,7 @@ from embeddings.articles import (
 from embeddings.cache import EmbeddingCache
 from embeddings.chunking import Chunk, Unit, chunk_article
 from embeddings.config import IndexConfig
-from embeddings.encoders import Encoder
+from embeddings.encoders import PRIMARY, Encoder, Encoders, as_encoders
 from embeddings.errors import CoopbotError
 from embeddings.manifest import (
     PIPELINE_VERSION,
@@ -49,8 +49,8 @@ class BuildObserver:
     def waiting_for_lock(self) -> None:
         """Another build holds the lock; this one waits."""
 
-    def encoding_started(self, total: int) -> None:
-        """`total` passages need embedding."""
+    def encoding_started(self, total: int, model: str) -> None:
+        """`total` passages need embedding with `model`."""
 
     def encoded(self, count: int) -> None:
         """`count` more passages were embedded."""
@@ -63,7 +63,9 @@ class BuildReport:
     articles: int
     chunks: int
     embedded: int
+    """Vectors computed, summed over the index's models."""
     reused: int
+    """Vectors taken from the cache, summed over the index's models."""
     problems: tuple[FileProblem, ...]
     seconds: float
     encode_seconds: float
@@ -88,8 +90,10 @@ class Freshness:
         return self.manifest is not None and not self.reasons
 
 
-def check_freshness(cfg: IndexConfig, model: str) -> Freshness:
-    """Compare the current index with the seeds folder and the configured model/chunker."""
+def check_freshness(
+    cfg: IndexConfig, model: str, multilingual_model: str | None = None
+) -> Freshness:
+    """Compare the current index with the seeds folder and the configured models/chunker."""
     try:
         manifest = read_manifest(cfg.index_dir)
     except CoopbotError as exc:
@@ -97,6 +101,11 @@ def check_freshness(cfg: IndexConfig, model: str) -> Freshness:
     reasons: list[str] = []
     if manifest.model != model:
         reasons.append(f"built with model {manifest.model}, configured {model}")
+    if manifest.multilingual_model != multilingual_model:
+        reasons.append(
+            f"built with multilingual model {manifest.multilingual_model}, "
+            f"configured {multilingual_model}"
+        )
     if manifest.chunker != cfg.chunk.as_dict():
         reasons.append(
             f"built with chunker {describe_settings(manifest.chunker)}, "
@@ -124,7 +133,7 @@ def _record(article: Article) -> ArticleRecord:
 
 def _embed(
     chunks: Sequence[Chunk], encoder: Encoder, cache: EmbeddingCache, observer: BuildObserver
-) -> tuple[np.ndarray | None, int, float]:
+) -> tuple[np.ndarray, int, float]:
     """Vectors for all chunks, from the cache where possible. Returns (vectors, embedded, secs)."""
     texts = [c.embed_text for c in chunks]
     keys = cache.keys(texts)
@@ -133,7 +142,7 @@ def _embed(
     encode_seconds = 0.0
     if todo:
         text_of = dict(zip(keys, texts, strict=True))
-        observer.encoding_started(len(todo))
+        observer.encoding_started(len(todo), encoder.name)
         # Longest first across the whole build, so every batch pads little.
         todo.sort(key=lambda k: -len(text_of[k]))
         for start in range(0, len(todo), _COMMIT_EVERY):
@@ -146,7 +155,7 @@ def _embed(
             cache.put_many(zip(batch, vectors, strict=True))
             found.update(zip(batch, vectors, strict=True))
     if not keys:
-        return None, 0, 0.0
+        return np.zeros((0, encoder.dim), dtype=np.float32), 0, 0.0
     matrix = np.stack([found[k] for k in keys]).astype(np.float32, copy=False)
     return matrix, len(todo), encode_seconds
 
@@ -169,7 +178,7 @@ def _load_seeds(cfg: IndexConfig) -> LoadReport:
 
 
 def build_index(
-    cfg: IndexConfig, encoder: Encoder, observer: BuildObserver | None = None
+    cfg: IndexConfig, encoders: Encoder | Encoders, observer: BuildObserver | None = None
 ) -> BuildReport:
     """Build the index from the seeds folder, re-embedding only text the cache has not seen.
 
@@ -178,62 +187,74 @@ def build_index(
 
     Args:
         cfg: folders and chunker settings.
-        encoder: the embedding model.
+        encoders: the embedding model, or a primary and a multilingual one.
         observer: progress hooks.
 
     Returns:
         Counts and timings of the build.
     """
     observer = observer or BuildObserver()
+    encoders = as_encoders(encoders)
     with build_lock(cfg.index_dir, observer.waiting_for_lock):
         t0 = time.perf_counter()
         loaded = _load_seeds(cfg)
         files = fingerprint_files(article_files(cfg.seeds_dir))
-        per_article: list[tuple[Article, list[Unit], list[Chunk]]] = []
-        for article in loaded.articles:
-            units, chunks = chunk_article(
-                article, cfg.chunk, encoder.count_tokens, encoder.max_tokens
-            )
-            per_article.append((article, units, chunks))
+        primary = encoders.primary
+        per_article = [
+            (article, *chunk_article(article, cfg.chunk, primary.count_tokens, primary.max_tokens))
+            for article in loaded.articles
+        ]
         all_chunks = [c for _, _, chunks in per_article for c in chunks]
-        cache = EmbeddingCache(cfg.cache_path, encoder.name)
-        try:
-            vectors, embedded, encode_seconds = _embed(all_chunks, encoder, cache, observer)
-        finally:
-            cache.close()
-        dim = vectors.shape[1] if vectors is not None else encoder.dim
-        if vectors is None:
-            vectors = np.zeros((0, dim), dtype=np.float32)
-        name = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + secrets.token_hex(3)
-        writer = BuildWriter(cfg.index_dir, name)
-        try:
-            row = 0
-            entries: dict[str, ArticleEntry] = {}
-            for article, units, chunks in per_article:
-                units_rows = [(u.paragraph, u.text) for u in units]
-                writer.add_article(_record(article), len(article.paragraphs), units_rows)
-                writer.add_chunks([
-                    ChunkRecord(row + i, c.article_id, c.ordinal, c.start, c.end, c.text)
-                    for i, c in enumerate(chunks)
-                ])
-                row += len(chunks)
-                entries[article.id] = ArticleEntry(
-                    article.path.name, files.get(article.path.name, ""), len(chunks)
-                )
-            manifest = Manifest(
-                model=encoder.name, dimension=dim, max_tokens=encoder.max_tokens,
-                chunker=cfg.chunk.as_dict(), files=files, articles=entries,
-                skipped={p.path.name: p.reason for p in loaded.problems if p.skipped},
-                built_at=datetime.now(UTC).isoformat(timespec="seconds"),
-                build_seconds=round(time.perf_counter() - t0, 3), chunk_count=row,
-            )
-            path = writer.commit(vectors, manifest)
-        except BaseException:
-            writer.abort()
-            raise
+        vectors: dict[str, np.ndarray] = {}
+        embedded, encode_seconds = 0, 0.0
+        for space, encoder in encoders.spaces().items():
+            cache = EmbeddingCache(cfg.cache_path, encoder.name)
+            try:
+                vectors[space], count, seconds = _embed(all_chunks, encoder, cache, observer)
+            finally:
+                cache.close()
+            embedded, encode_seconds = embedded + count, encode_seconds + seconds
+        manifest = Manifest(
+            model=primary.name, dimension=vectors[PRIMARY].shape[1],
+            max_tokens=primary.max_tokens, chunker=cfg.chunk.as_dict(), files=files,
+            articles={
+                a.id: ArticleEntry(a.path.name, files.get(a.path.name, ""), len(chunks))
+                for a, _, chunks in per_article
+            },
+            skipped={p.path.name: p.reason for p in loaded.problems if p.skipped},
+            built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            build_seconds=round(time.perf_counter() - t0, 3), chunk_count=len(all_chunks),
+            multilingual_model=encoders.multilingual_name,
+        )
+        path = _write_build(cfg, per_article, vectors, manifest)
         prune_builds(cfg.index_dir)
         return BuildReport(
-            articles=len(per_article), chunks=row, embedded=embedded,
-            reused=len(all_chunks) - embedded, problems=loaded.problems,
+            articles=len(per_article), chunks=len(all_chunks), embedded=embedded,
+            reused=len(all_chunks) * len(vectors) - embedded, problems=loaded.problems,
             seconds=time.perf_counter() - t0, encode_seconds=encode_seconds, build_path=path,
         )
+
+
+def _write_build(
+    cfg: IndexConfig,
+    per_article: Sequence[tuple[Article, list[Unit], list[Chunk]]],
+    vectors: dict[str, np.ndarray],
+    manifest: Manifest,
+) -> Path:
+    """Write a new build and make it current; on any failure remove the partial build."""
+    name = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + secrets.token_hex(3)
+    writer = BuildWriter(cfg.index_dir, name)
+    try:
+        row = 0
+        for article, units, chunks in per_article:
+            units_rows = [(u.paragraph, u.text) for u in units]
+            writer.add_article(_record(article), len(article.paragraphs), units_rows)
+            writer.add_chunks([
+                ChunkRecord(row + i, c.article_id, c.ordinal, c.start, c.end, c.text)
+                for i, c in enumerate(chunks)
+            ])
+            row += len(chunks)
+        return writer.commit(vectors, manifest)
+    except BaseException:
+        writer.abort()
+        raise

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -56,6 +57,35 @@ class Encoder(Protocol):
     ) -> np.ndarray:
         """L2-normalised float32 vectors for passages, shape (len(texts), dim)."""
         ...
+
+
+@dataclass(frozen=True)
+class Encoders:
+    """The encoders an index is built with: the primary one, and optionally a multilingual one
+    whose vectors answer questions in other languages (Vietnamese) against English articles."""
+
+    primary: Encoder
+    multilingual: Encoder | None = None
+
+    def spaces(self) -> dict[str, Encoder]:
+        """Vector space name -> encoder, primary first."""
+        out: dict[str, Encoder] = {PRIMARY: self.primary}
+        if self.multilingual is not None:
+            out[MULTILINGUAL] = self.multilingual
+        return out
+
+    @property
+    def multilingual_name(self) -> str | None:
+        """The multilingual model's name, or None without one."""
+        return self.multilingual.name if self.multilingual is not None else None
+
+
+PRIMARY, MULTILINGUAL = "primary", "multilingual"
+
+
+def as_encoders(encoders: Encoder | Encoders) -> Encoders:
+    """Accept a single encoder where a set is expected."""
+    return encoders if isinstance(encoders, Encoders) else Encoders(encoders)
 
 
 def resolve_model(model: str) -> tuple[str, str]:

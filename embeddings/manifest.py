@@ -11,7 +11,7 @@ from typing import Any
 from embeddings import __version__
 from embeddings.errors import IndexCorruptError, IndexMismatchError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 # Bump when parsing or chunking changes what the same files produce; the index is then stale.
 PIPELINE_VERSION = 1
 
@@ -41,6 +41,8 @@ class Manifest:
     built_at: str
     build_seconds: float
     chunk_count: int
+    multilingual_model: str | None = None
+    """Second vector space for questions in other languages; None when built without one."""
     format_version: int = FORMAT_VERSION
     pipeline_version: int = PIPELINE_VERSION
     coopbot_version: str = __version__
@@ -70,9 +72,21 @@ class Manifest:
                 f"index manifest {where} is unreadable ({exc}); run `coopbot index` to rebuild"
             ) from exc
 
-    def check_compatible(self, *, model: str, chunker: dict[str, int], where: Path) -> None:
+    def check_compatible(
+        self,
+        *,
+        model: str,
+        chunker: dict[str, int],
+        where: Path,
+        multilingual_model: str | None = None,
+    ) -> None:
         """Refuse an index built with another model, chunker or on-disk format."""
         problems = []
+        if self.multilingual_model != multilingual_model:
+            problems.append(
+                f"multilingual model {self.multilingual_model!r} "
+                f"(configured: {multilingual_model!r})"
+            )
         if self.format_version != FORMAT_VERSION:
             problems.append(f"format {self.format_version} (this coopbot reads {FORMAT_VERSION})")
         if self.model != model:

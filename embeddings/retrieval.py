@@ -1,134 +1,229 @@
-"""From a question to an Answer: dense search, de-duplicated passages, the answering sentence."""
+"""From a question to an Answer: hybrid search, one entry per article, the answering sentence.
+
+    question ─┬─ dense (MiniLM; e5 for Vietnamese) ─┐
+              └─ keyword (FTS5 BM25) ───────────────┴─ RRF ─ dates ─ rerank? ─ group ─ highlight
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from embeddings.abstention import Abstention, Evidence
 from embeddings.answers import Answer, Result
-from embeddings.chunking import Unit, join_units
-from embeddings.encoders import DEFAULT_MODEL, Encoder
-from embeddings.store import ChunkRecord, LoadedIndex
-from embeddings.text import clean_question, content_words, keyword_overlap
+from embeddings.encoders import MULTILINGUAL, PRIMARY, Encoder, Encoders, as_encoders
+from embeddings.fusion import max_fused_score, reciprocal_rank_fusion
+from embeddings.grouping import ArticleGroup, Excerpt, build_excerpt, group_by_article
+from embeddings.highlight import pick_highlights
+from embeddings.keyword import KeywordQuery
+from embeddings.language import detect_language
+from embeddings.question_dates import DateRange, find_date_range
+from embeddings.rerank import Reranker
+from embeddings.store import ArticleRecord, ChunkRecord, LoadedIndex
+from embeddings.text import clean_question
 
-# Cosine below which the best passage is judged unrelated, per encoder: each model's scores
-# sit in its own band. Calibrated on shared/eval/dev.jsonl and NQ-open (see README).
-_MIN_SCORE = {DEFAULT_MODEL: 0.30}
-_FALLBACK_MIN_SCORE = 0.30
+DENSE, KEYWORD = "dense", "keyword"
+MODES = ("hybrid", "dense", "keyword")
 
 
 @dataclass(frozen=True)
 class RetrievalConfig:
-    """Retrieval knobs.
+    """Retrieval knobs; the defaults are what the benchmarks measured best.
 
     Attributes:
-        min_score: best-passage cosine needed to answer; None uses the encoder's calibration.
-        candidates: passages fetched before de-duplication.
-        keyword_weight: weight of question-word overlap when choosing the highlight sentence.
+        mode: ``hybrid`` (dense + keyword), ``dense`` or ``keyword`` only.
+        dense_spaces: ``auto`` searches the primary vectors for English questions and the
+            multilingual ones for other languages; ``both`` searches both for every question;
+            ``primary`` or ``multilingual`` forces one.
+        candidates: passages taken from each ranked list before fusion.
+        weights: RRF weight per list (``dense``, ``multilingual``, ``keyword``).
+        min_score: overrides the calibrated abstention threshold of the dense score.
+        per_article: passages merged into one article's excerpt at most.
+        neighbours: sentences of context around the best passage.
+        max_excerpt_units: soft cap on sentences in one excerpt.
+        date_boost: fused-score bonus, in units of a first rank, for articles in the
+            question's date range.
+        rerank_top: candidates re-scored by the reranker, when there is one.
+        highlight_keyword_weight: keyword share against cosine when picking the highlight.
     """
 
+    mode: str = "hybrid"
+    dense_spaces: str = "auto"
+    candidates: int = 50
+    weights: dict[str, float] = field(
+        default_factory=lambda: {DENSE: 1.0, MULTILINGUAL: 1.0, KEYWORD: 1.0}
+    )
     min_score: float | None = None
-    candidates: int = 20
-    keyword_weight: float = 0.2
+    per_article: int = 2
+    neighbours: int = 1
+    max_excerpt_units: int = 8
+    date_boost: float = 1.0
+    rerank_top: int = 20
+    highlight_keyword_weight: float = 0.2
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """Ranked passages for a question, with the evidence the answer is built from."""
+
+    query: str
+    language: str
+    keyword: KeywordQuery
+    date_range: DateRange | None
+    ranked: tuple[tuple[float, ChunkRecord], ...]
+    """(fused score scaled to 0..1, passage), best first."""
+    dense_space: str | None
+    dense_scores: dict[int, float]
+    query_vectors: dict[str, np.ndarray]
 
 
 class Retriever:
-    """Answers questions from one loaded index with one encoder."""
+    """Answers questions from one loaded index."""
 
     def __init__(
-        self, index: LoadedIndex, encoder: Encoder, cfg: RetrievalConfig | None = None
+        self,
+        index: LoadedIndex,
+        encoders: Encoder | Encoders,
+        cfg: RetrievalConfig | None = None,
+        *,
+        reranker: Reranker | None = None,
+        today: Callable[[], dt.date] = dt.date.today,
     ) -> None:
         self.index = index
-        self.encoder = encoder
+        self.encoders = as_encoders(encoders)
         self.cfg = cfg or RetrievalConfig()
-        self.min_score = (
-            self.cfg.min_score
-            if self.cfg.min_score is not None
-            else _MIN_SCORE.get(encoder.name, _FALLBACK_MIN_SCORE)
-        )
+        if self.cfg.mode not in MODES:
+            raise ValueError(f"retrieval mode must be one of {MODES}, got {self.cfg.mode!r}")
+        self.reranker = reranker
+        self.today = today
+        self.abstention = Abstention.for_encoders(self.encoders, self.cfg.min_score)
+
+    @property
+    def encoder(self) -> Encoder:
+        """The primary encoder."""
+        return self.encoders.primary
+
+    def _dense_space(self, language: str) -> str | None:
+        """The vector space that understands the question's language best."""
+        if self.cfg.mode == "keyword":
+            return None
+        if self.cfg.dense_spaces in (PRIMARY, MULTILINGUAL):
+            return self.cfg.dense_spaces
+        if language != "en" and MULTILINGUAL in self._available:
+            return MULTILINGUAL
+        return PRIMARY
+
+    @property
+    def _available(self) -> list[str]:
+        """Vector spaces present in the index and backed by an encoder here."""
+        return [s for s in self.index.spaces if s in self.encoders.spaces()]
+
+    def retrieve(self, question: str) -> Retrieval:
+        """Fused, ranked passages for a question (before grouping by article)."""
+        query = clean_question(question)
+        language = detect_language(query)
+        space = self._dense_space(language) if query else None
+        lists: dict[str, list[int]] = {}
+        dense_scores: dict[int, float] = {}
+        vectors: dict[str, np.ndarray] = {}
+        searched = [space] if space is not None else []
+        if space is not None and self.cfg.dense_spaces == "both":
+            searched = self._available
+        for name in searched:
+            vectors[name] = self.encoders.spaces()[name].encode_queries([query])[0]
+            scores, rows = self.index.search(vectors[name], self.cfg.candidates, name)
+            lists[DENSE if name == PRIMARY else MULTILINGUAL] = [int(r) for r in rows]
+            if name == space:  # abstention reads the space that fits the language
+                dense_scores = {int(r): float(s) for r, s in zip(rows, scores, strict=True)}
+        keyword, hits = self.index.keyword_search(query, self.cfg.candidates)
+        if self.cfg.mode != "dense":
+            lists[KEYWORD] = [row for row, _ in hits]
+        fused = reciprocal_rank_fusion(lists, self.cfg.weights)
+        scale = max_fused_score(self.cfg.weights, list(lists)) or 1.0
+        records = self.index.chunks(list(fused))
+        date_range = find_date_range(query, self.today()) if query else None
+        if date_range is not None:
+            self._boost_dates(fused, records, date_range, scale)
+        ranked = sorted(((s / scale, records[r]) for r, s in fused.items()),
+                        key=lambda pair: (-pair[0], pair[1].row))
+        if self.reranker is not None and ranked:
+            ranked = self._rerank(query, ranked)
+        return Retrieval(query, language, keyword, date_range, tuple(ranked), space,
+                         dense_scores, vectors)
+
+    def _boost_dates(
+        self, fused: dict[int, float], records: dict[int, ChunkRecord], span: DateRange,
+        scale: float,
+    ) -> None:
+        articles = self.index.articles(sorted({c.article_id for c in records.values()}))
+        bonus = self.cfg.date_boost * scale / max(1, len(self.cfg.weights))
+        for row, chunk in records.items():
+            day = articles[chunk.article_id].date
+            if day is not None and span.contains(day):
+                fused[row] += bonus
+
+    def _rerank(
+        self, query: str, ranked: list[tuple[float, ChunkRecord]]
+    ) -> list[tuple[float, ChunkRecord]]:
+        assert self.reranker is not None
+        head, tail = ranked[: self.cfg.rerank_top], ranked[self.cfg.rerank_top :]
+        scores = self.reranker.score(query, [c.text for _, c in head])
+        order = sorted(range(len(head)), key=lambda i: -scores[i])
+        # Keep the fused scores in rank order so they stay comparable across questions.
+        reordered = [(head[i][0], head[j][1]) for i, j in zip(range(len(head)), order, strict=True)]
+        return reordered + tail
 
     def search(self, question: str, k: int = 3) -> Answer:
-        """Find the best passages for a question.
+        """Answer a question with up to k cited excerpts, one per article.
 
         Args:
-            question: free text; cleaned of control characters and extra spaces.
-            k: number of results wanted.
+            question: free text in English or Vietnamese.
+            k: number of articles wanted.
 
         Returns:
-            An Answer whose results are ranked, cited excerpts with a highlighted sentence.
+            An Answer; ``answered`` is False when nothing relevant was found.
         """
-        query = clean_question(question)
-        if not query or k <= 0:
-            return Answer(query, False, ())
-        qvec = self.encoder.encode_queries([query])[0]
-        scores, rows = self.index.search(qvec, max(self.cfg.candidates, 4 * k))
-        records = self.index.chunks([int(r) for r in rows])
-        picked = _pick_distinct(
-            [(float(s), records[int(r)]) for s, r in zip(scores, rows, strict=True)], k
-        )
-        results = self._results(query, qvec, picked)
-        answered = bool(results) and results[0].score >= self.min_score
-        return Answer(query, answered, tuple(results))
-
-    def _results(
-        self, query: str, qvec: np.ndarray, picked: list[tuple[float, ChunkRecord]]
-    ) -> list[Result]:
-        articles = self.index.articles(sorted({c.article_id for _, c in picked}))
-        unit_lists = [
-            [Unit(p, t) for p, t in self.index.units(c.article_id, c.start, c.end)]
-            for _, c in picked
+        found = self.retrieve(question)
+        if not found.query or k <= 0 or not found.ranked:
+            return Answer(found.query, False, ())
+        groups = group_by_article(found.ranked, k, per_article=self.cfg.per_article)
+        excerpts = [
+            build_excerpt(g.passages, self.index.unit_rows, neighbours=self.cfg.neighbours,
+                          max_units=self.cfg.max_excerpt_units)
+            for g in groups
         ]
-        highlights = self._highlights(query, qvec, unit_lists)
-        results = []
-        for rank, ((score, chunk), units, highlight) in enumerate(
-            zip(picked, unit_lists, highlights, strict=True), start=1
-        ):
-            article = articles[chunk.article_id]
-            results.append(
-                Result(
-                    rank=rank, article_id=chunk.article_id, title=article.title,
-                    date=article.date, source=article.source, excerpt=join_units(units),
-                    highlight=highlight, score=score,
-                    chunk_id=f"{chunk.article_id}#{chunk.ordinal}",
-                    place=article.place, url=article.url,
-                )
-            )
-        return results
+        highlights = self._highlights(found, excerpts)
+        articles = self.index.articles([g.article_id for g in groups])
+        results = tuple(
+            _result(rank, g, articles[g.article_id], e, h, found)
+            for rank, (g, e, h) in enumerate(zip(groups, excerpts, highlights, strict=True), 1)
+        )
+        evidence = Evidence.of(found, excerpts[0].text, articles[groups[0].article_id].title)
+        return Answer(found.query, self.abstention.answers(evidence), results,
+                      language=found.language, corrections=found.keyword.corrections)
 
-    def _highlights(
-        self, query: str, qvec: np.ndarray, unit_lists: list[list[Unit]]
-    ) -> list[str]:
-        """The sentence of each passage that best answers: meaning plus shared keywords."""
-        texts = [u.text for units in unit_lists for u in units]
-        if not texts:
-            return []
-        sims = self.encoder.encode_passages(texts) @ qvec
-        words = content_words(query)
-        best: list[str] = []
-        offset = 0
-        for units in unit_lists:
-            scored = [
-                sims[offset + i] + self.cfg.keyword_weight * keyword_overlap(words, u.text)
-                for i, u in enumerate(units)
-            ]
-            best.append(units[int(np.argmax(scored))].text)
-            offset += len(units)
-        return best
+    def _highlights(self, found: Retrieval, excerpts: list[Excerpt]) -> list[str]:
+        space = found.dense_space or self._dense_space(found.language) or PRIMARY
+        encoder = self.encoders.spaces()[space]
+        vector = found.query_vectors.get(space)
+        if vector is None:
+            vector = encoder.encode_queries([found.query])[0]
+        return pick_highlights(excerpts, vector, encoder, set(found.keyword.terms),
+                               keyword_weight=self.cfg.highlight_keyword_weight)
 
 
-def _pick_distinct(
-    candidates: list[tuple[float, ChunkRecord]], k: int
-) -> list[tuple[float, ChunkRecord]]:
-    """Best-first passages, skipping any that overlaps one already picked from the same article."""
-    picked: list[tuple[float, ChunkRecord]] = []
-    for score, chunk in candidates:
-        if any(
-            c.article_id == chunk.article_id and c.start < chunk.end and chunk.start < c.end
-            for _, c in picked
-        ):
-            continue
-        picked.append((score, chunk))
-        if len(picked) == k:
-            break
-    return picked
+def _result(
+    rank: int, group: ArticleGroup, article: ArticleRecord, excerpt: Excerpt, highlight: str,
+    found: Retrieval,
+) -> Result:
+    similarity = max((found.dense_scores.get(c.row, float("nan")) for c in group.passages),
+                     default=float("nan"))
+    return Result(
+        rank=rank, article_id=article.id, title=article.title, date=article.date,
+        source=article.source, excerpt=excerpt.text, highlight=highlight, score=group.score,
+        chunk_id=f"{article.id}#{group.passages[0].ordinal}", place=article.place,
+        url=article.url, similarity=None if np.isnan(similarity) else similarity,
+    )

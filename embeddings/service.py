@@ -6,32 +6,42 @@ from collections.abc import Callable
 
 from embeddings.builder import BuildObserver, BuildReport, build_index, check_freshness
 from embeddings.config import IndexConfig
-from embeddings.encoders import Encoder
+from embeddings.encoders import Encoder, Encoders, as_encoders
+from embeddings.rerank import Reranker
 from embeddings.retrieval import RetrievalConfig, Retriever
 from embeddings.store import open_index
 
 
 def ensure_index(
     cfg: IndexConfig,
-    encoder: Encoder,
+    encoders: Encoder | Encoders,
     *,
     observer: BuildObserver | None = None,
     notify: Callable[[str], None] = lambda _: None,
 ) -> BuildReport | None:
     """Build the index when it is missing or stale; `notify` gets one line saying why."""
-    freshness = check_freshness(cfg, encoder.name)
+    encoders = as_encoders(encoders)
+    freshness = check_freshness(cfg, encoders.primary.name, encoders.multilingual_name)
     if freshness.fresh:
         return None
     if freshness.manifest is None:
         notify(f"no index in {cfg.index_dir} yet: building it from {cfg.seeds_dir}")
     else:
         notify("index is out of date (" + "; ".join(freshness.reasons) + "): rebuilding")
-    return build_index(cfg, encoder, observer)
+    return build_index(cfg, encoders, observer)
 
 
 def open_retriever(
-    cfg: IndexConfig, encoder: Encoder, retrieval: RetrievalConfig | None = None
+    cfg: IndexConfig,
+    encoders: Encoder | Encoders,
+    retrieval: RetrievalConfig | None = None,
+    *,
+    reranker: Reranker | None = None,
 ) -> Retriever:
     """A Retriever over the current build; raises if it is missing or built differently."""
-    index = open_index(cfg.index_dir, model=encoder.name, chunker=cfg.chunk.as_dict())
-    return Retriever(index, encoder, retrieval)
+    encoders = as_encoders(encoders)
+    index = open_index(
+        cfg.index_dir, model=encoders.primary.name, chunker=cfg.chunk.as_dict(),
+        multilingual_model=encoders.multilingual_name,
+    )
+    return Retriever(index, encoders, retrieval, reranker=reranker)

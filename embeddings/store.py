@@ -2,7 +2,8 @@
 
     index/
       CURRENT                  name of the build being served (replaced atomically)
-      builds/<name>/           manifest.json, vectors.faiss, meta.sqlite
+      builds/<name>/           manifest.json, meta.sqlite (passages, FTS5 keyword index),
+                               vectors.faiss, vectors-multilingual.faiss (optional)
       embedding-cache.sqlite   vectors by model + text, survives rebuilds
       build.lock               serialises concurrent builds
 
@@ -26,11 +27,14 @@ from typing import Any
 
 import numpy as np
 
+from embeddings.encoders import MULTILINGUAL, PRIMARY
 from embeddings.errors import IndexCorruptError, IndexLockedError, IndexMissingError
+from embeddings.keyword import FTS_SCHEMA, KeywordQuery, KeywordSearcher, build_keyword_index
 from embeddings.manifest import Manifest
 
 MANIFEST = "manifest.json"
 VECTORS = "vectors.faiss"
+VECTOR_FILES = {PRIMARY: VECTORS, MULTILINGUAL: "vectors-multilingual.faiss"}
 META = "meta.sqlite"
 CURRENT = "CURRENT"
 CACHE = "embedding-cache.sqlite"
@@ -147,7 +151,7 @@ class BuildWriter:
         shutil.rmtree(self.tmp, ignore_errors=True)
         self.tmp.mkdir()
         self.db = sqlite3.connect(self.tmp / META)
-        self.db.executescript(_META_SCHEMA)
+        self.db.executescript(_META_SCHEMA + FTS_SCHEMA)
 
     def add_article(
         self, record: ArticleRecord, paragraphs: int, units: Sequence[tuple[int, str]]
@@ -171,19 +175,32 @@ class BuildWriter:
             ((c.row, c.article_id, c.ordinal, c.start, c.end, c.text) for c in chunks),
         )
 
-    def commit(self, vectors: np.ndarray, manifest: Manifest) -> Path:
-        """Write vectors and manifest, move the build into place and point CURRENT at it."""
+    def commit(self, vectors: dict[str, np.ndarray], manifest: Manifest) -> Path:
+        """Write vectors and manifest, move the build into place and point CURRENT at it.
+
+        Args:
+            vectors: per vector space (``primary``, optionally ``multilingual``), one row per
+                chunk in chunk-row order.
+            manifest: what the build was made from.
+        """
         import faiss
 
+        texts = self.db.execute(
+            "SELECT text FROM chunks UNION ALL SELECT title FROM articles"
+        ).fetchall()
+        build_keyword_index(self.db, (t for (t,) in texts))
         self.db.commit()
         self.db.close()
-        # Inner product equals cosine on the normalised vectors every encoder returns.
-        index = faiss.IndexFlatIP(manifest.dimension)
-        if len(vectors):
-            index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-        faiss.write_index(index, str(self.tmp / VECTORS))
+        written = [META, MANIFEST]
+        for space, matrix in vectors.items():
+            # Inner product equals cosine on the normalised vectors every encoder returns.
+            index = faiss.IndexFlatIP(matrix.shape[1])
+            if len(matrix):
+                index.add(np.ascontiguousarray(matrix, dtype=np.float32))
+            faiss.write_index(index, str(self.tmp / VECTOR_FILES[space]))
+            written.append(VECTOR_FILES[space])
         (self.tmp / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
-        for name in (VECTORS, META, MANIFEST):
+        for name in written:
             with open(self.tmp / name, "rb") as handle:
                 os.fsync(handle.fileno())
         final = self.root / "builds" / self.name
@@ -222,34 +239,41 @@ class LoadedIndex:
     """A build opened for searching: vectors in memory, texts read from SQLite on demand."""
 
     def __init__(self, build: Path, manifest: Manifest) -> None:
-        import faiss
 
         self.path = build
         self.manifest = manifest
-        try:
-            self.vectors: Any = faiss.read_index(str(build / VECTORS))
-        except RuntimeError as exc:
-            raise IndexCorruptError(
-                f"cannot read {build / VECTORS} ({exc}); run `coopbot index` to rebuild"
-            ) from exc
-        if self.vectors.ntotal != manifest.chunk_count or self.vectors.d != manifest.dimension:
-            raise IndexCorruptError(
-                f"{build / VECTORS} holds {self.vectors.ntotal} vectors of dimension "
-                f"{self.vectors.d}, the manifest says {manifest.chunk_count} of "
-                f"{manifest.dimension}; run `coopbot index` to rebuild"
+        self.spaces: dict[str, Any] = {PRIMARY: _read_vectors(build / VECTORS, manifest)}
+        if manifest.multilingual_model is not None:
+            self.spaces[MULTILINGUAL] = _read_vectors(
+                build / VECTOR_FILES[MULTILINGUAL], manifest
             )
         self._db = _open_readonly(build / META)
+        self._keyword = KeywordSearcher(self._db)
         # One connection shared by worker threads; sqlite3 objects need the lock for that.
         self._lock = threading.Lock()
 
-    def search(self, query: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top-n (scores, rows) for one normalised query vector."""
-        n = min(n, self.vectors.ntotal)
+    @property
+    def vectors(self) -> Any:
+        """The primary FAISS index."""
+        return self.spaces[PRIMARY]
+
+    def search(
+        self, query: np.ndarray, n: int, space: str = PRIMARY
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-n (scores, rows) for one normalised query vector in one vector space."""
+        vectors = self.spaces[space]
+        n = min(n, vectors.ntotal)
         if n <= 0:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
-        scores, rows = self.vectors.search(query.reshape(1, -1).astype(np.float32), n)
+        scores, rows = vectors.search(query.reshape(1, -1).astype(np.float32), n)
         keep = rows[0] >= 0
         return scores[0][keep], rows[0][keep]
+
+    def keyword_search(self, question: str, n: int) -> tuple[KeywordQuery, list[tuple[int, float]]]:
+        """BM25 top-n (row, score) for a question, with the terms actually searched."""
+        with self._lock:
+            query = self._keyword.prepare(question)
+            return query, self._keyword.search(query, n)
 
     def chunks(self, rows: Sequence[int]) -> dict[int, ChunkRecord]:
         """Chunk records by row."""
@@ -269,6 +293,14 @@ class LoadedIndex:
             return self._db.execute(
                 "SELECT paragraph, text FROM units WHERE article_id = ? AND idx >= ? AND idx < ? "
                 "ORDER BY idx", (article_id, start, end),
+            ).fetchall()
+
+    def unit_rows(self, article_id: str, start: int, end: int) -> list[tuple[int, int, str]]:
+        """(index, paragraph, sentence) units [start, end) of an article."""
+        with self._lock:
+            return self._db.execute(
+                "SELECT idx, paragraph, text FROM units WHERE article_id = ? AND idx >= ? "
+                "AND idx < ? ORDER BY idx", (article_id, start, end),
             ).fetchall()
 
     def articles(self, ids: Sequence[str] | None = None) -> dict[str, ArticleRecord]:
@@ -293,6 +325,23 @@ class LoadedIndex:
             self._db.close()
 
 
+def _read_vectors(path: Path, manifest: Manifest) -> Any:
+    import faiss
+
+    try:
+        vectors = faiss.read_index(str(path))
+    except RuntimeError as exc:
+        raise IndexCorruptError(
+            f"cannot read {path} ({exc}); run `coopbot index` to rebuild"
+        ) from exc
+    if vectors.ntotal != manifest.chunk_count:
+        raise IndexCorruptError(
+            f"{path} holds {vectors.ntotal} vectors, the manifest says "
+            f"{manifest.chunk_count}; run `coopbot index` to rebuild"
+        )
+    return vectors
+
+
 def _open_readonly(path: Path) -> sqlite3.Connection:
     try:
         db = sqlite3.connect(
@@ -306,10 +355,14 @@ def _open_readonly(path: Path) -> sqlite3.Connection:
     return db
 
 
-def open_index(root: Path, *, model: str, chunker: dict[str, int]) -> LoadedIndex:
+def open_index(
+    root: Path, *, model: str, chunker: dict[str, int], multilingual_model: str | None = None
+) -> LoadedIndex:
     """Open the current build, refusing one built with another model or chunker."""
     manifest = read_manifest(root)
     build = current_build(root)
     assert build is not None  # read_manifest raised otherwise
-    manifest.check_compatible(model=model, chunker=chunker, where=build)
+    manifest.check_compatible(
+        model=model, chunker=chunker, where=build, multilingual_model=multilingual_model
+    )
     return LoadedIndex(build, manifest)

@@ -26,11 +26,20 @@ def clean_question(text: str, *, max_chars: int = 1000) -> str:
     return _SPACES.sub(" ", text).strip()[:max_chars]
 
 
+def fold(text: str) -> str:
+    """Lower case without accents, as FTS5's ``remove_diacritics 2`` folds ("Lương" -> "luong").
+
+    Like FTS5, it keeps "đ": it is a letter of its own, not a "d" with a mark.
+    """
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return unicodedata.normalize(
+        "NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    )
+
+
 def content_words(text: str) -> set[str]:
     """Lower-cased, accent-folded words of a text, without stopwords."""
-    folded = unicodedata.normalize("NFKD", text.casefold())
-    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
-    return {w for w in _WORD.findall(folded) if w not in STOPWORDS}
+    return {w for w in _WORD.findall(fold(text)) if w not in STOPWORDS}
 
 
 def keyword_overlap(question_words: set[str], sentence: str) -> float:

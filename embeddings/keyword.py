@@ -1,0 +1,140 @@
+"""Keyword search: SQLite FTS5 with BM25, in the same file as the passages.
+
+Why FTS5 rather than bm25s: it lives in the index's SQLite file beside the passages (one file,
+one transaction), adds and removes rows incrementally (bm25s rebuilds its matrices), and its
+``unicode61 remove_diacritics 2`` tokenizer folds "Lương" to "luong", so names match with or
+without Vietnamese accents. Porter stemming makes "meets" find "meeting".
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from embeddings.text import STOPWORDS, fold
+
+FTS_SCHEMA = """
+CREATE VIEW fts_source AS
+    SELECT c.row AS row, a.title AS title, c.text AS text
+    FROM chunks c JOIN articles a ON a.id = c.article_id;
+CREATE VIRTUAL TABLE chunks_fts USING fts5(
+    title, text, content='fts_source', content_rowid='row',
+    tokenize='porter unicode61 remove_diacritics 2'
+);
+CREATE TABLE vocabulary (word TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
+"""
+
+# BM25 column weights: a title word counts less than the same word in the passage itself,
+# because the title is repeated on every passage of the article.
+_TITLE_WEIGHT, _TEXT_WEIGHT = 0.4, 1.0
+_WORD = re.compile(r"\w+", re.UNICODE)
+_MAX_TERMS = 32  # a pasted paragraph must not become a 500-term OR query
+
+
+def words(text: str) -> list[str]:
+    """Accent-folded, lower-cased word tokens, as the FTS tokenizer sees them (before stemming)."""
+    return _WORD.findall(fold(text))
+
+
+def build_keyword_index(db: sqlite3.Connection, texts: Iterable[str]) -> None:
+    """Fill the FTS index and the typo-correction vocabulary from the stored passages."""
+    db.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')")
+    df: Counter[str] = Counter()
+    for text in texts:
+        df.update(set(words(text)))
+    db.executemany("INSERT INTO vocabulary VALUES (?, ?)", df.items())
+
+
+@dataclass(frozen=True)
+class KeywordQuery:
+    """The terms searched for, after stopwords were dropped and typos corrected."""
+
+    terms: tuple[str, ...]
+    corrections: tuple[tuple[str, str], ...] = ()
+
+    def match_expression(self) -> str:
+        """An FTS5 MATCH string: every term quoted, so user text is never FTS syntax."""
+        return " OR ".join(f'"{t}"' for t in self.terms)
+
+
+def query_terms(question: str) -> list[str]:
+    """Content words of a question, in order, without duplicates or one-letter tokens."""
+    seen = dict.fromkeys(w for w in words(question) if w not in STOPWORDS and len(w) > 1)
+    return list(seen)[:_MAX_TERMS]
+
+
+def edit_distance(a: str, b: str, limit: int) -> int:
+    """Levenshtein distance, giving up (returning limit + 1) once it must exceed limit."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i]
+        for j, cb in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1,
+                               previous[j - 1] + (ca != cb)))
+        if min(current) > limit:
+            return limit + 1
+        previous = current
+    return previous[-1]
+
+
+class KeywordSearcher:
+    """BM25 search over one build's FTS index."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def prepare(self, question: str) -> KeywordQuery:
+        """Terms to search; a word the corpus lacks is replaced by its closest known spelling."""
+        terms, fixes = [], []
+        for term in query_terms(question):
+            if term.isdigit() or self._known(term):
+                terms.append(term)
+                continue
+            fixed = self._closest(term)
+            terms.append(fixed or term)
+            if fixed:
+                fixes.append((term, fixed))
+        return KeywordQuery(tuple(terms), tuple(fixes))
+
+    def search(self, query: KeywordQuery, n: int) -> list[tuple[int, float]]:
+        """Top-n (row, bm25) pairs; higher is better."""
+        if not query.terms:
+            return []
+        rows = self._db.execute(
+            f"SELECT rowid, -bm25(chunks_fts, {_TITLE_WEIGHT}, {_TEXT_WEIGHT}) AS score "
+            "FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY score DESC LIMIT ?",
+            (query.match_expression(), n),
+        ).fetchall()
+        return [(int(r), float(s)) for r, s in rows]
+
+    def _known(self, word: str) -> bool:
+        found = self._db.execute("SELECT 1 FROM vocabulary WHERE word = ?", (word,)).fetchone()
+        return found is not None
+
+    def _closest(self, word: str) -> str | None:
+        """The most frequent known word within one edit (two for long words), same first letter.
+
+        Typos rarely hit the first letter, and the prefix keeps the scan to a slice of the
+        vocabulary even at a hundred thousand passages.
+        """
+        if len(word) < 4 or not word[0].isalpha():
+            return None
+        limit = 1 if len(word) < 8 else 2
+        upper = word[0] + "\U0010ffff"
+        candidates = self._db.execute(
+            "SELECT word, df FROM vocabulary WHERE word >= ? AND word < ? "
+            "AND length(word) BETWEEN ? AND ?",
+            (word[0], upper, len(word) - limit, len(word) + limit),
+        ).fetchall()
+        best: tuple[int, int, str] | None = None
+        for candidate, df in candidates:
+            distance = edit_distance(word, candidate, limit)
+            if distance <= limit and (best is None or (distance, -df) < best[:2]):
+                best = (distance, -df, candidate)
+        return best[2] if best else None
+
