@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from embeddings.text import STOPWORDS, fold
@@ -54,6 +54,10 @@ class KeywordQuery:
 
     terms: tuple[str, ...]
     corrections: tuple[tuple[str, str], ...] = ()
+    known: tuple[str, ...] = ()
+    """Terms the corpus contains (after correction): evidence the question is about it."""
+    expansions: tuple[str, ...] = ()
+    """English terms added for a Vietnamese question from the glossary."""
 
     def match_expression(self) -> str:
         """An FTS5 MATCH string: every term quoted, so user text is never FTS syntax."""
@@ -88,18 +92,31 @@ class KeywordSearcher:
     def __init__(self, db: sqlite3.Connection) -> None:
         self._db = db
 
-    def prepare(self, question: str) -> KeywordQuery:
-        """Terms to search; a word the corpus lacks is replaced by its closest known spelling."""
-        terms, fixes = [], []
+    def prepare(
+        self, question: str, expansions: Sequence[str] = (), *, correct: bool = True
+    ) -> KeywordQuery:
+        """Terms to search; a word the corpus lacks is replaced by its closest known spelling.
+
+        Args:
+            question: the user's text.
+            expansions: extra terms to search (glossary translations), never corrected.
+            correct: fix typos; off for Vietnamese, whose syllables would be "corrected" to
+                unrelated English words.
+        """
+        terms, fixes, known = [], [], []
         for term in query_terms(question):
             if term.isdigit() or self._known(term):
                 terms.append(term)
+                known.append(term)
                 continue
-            fixed = self._closest(term)
+            fixed = self._closest(term) if correct else None
             terms.append(fixed or term)
             if fixed:
                 fixes.append((term, fixed))
-        return KeywordQuery(tuple(terms), tuple(fixes))
+                known.append(fixed)
+        extra = [t for t in dict.fromkeys(expansions) if t not in terms]
+        return KeywordQuery(tuple(dict.fromkeys(terms + extra)), tuple(fixes), tuple(known),
+                            tuple(extra))
 
     def search(self, query: KeywordQuery, n: int) -> list[tuple[int, float]]:
         """Top-n (row, bm25) pairs; higher is better."""

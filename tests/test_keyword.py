@@ -1,0 +1,79 @@
+"""Keyword search: accents, FTS syntax as text, typos, stopwords."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from embeddings.keyword import (
+    FTS_SCHEMA,
+    KeywordSearcher,
+    build_keyword_index,
+    edit_distance,
+    query_terms,
+)
+
+PASSAGES = [
+    "Deputy Minister Lương Tam Quang met Police-General Surachate Hakparn in Bangkok.",
+    "The two sides agreed to fight human trafficking and illegal immigration.",
+    "Quang Ninh police presented $5,000 and 2 laptops to Sainyabuli.",
+    "A training workshop on drug-related crimes was held in Ho Chi Minh City.",
+]
+
+
+@pytest.fixture
+def searcher() -> KeywordSearcher:
+    db = sqlite3.connect(":memory:")
+    db.executescript(
+        "CREATE TABLE articles (id TEXT PRIMARY KEY, title TEXT);"
+        "CREATE TABLE chunks (row INTEGER PRIMARY KEY, article_id TEXT, text TEXT);"
+        + FTS_SCHEMA
+    )
+    db.execute("INSERT INTO articles VALUES ('a', 'Police cooperation')")
+    db.executemany("INSERT INTO chunks VALUES (?, 'a', ?)", enumerate(PASSAGES))
+    build_keyword_index(db, PASSAGES + ["Police cooperation"])
+    return KeywordSearcher(db)
+
+
+def _top(searcher: KeywordSearcher, question: str) -> int | None:
+    hits = searcher.search(searcher.prepare(question), 5)
+    return hits[0][0] if hits else None
+
+
+def test_accents_fold_both_ways(searcher: KeywordSearcher) -> None:
+    assert _top(searcher, "Who is Luong Tam Quang?") == 0
+    assert _top(searcher, "Bangkök Hákparn") == 0
+
+
+def test_casing_punctuation_and_stemming(searcher: KeywordSearcher) -> None:
+    assert _top(searcher, "TRAFFICKING!!! immigrations??") == 1
+    assert _top(searcher, "laptop donation") == 2
+
+
+@pytest.mark.parametrize(
+    "question",
+    ['"Surachate', "Surachate*", "NEAR(Surachate Bangkok)", "Surachate' --", "Surachate OR AND NOT",
+     "col:Surachate", "^Surachate", "Surachate) OR (", "{title}: Surachate"],
+)
+def test_fts_syntax_is_treated_as_text(searcher: KeywordSearcher, question: str) -> None:
+    assert _top(searcher, question) == 0
+
+
+def test_typos_are_corrected_to_corpus_words(searcher: KeywordSearcher) -> None:
+    query = searcher.prepare("Who is Surachat Hakparm?")
+    assert ("surachat", "surachate") in query.corrections
+    assert ("hakparm", "hakparn") in query.corrections
+    assert searcher.search(query, 1)[0][0] == 0
+    assert _top(searcher, "trafficing") == 1
+
+
+def test_only_stopwords_searches_nothing(searcher: KeywordSearcher) -> None:
+    assert searcher.search(searcher.prepare("What is the?"), 5) == []
+    assert query_terms("Who did what, and why?") == []
+
+
+def test_edit_distance_with_limit() -> None:
+    assert edit_distance("kitten", "sitting", 3) == 3
+    assert edit_distance("kitten", "sitting", 1) == 2  # gave up past the limit
+    assert edit_distance("abc", "abc", 0) == 0
