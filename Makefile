@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup demo test lint typecheck unit index clean
+.PHONY: setup demo test lint typecheck unit index clean bench-quality
 
 setup: $(STAMP)
 
@@ -37,3 +37,6 @@ index: setup
 
 clean:
 	rm -rf $(VENV) index .mypy_cache .ruff_cache .pytest_cache .hypothesis *.egg-info
+
+bench-quality: setup
+	$(BIN)/python benchmarks/quality.py

@@ -43,15 +43,25 @@ def render_result(result: Result, *, color: bool, width: int = 88) -> str:
     return f"{BOLD + head + RESET if color else head}\n{body}"
 
 
+def corrections_note(answer: Answer) -> str:
+    """'Searched for X instead of Y.' when typos were corrected, else ''."""
+    if not answer.corrections:
+        return ""
+    pairs = ", ".join(f"“{fixed}” for “{typed}”" for typed, fixed in answer.corrections)
+    return f"(Searched for {pairs}.)"
+
+
 def render_answer(answer: Answer, *, color: bool) -> str:
     """All results of an answer, or a plain 'nothing found' with the closest passages."""
     if not answer.results:
         return NO_ANSWER
     blocks = [render_result(r, color=color) for r in answer.results]
+    note = corrections_note(answer)
+    head = f"{note}\n\n" if note else ""
     if not answer.answered:
-        note = NO_ANSWER + "\nClosest passages, probably not relevant:"
-        return note + "\n\n" + "\n\n".join(DIM + b + RESET if color else b for b in blocks)
-    return "\n\n".join(blocks)
+        head += NO_ANSWER + "\nClosest passages, probably not relevant:\n\n"
+        return head + "\n\n".join(DIM + b + RESET if color else b for b in blocks)
+    return head + "\n\n".join(blocks)
 
 
 def render_build(report: BuildReport) -> str:

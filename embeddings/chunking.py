@@ -28,12 +28,16 @@ class ChunkConfig:
             make sharper vectors; the model's window minus the title prefix is a hard cap.
         overlap_sentences: sentences repeated at the start of the next passage, so an answer
             that straddles a boundary is still whole in one of them.
+        paragraph_fill: once a passage holds this share of its budget, it ends at the next
+            paragraph break instead of running into the next paragraph (and then needs no
+            overlap). Paragraphs are the writer's own topic units; short ones still merge.
     """
 
     target_tokens: int = 96
     overlap_sentences: int = 1
+    paragraph_fill: float = 0.5
 
-    def as_dict(self) -> dict[str, int]:
+    def as_dict(self) -> dict[str, float]:
         """Plain form for the manifest."""
         return asdict(self)
 
@@ -147,12 +151,20 @@ def chunk_article(
     while start < len(units):
         end, used = start, 0
         while end < len(units) and (end == start or used + sizes[end] <= budget):
+            if end > start and _new_paragraph(units, end) and used >= cfg.paragraph_fill * budget:
+                break
             used += sizes[end]
             end += 1
         text = join_units(units[start:end])
         chunks.append(Chunk(article.id, len(chunks), start, end, text, prefix + text))
         if end == len(units):
             break
-        # Step back for the overlap, but always move forward by at least one unit.
-        start = max(end - cfg.overlap_sentences, start + 1)
+        # Step back for the overlap (not over a paragraph break), but always move forward.
+        overlap = 0 if _new_paragraph(units, end) else cfg.overlap_sentences
+        start = max(end - overlap, start + 1)
     return units, chunks
+
+
+def _new_paragraph(units: Sequence[Unit], index: int) -> bool:
+    """True when units[index] starts a paragraph other than the previous unit's."""
+    return 0 < index < len(units) and units[index].paragraph != units[index - 1].paragraph

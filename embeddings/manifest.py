@@ -32,7 +32,7 @@ class Manifest:
     model: str
     dimension: int
     max_tokens: int
-    chunker: dict[str, int]
+    chunker: dict[str, float]
     files: dict[str, str]
     """Fingerprint of every article file seen, including skipped ones (so they are not 'new')."""
     articles: dict[str, ArticleEntry]
@@ -76,7 +76,7 @@ class Manifest:
         self,
         *,
         model: str,
-        chunker: dict[str, int],
+        chunker: dict[str, float],
         where: Path,
         multilingual_model: str | None = None,
     ) -> None:
@@ -103,7 +103,7 @@ class Manifest:
             )
 
 
-def describe_settings(settings: dict[str, int]) -> str:
+def describe_settings(settings: dict[str, float]) -> str:
     """Settings as stable, readable text, e.g. ``overlap_sentences=1, target_tokens=96``."""
     return ", ".join(f"{k}={v}" for k, v in sorted(settings.items()))
 

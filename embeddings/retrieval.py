@@ -15,7 +15,7 @@ import numpy as np
 from embeddings.abstention import Abstention, Evidence
 from embeddings.answers import Answer, Result
 from embeddings.encoders import MULTILINGUAL, PRIMARY, Encoder, Encoders, as_encoders
-from embeddings.fusion import max_fused_score, reciprocal_rank_fusion
+from embeddings.fusion import fuse
 from embeddings.glossary import english_terms
 from embeddings.grouping import ArticleGroup, Excerpt, build_excerpt, group_by_article
 from embeddings.highlight import pick_highlights
@@ -24,7 +24,7 @@ from embeddings.language import detect_language
 from embeddings.question_dates import DateRange, find_date_range
 from embeddings.rerank import Reranker
 from embeddings.store import ArticleRecord, ChunkRecord, LoadedIndex
-from embeddings.text import clean_question
+from embeddings.text import clean_question, names_and_numbers
 
 DENSE, KEYWORD = "dense", "keyword"
 MODES = ("hybrid", "dense", "keyword")
@@ -36,27 +36,32 @@ class RetrievalConfig:
 
     Attributes:
         mode: ``hybrid`` (dense + keyword), ``dense`` or ``keyword`` only.
+        fusion: ``score`` (min-max normalised, weighted sum) or ``rrf``.
         dense_spaces: ``auto`` searches the primary vectors for English questions and the
-            multilingual ones for other languages; ``both`` searches both for every question;
-            ``primary`` or ``multilingual`` forces one.
+            multilingual ones for other languages; ``both`` (default) adds the multilingual
+            vectors to English questions too; ``primary`` or ``multilingual`` forces one.
+        vietnamese_keyword_weight: keyword weight for Vietnamese questions, whose keywords are
+            only names, numbers and glossary translations.
         candidates: passages taken from each ranked list before fusion.
         weights: RRF weight per list (``dense``, ``multilingual``, ``keyword``).
         min_score: overrides the calibrated abstention threshold of the dense score.
         per_article: passages merged into one article's excerpt at most.
         neighbours: sentences of context around the best passage.
         max_excerpt_units: soft cap on sentences in one excerpt.
-        date_boost: fused-score bonus, in units of a first rank, for articles in the
+        date_boost: fused-score bonus (a third of it, on the 0..1 scale) for articles in the
             question's date range.
         rerank_top: candidates re-scored by the reranker, when there is one.
         highlight_keyword_weight: keyword share against cosine when picking the highlight.
     """
 
     mode: str = "hybrid"
-    dense_spaces: str = "auto"
+    dense_spaces: str = "both"
+    fusion: str = "score"
     candidates: int = 50
     weights: dict[str, float] = field(
-        default_factory=lambda: {DENSE: 1.0, MULTILINGUAL: 1.0, KEYWORD: 1.0}
+        default_factory=lambda: {DENSE: 0.5, MULTILINGUAL: 1.0, KEYWORD: 1.0}
     )
+    vietnamese_keyword_weight: float = 0.5
     min_score: float | None = None
     per_article: int = 2
     neighbours: int = 1
@@ -127,43 +132,54 @@ class Retriever:
         query = clean_question(question)
         language = detect_language(query)
         space = self._dense_space(language) if query else None
-        lists: dict[str, list[int]] = {}
+        lists: dict[str, list[tuple[int, float]]] = {}
         dense_scores: dict[int, float] = {}
         vectors: dict[str, np.ndarray] = {}
         searched = [space] if space is not None else []
-        if space is not None and self.cfg.dense_spaces == "both":
+        if space is not None and self.cfg.dense_spaces == "both" and language == "en":
             searched = self._available
         for name in searched:
             vectors[name] = self.encoders.spaces()[name].encode_queries([query])[0]
             scores, rows = self.index.search(vectors[name], self.cfg.candidates, name)
-            lists[DENSE if name == PRIMARY else MULTILINGUAL] = [int(r) for r in rows]
+            lists[DENSE if name == PRIMARY else MULTILINGUAL] = [
+                (int(r), float(s)) for r, s in zip(rows, scores, strict=True)
+            ]
             if name == space:  # abstention reads the space that fits the language
                 dense_scores = {int(r): float(s) for r, s in zip(rows, scores, strict=True)}
-        expansions = english_terms(query) if language == "vi" else []
-        keyword, hits = self.index.keyword_search(
-            query, self.cfg.candidates, expansions, correct=language == "en"
-        )
+        keyword, hits = self._keyword(query, language)
+        weights = dict(self.cfg.weights)
+        if language != "en":
+            weights[KEYWORD] = self.cfg.vietnamese_keyword_weight
         if self.cfg.mode != "dense":
-            lists[KEYWORD] = [row for row, _ in hits]
-        fused = reciprocal_rank_fusion(lists, self.cfg.weights)
-        scale = max_fused_score(self.cfg.weights, list(lists)) or 1.0
+            lists[KEYWORD] = hits
+        fused = fuse(lists, weights, self.cfg.fusion)
         records = self.index.chunks(list(fused))
         date_range = find_date_range(query, self.today()) if query else None
         if date_range is not None:
-            self._boost_dates(fused, records, date_range, scale)
-        ranked = sorted(((s / scale, records[r]) for r, s in fused.items()),
+            self._boost_dates(fused, records, date_range)
+        ranked = sorted(((s, records[r]) for r, s in fused.items()),
                         key=lambda pair: (-pair[0], pair[1].row))
         if self.reranker is not None and ranked:
             ranked = self._rerank(query, ranked)
         return Retrieval(query, language, keyword, date_range, tuple(ranked), space,
                          dense_scores, vectors)
 
+    def _keyword(self, query: str, language: str) -> tuple[KeywordQuery, list[tuple[int, float]]]:
+        """Keyword hits. A Vietnamese question's own words would match English look-alikes
+        ("thật" folds to "that"), so it searches only its names, numbers and translations."""
+        if language == "en":
+            return self.index.keyword_search(query, self.cfg.candidates)
+        searchable = " ".join(names_and_numbers(query))
+        return self.index.keyword_search(
+            searchable, self.cfg.candidates, english_terms(query), correct=False
+        )
+
     def _boost_dates(
-        self, fused: dict[int, float], records: dict[int, ChunkRecord], span: DateRange,
-        scale: float,
+        self, fused: dict[int, float], records: dict[int, ChunkRecord], span: DateRange
     ) -> None:
         articles = self.index.articles(sorted({c.article_id for c in records.values()}))
-        bonus = self.cfg.date_boost * scale / max(1, len(self.cfg.weights))
+        # Scores are scaled to 0..1; the bonus is a share of that scale.
+        bonus = self.cfg.date_boost / 3
         for row, chunk in records.items():
             day = articles[chunk.article_id].date
             if day is not None and span.contains(day):

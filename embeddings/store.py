@@ -358,7 +358,7 @@ def _open_readonly(path: Path) -> sqlite3.Connection:
 
 
 def open_index(
-    root: Path, *, model: str, chunker: dict[str, int], multilingual_model: str | None = None
+    root: Path, *, model: str, chunker: dict[str, float], multilingual_model: str | None = None
 ) -> LoadedIndex:
     """Open the current build, refusing one built with another model or chunker."""
     manifest = read_manifest(root)

@@ -47,3 +47,16 @@ def keyword_overlap(question_words: set[str], sentence: str) -> float:
     if not question_words:
         return 0.0
     return len(question_words & content_words(sentence)) / len(question_words)
+
+
+_TOKEN = re.compile(r"\S+")
+
+
+def names_and_numbers(text: str) -> list[str]:
+    """Capitalised words after the first, and words with digits: the parts of a question in
+    any language that survive translation ("Super Bowl 50", "Sainyabuli", "2023")."""
+    tokens = [t.strip(".,;:!?()[]\"'«»“”") for t in _TOKEN.findall(text)]
+    return [
+        t for i, t in enumerate(tokens)
+        if t and (any(c.isdigit() for c in t) or (i > 0 and t[0].isupper()) or t.isupper())
+    ]

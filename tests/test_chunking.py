@@ -36,8 +36,19 @@ def test_chunks_fit_budget_cover_all_units_and_overlap_one_sentence() -> None:
         assert passage_prefix(article) not in chunk.text
     assert chunks[0].start == 0 and chunks[-1].end == len(units)
     for before, after in zip(chunks, chunks[1:], strict=False):
-        assert after.start == before.end - 1  # exactly one sentence of overlap
+        if units[before.end].paragraph != units[before.end - 1].paragraph:
+            assert after.start == before.end  # a paragraph break needs no overlap
+        else:
+            assert after.start == before.end - 1  # exactly one sentence of overlap
+    assert any(c.end == 12 for c in chunks)  # ends at the paragraph break, not across it
     assert {c.article_id for c in chunks} == {"x"}
+
+
+def test_short_paragraphs_merge_into_one_passage() -> None:
+    enc = HashingEncoder()
+    article = _article(["One short line.", "Another short line.", "A third one."])
+    _, chunks = chunk_article(article, ChunkConfig(target_tokens=40), enc.count_tokens, 64)
+    assert len(chunks) == 1 and chunks[0].text.count("\n") == 2
 
 
 def test_paragraph_break_is_kept_inside_an_excerpt() -> None:

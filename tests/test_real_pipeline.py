@@ -98,7 +98,7 @@ def test_ask_json_contract_builds_first_and_says_so(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "building" in proc.stderr
     data = json.loads(proc.stdout)
-    assert set(data) == {"query", "answered", "results"} and data["answered"] is True
+    assert {"query", "answered", "results"} <= set(data) and data["answered"] is True
     assert len(data["results"]) == 3
     for i, r in enumerate(data["results"], start=1):
         assert {"rank", "article_id", "title", "date", "source", "excerpt", "highlight",

@@ -24,9 +24,14 @@ def test_citation_has_title_date_source_and_id() -> None:
 
 def test_unanswered_is_said_plainly_before_any_passage() -> None:
     text = render_answer(Answer("q", False, (R,)), color=False)
-    assert text.startswith(NO_ANSWER)
+    assert text.startswith(NO_ANSWER)  # before any passage
     assert "probably not relevant" in text
     assert render_answer(Answer("q", False, ()), color=False) == NO_ANSWER
+
+
+def test_corrected_typos_are_mentioned() -> None:
+    text = render_answer(Answer("q", True, (R,), corrections=(("phett", "phet"),)), color=False)
+    assert text.startswith("(Searched for “phet” for “phett”.)")
 
 
 def test_build_summary_names_skipped_and_repaired_files() -> None:

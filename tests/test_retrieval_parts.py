@@ -7,7 +7,7 @@ import pytest
 
 from embeddings.abstention import Abstention, Evidence, Thresholds, keyword_coverage
 from embeddings.chunking import Unit
-from embeddings.fusion import max_fused_score, reciprocal_rank_fusion
+from embeddings.fusion import fuse, normalized_score_fusion, reciprocal_rank_fusion
 from embeddings.grouping import GAP, Excerpt, build_excerpt, group_by_article
 from embeddings.highlight import pick_highlights
 from embeddings.language import detect_language
@@ -15,13 +15,27 @@ from embeddings.store import ChunkRecord
 from tests.fakes import HashingEncoder
 
 
-def test_rrf_rewards_agreement_and_scales_to_one() -> None:
+def test_rrf_rewards_agreement() -> None:
     fused = reciprocal_rank_fusion({"dense": [1, 2, 3], "keyword": [3, 1, 9]}, {})
     assert max(fused, key=fused.__getitem__) == 1
     assert fused[3] > fused[2] and 9 in fused
-    assert fused[1] / max_fused_score({}, ["dense", "keyword"]) < 1.0
-    top = reciprocal_rank_fusion({"dense": [5], "keyword": [5]}, {})
-    assert top[5] == pytest.approx(max_fused_score({}, ["dense", "keyword"]))
+
+
+def test_score_fusion_keeps_margins_that_rrf_drops() -> None:
+    lists = {"dense": [(1, 0.80), (2, 0.79), (3, 0.10)], "keyword": [(2, 30.0), (1, 3.0)]}
+    score = normalized_score_fusion(lists, {})
+    # Keyword ranks 2 far ahead; dense barely prefers 1: the margin decides.
+    assert max(score, key=score.__getitem__) == 2
+    assert score[3] == pytest.approx(0.0)
+
+
+@pytest.mark.parametrize("method", ["score", "rrf"])
+def test_fuse_scales_to_one_for_first_everywhere(method: str) -> None:
+    lists = {"dense": [(5, 0.9), (6, 0.2)], "keyword": [(5, 12.0), (7, 1.0)]}
+    fused = fuse(lists, {"dense": 0.5, "keyword": 1.0}, method)
+    assert fused[5] == pytest.approx(1.0)
+    assert all(0.0 <= v <= 1.0 for v in fused.values())
+    assert fuse({"dense": [(1, 0.5)], "keyword": []}, {}, method)[1] == pytest.approx(1.0)
 
 
 def _chunk(row: int, article: str, start: int, end: int) -> ChunkRecord:

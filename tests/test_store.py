@@ -19,7 +19,7 @@ from embeddings.store import (
     prune_builds,
 )
 
-CHUNKER = {"target_tokens": 96, "overlap_sentences": 1}
+CHUNKER = {"target_tokens": 96, "overlap_sentences": 1, "paragraph_fill": 0.5}
 
 
 def _manifest(n: int, dim: int, model: str = "m") -> Manifest:
