@@ -119,12 +119,31 @@ def _modes(index: Any, encoders: Any) -> dict[str, Any]:
     modes = {
         "keyword (FTS5 BM25)": RetrievalConfig(mode="keyword"),
         "dense MiniLM": RetrievalConfig(mode="dense", dense_spaces="primary"),
-        "hybrid MiniLM + BM25 (default)": RetrievalConfig(),
+        "hybrid MiniLM + BM25, RRF": RetrievalConfig(dense_spaces="auto", fusion="rrf"),
+        "hybrid MiniLM + BM25, score": RetrievalConfig(dense_spaces="auto"),
     }
     if encoders.multilingual is not None:
         modes["dense e5"] = RetrievalConfig(mode="dense", dense_spaces="multilingual")
-        modes["hybrid MiniLM + e5 + BM25"] = RetrievalConfig(dense_spaces="both")
+        modes["hybrid all three, RRF"] = RetrievalConfig(fusion="rrf")
+        modes["hybrid all three, score (default)"] = RetrievalConfig()
     return {name: Retriever(index, encoders, cfg) for name, cfg in modes.items()}
+
+
+def squad_answers(retriever: Any, questions: list[tuple[str, str, list[str]]],
+                  gold_articles: list[str]) -> dict[str, float]:
+    """What users see: is an answer string in the top excerpt, the top 3, the highlight?"""
+    top1 = top3 = highlight = 0
+    for (_, question, answers), article in zip(questions, gold_articles, strict=True):
+        results = retriever.search(question, 3).results
+        hits = [r for r in results if r.article_id == article and any(a in r.excerpt
+                                                                      for a in answers)]
+        top1 += bool(hits) and hits[0].rank == 1
+        top3 += bool(hits)
+        highlight += bool(results) and any(a in results[0].highlight for a in answers)
+    n = len(questions)
+    return {"answer in top-1 excerpt": round(top1 / n, 3),
+            "answer in top-3 excerpts": round(top3 / n, 3),
+            "answer in top-1 highlight": round(highlight / n, 3)}
 
 
 def squad(args: argparse.Namespace, out: dict[str, Any]) -> Any:
@@ -159,8 +178,15 @@ def squad(args: argparse.Namespace, out: dict[str, Any]) -> Any:
         ranked = [_ranked_paragraphs(retriever, q, row_paragraph) for q in texts]
         table[name] = _recall(ranked, gold)
         print(f"  {name}: {table[name]}", file=sys.stderr, flush=True)
+    from embeddings.retrieval import Retriever
+
+    sample = questions[: args.answer_sample]
+    answers = squad_answers(Retriever(index, encoders), sample,
+                            [g[0] for g in gold[: args.answer_sample]])
+    print(f"  answers ({len(sample)} questions): {answers}", file=sys.stderr)
     out["squad"] = {"questions": len(texts), "passages": index.manifest.chunk_count,
-                    "modes": table, "references": REFERENCES}
+                    "modes": table, "references": REFERENCES,
+                    "answers": {"questions": len(sample), **answers}}
     return cfg
 
 
@@ -256,6 +282,8 @@ def _print_table(out: dict[str, Any]) -> None:
         for name, row in {**out["squad"]["modes"], **out["squad"]["references"]}.items():
             print(f"{name:<36}" + "".join(f"{row[c]:>8.3f}" for c in ("R@1", "R@5", "R@20",
                                                                         "MRR@10")))
+    if "squad" in out:
+        print(f"\nSQuAD end to end, search(k=3): {out['squad']['answers']}")
     if "xquad" in out:
         print("\nXQuAD, 240 English paragraphs")
         for name, row in out["xquad"]["runs"].items():
@@ -279,6 +307,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--squad-sample", type=int, default=2000,
                         help="SQuAD questions to ask (0: all 10,570)")
     parser.add_argument("--nq-sample", type=int, default=1000, help="NQ-open questions (0: all)")
+    parser.add_argument("--answer-sample", type=int, default=500,
+                        help="SQuAD questions asked end to end for answer-in-excerpt rates")
     parser.add_argument("--latency", type=int, default=200, help="questions timed end to end")
     parser.add_argument("--parts", nargs="+", default=["dev", "squad", "xquad", "latency"])
     parser.add_argument("--json", type=Path, default=RESULTS / "quality.json")

@@ -18,6 +18,8 @@ class ArticleGroup:
     article_id: str
     score: float
     passages: tuple[ChunkRecord, ...]
+    scores: tuple[float, ...]
+    """Fused score of each passage, in the same order."""
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,8 @@ class Excerpt:
     units: tuple[Unit, ...]
     core: frozenset[int]
     """Positions (in `units`) that belong to the best passage rather than to its neighbours."""
+    indices: tuple[int, ...] = ()
+    """Each unit's index in its article."""
 
 
 def group_by_article(
@@ -52,7 +56,7 @@ def group_by_article(
         if len(bucket) < per_article and score >= min_ratio * (bucket[0][0] if bucket else score):
             bucket.append((score, chunk))
     return [
-        ArticleGroup(aid, bucket[0][0], tuple(c for _, c in bucket))
+        ArticleGroup(aid, bucket[0][0], tuple(c for _, c in bucket), tuple(s for s, _ in bucket))
         for aid, bucket in groups.items()
     ]
 
@@ -63,15 +67,18 @@ def excerpt_positions(
     """Unit indices to show for an article, and those of its best passage.
 
     The best passage is always shown whole, with `neighbours` sentences on each side; further
-    passages are added while the excerpt stays within `max_units` sentences.
+    passages are added, with their neighbours or else bare, while the excerpt stays within
+    `max_units` sentences.
     """
     best = passages[0]
     core = set(range(best.start, best.end))
     chosen = set(range(max(0, best.start - neighbours), best.end + neighbours))
     for extra in passages[1:]:
-        span = set(range(max(0, extra.start - neighbours), extra.end + neighbours))
-        if len(chosen | span) <= max(max_units, len(core)):
-            chosen |= span
+        bare = set(range(extra.start, extra.end))
+        for span in (set(range(max(0, extra.start - neighbours), extra.end + neighbours)), bare):
+            if len(chosen | span) <= max(max_units, len(core)):
+                chosen |= span
+                break
     return sorted(chosen), core
 
 
@@ -94,6 +101,7 @@ def build_excerpt(
     rows = fetch_units(passages[0].article_id, positions[0], positions[-1] + 1)
     wanted = set(positions)
     units: list[Unit] = []
+    indices: list[int] = []
     core_positions: set[int] = set()
     parts: list[str] = []
     run: list[Unit] = []
@@ -108,8 +116,9 @@ def build_excerpt(
             core_positions.add(len(units))
         unit = Unit(paragraph, text)
         units.append(unit)
+        indices.append(index)
         run.append(unit)
         previous = index
     if run:
         parts.append(join_units(run))
-    return Excerpt(GAP.join(parts), tuple(units), frozenset(core_positions))
+    return Excerpt(GAP.join(parts), tuple(units), frozenset(core_positions), tuple(indices))

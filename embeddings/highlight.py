@@ -7,12 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from embeddings.encoders import Encoder
-from embeddings.grouping import Excerpt
 from embeddings.keyword import words
-
-# The best passage was chosen by the whole pipeline (keywords, fusion, dates); a sentence in it
-# gets a small head start over its neighbours, which are only there for context.
-CORE_BONUS = 0.05
 
 
 def keyword_share(terms: set[str], sentence: str) -> float:
@@ -22,36 +17,31 @@ def keyword_share(terms: set[str], sentence: str) -> float:
     return len(terms & set(words(sentence))) / len(terms)
 
 
-def pick_highlights(
-    excerpts: Sequence[Excerpt],
+def sentence_scores(
+    sentences: Sequence[str],
+    passage_scores: Sequence[float],
     query_vector: np.ndarray,
     encoder: Encoder,
     terms: set[str],
     *,
     keyword_weight: float = 0.2,
-) -> list[str]:
-    """The best sentence of each excerpt, verbatim.
+    passage_weight: float = 0.3,
+) -> np.ndarray:
+    """How well each sentence answers: cosine to the question, shared keywords, and the
+    fused score of the best passage it lies in (a sentence read alone loses its context).
 
     Args:
-        excerpts: one per result.
+        sentences: candidate sentences.
+        passage_scores: for each sentence, the best fused score (0..1) of a passage holding it.
         query_vector: the question encoded by `encoder`.
         encoder: the encoder whose space fits the question's language.
         terms: the question's search terms (folded, typos corrected).
-        keyword_weight: weight of the keyword share against cosine similarity.
+        keyword_weight: weight of the keyword share.
+        passage_weight: weight of the passage score.
     """
-    texts = [u.text for excerpt in excerpts for u in excerpt.units]
-    if not texts:
-        return ["" for _ in excerpts]
-    similarity = encoder.encode_passages(texts) @ query_vector
-    best: list[str] = []
-    offset = 0
-    for excerpt in excerpts:
-        scores = [
-            similarity[offset + i]
-            + keyword_weight * keyword_share(terms, unit.text)
-            + (CORE_BONUS if i in excerpt.core else 0.0)
-            for i, unit in enumerate(excerpt.units)
-        ]
-        best.append(excerpt.units[int(np.argmax(scores))].text if scores else "")
-        offset += len(excerpt.units)
-    return best
+    if not sentences:
+        return np.zeros(0, dtype=np.float32)
+    similarity = encoder.encode_passages(list(sentences)) @ query_vector
+    share = np.array([keyword_share(terms, s) for s in sentences])
+    combined = similarity + keyword_weight * share + passage_weight * np.asarray(passage_scores)
+    return np.asarray(combined, dtype=np.float32)

@@ -18,7 +18,7 @@ from embeddings.encoders import MULTILINGUAL, PRIMARY, Encoder, Encoders, as_enc
 from embeddings.fusion import fuse
 from embeddings.glossary import english_terms
 from embeddings.grouping import ArticleGroup, Excerpt, build_excerpt, group_by_article
-from embeddings.highlight import pick_highlights
+from embeddings.highlight import sentence_scores
 from embeddings.keyword import KeywordQuery
 from embeddings.language import detect_language
 from embeddings.question_dates import DateRange, find_date_range
@@ -46,12 +46,14 @@ class RetrievalConfig:
         weights: RRF weight per list (``dense``, ``multilingual``, ``keyword``).
         min_score: overrides the calibrated abstention threshold of the dense score.
         per_article: passages merged into one article's excerpt at most.
+        passages_considered: an article's candidate passages searched for the answer sentence.
         neighbours: sentences of context around the best passage.
         max_excerpt_units: soft cap on sentences in one excerpt.
         date_boost: fused-score bonus (a third of it, on the 0..1 scale) for articles in the
             question's date range.
         rerank_top: candidates re-scored by the reranker, when there is one.
         highlight_keyword_weight: keyword share against cosine when picking the highlight.
+        highlight_passage_weight: the passage's fused score against cosine, likewise.
     """
 
     mode: str = "hybrid"
@@ -59,16 +61,18 @@ class RetrievalConfig:
     fusion: str = "score"
     candidates: int = 50
     weights: dict[str, float] = field(
-        default_factory=lambda: {DENSE: 0.5, MULTILINGUAL: 1.0, KEYWORD: 1.0}
+        default_factory=lambda: {DENSE: 1.0, MULTILINGUAL: 1.0, KEYWORD: 1.0}
     )
     vietnamese_keyword_weight: float = 0.5
     min_score: float | None = None
     per_article: int = 2
+    passages_considered: int = 4
     neighbours: int = 1
     max_excerpt_units: int = 8
     date_boost: float = 1.0
     rerank_top: int = 20
     highlight_keyword_weight: float = 0.2
+    highlight_passage_weight: float = 0.3
 
 
 @dataclass(frozen=True)
@@ -209,49 +213,86 @@ class Retriever:
         found = self.retrieve(question)
         if not found.query or k <= 0 or not found.ranked:
             return Answer(found.query, False, ())
-        groups, excerpts, articles = self._grouped(found, k)
-        highlights = self._highlights(found, excerpts)
+        return self._answer(found, k)[0]
+
+    def assess(self, question: str) -> Evidence | None:
+        """The evidence the abstention rule sees for a question (for calibration)."""
+        found = self.retrieve(question)
+        return self._answer(found, 1)[1] if found.ranked else None
+
+    def _answer(self, found: Retrieval, k: int) -> tuple[Answer, Evidence]:
+        """Group by article, build each excerpt and pick its answering sentence.
+
+        An excerpt always holds the article's top passage; the passage holding the best
+        sentence among the article's other candidates joins it when it fits, because fusion
+        ranks passages while sentence scores see which one actually answers.
+        """
+        groups = group_by_article(found.ranked, k, per_article=self.cfg.passages_considered)
+        pools = [self._pool(g) for g in groups]
+        scores = self._sentence_scores(found, pools)
+        excerpts, highlights = [], []
+        for group, pool, pool_scores in zip(groups, pools, scores, strict=True):
+            score_of = {index: float(s) for (index, _, _), s in zip(pool, pool_scores, strict=True)}
+            best = max(score_of, key=score_of.__getitem__)
+            anchor = next(p for p in group.passages if p.start <= best < p.end)
+            passages = [group.passages[0]] + ([anchor] if anchor is not group.passages[0] else [])
+            excerpt = build_excerpt(passages, self.index.unit_rows,
+                                    neighbours=self.cfg.neighbours,
+                                    max_units=self.cfg.max_excerpt_units)
+            # The best sentence the excerpt holds (neighbours count, unscored ones last).
+            shown = max(range(len(excerpt.units)),
+                        key=lambda i: score_of.get(excerpt.indices[i], float("-inf")))
+            excerpts.append(excerpt)
+            highlights.append(excerpt.units[shown].text)
+        articles = self.index.articles([g.article_id for g in groups])
         results = tuple(
             _result(rank, g, articles[g.article_id], e, h, found)
             for rank, (g, e, h) in enumerate(zip(groups, excerpts, highlights, strict=True), 1)
         )
         evidence = Evidence.of(found, excerpts[0].text, articles[groups[0].article_id].title)
-        return Answer(found.query, self.abstention.answers(evidence), results,
-                      language=found.language, corrections=found.keyword.corrections)
+        answer = Answer(found.query, self.abstention.answers(evidence), results,
+                        language=found.language, corrections=found.keyword.corrections)
+        return answer, evidence
 
-    def assess(self, question: str) -> Evidence | None:
-        """The evidence the abstention rule would see (for calibration); None if no result."""
-        found = self.retrieve(question)
-        if not found.ranked:
-            return None
-        groups, excerpts, articles = self._grouped(found, 1)
-        return Evidence.of(found, excerpts[0].text, articles[groups[0].article_id].title)
-
-    def _grouped(
-        self, found: Retrieval, k: int
-    ) -> tuple[list[ArticleGroup], list[Excerpt], dict[str, ArticleRecord]]:
-        groups = group_by_article(found.ranked, k, per_article=self.cfg.per_article)
-        excerpts = [
-            build_excerpt(g.passages, self.index.unit_rows, neighbours=self.cfg.neighbours,
-                          max_units=self.cfg.max_excerpt_units)
-            for g in groups
+    def _pool(self, group: ArticleGroup) -> list[tuple[int, str, float]]:
+        """(unit index, sentence, best score of a passage holding it) for the group's units."""
+        best: dict[int, float] = {}
+        for score, passage in zip(group.scores, group.passages, strict=True):
+            for i in range(passage.start, passage.end):
+                best[i] = max(best.get(i, 0.0), score)
+        low = min(p.start for p in group.passages)
+        high = max(p.end for p in group.passages)
+        return [
+            (index, text, best[index])
+            for index, _, text in self.index.unit_rows(group.article_id, low, high)
+            if index in best
         ]
-        return groups, excerpts, self.index.articles([g.article_id for g in groups])
 
-    def _highlights(self, found: Retrieval, excerpts: list[Excerpt]) -> list[str]:
+    def _sentence_scores(
+        self, found: Retrieval, pools: list[list[tuple[int, str, float]]]
+    ) -> list[np.ndarray]:
+        """Answer-sentence scores for each group's pool, in one encoder call."""
         space = found.dense_space or self._dense_space(found.language) or PRIMARY
         encoder = self.encoders.spaces()[space]
         vector = found.query_vectors.get(space)
         if vector is None:
             vector = encoder.encode_queries([found.query])[0]
-        return pick_highlights(excerpts, vector, encoder, set(found.keyword.terms),
-                               keyword_weight=self.cfg.highlight_keyword_weight)
+        flat = sentence_scores(
+            [text for pool in pools for _, text, _ in pool],
+            [score for pool in pools for _, _, score in pool],
+            vector, encoder, set(found.keyword.terms),
+            keyword_weight=self.cfg.highlight_keyword_weight,
+            passage_weight=self.cfg.highlight_passage_weight,
+        )
+        bounds = np.cumsum([0] + [len(pool) for pool in pools])
+        return [flat[bounds[i] : bounds[i + 1]] for i in range(len(pools))]
 
 
 def _result(
     rank: int, group: ArticleGroup, article: ArticleRecord, excerpt: Excerpt, highlight: str,
     found: Retrieval,
 ) -> Result:
+    assert highlight in excerpt.text, "the answer sentence must lie inside its excerpt"
     similarity = max((found.dense_scores.get(c.row, float("nan")) for c in group.passages),
                      default=float("nan"))
     return Result(

@@ -6,10 +6,9 @@ import numpy as np
 import pytest
 
 from embeddings.abstention import Abstention, Evidence, Thresholds, keyword_coverage
-from embeddings.chunking import Unit
 from embeddings.fusion import fuse, normalized_score_fusion, reciprocal_rank_fusion
-from embeddings.grouping import GAP, Excerpt, build_excerpt, group_by_article
-from embeddings.highlight import pick_highlights
+from embeddings.grouping import GAP, build_excerpt, group_by_article
+from embeddings.highlight import sentence_scores
 from embeddings.language import detect_language
 from embeddings.store import ChunkRecord
 from tests.fakes import HashingEncoder
@@ -66,15 +65,14 @@ def test_excerpt_merges_passages_with_neighbours_and_marks_gaps() -> None:
     assert [u.text for u in at_start.units] == ["Sentence 0.", "Sentence 1."]
 
 
-def test_highlight_prefers_the_sentence_with_the_answer() -> None:
+def test_sentence_scores_prefer_the_sentence_with_the_answer() -> None:
     enc = HashingEncoder()
-    excerpt = Excerpt("", (Unit(0, "The weather was fine."),
-                           Unit(0, "Kham Pheng Phet led the delegation from Sainyabuli.")),
-                      frozenset({0}))
+    sentences = ["The weather was fine.", "Kham Pheng Phet led the delegation from Sainyabuli."]
     query = "Who led the delegation from Sainyabuli?"
-    best = pick_highlights([excerpt], enc.encode_queries([query])[0], enc,
-                           {"led", "delegation", "sainyabuli"})
-    assert best == ["Kham Pheng Phet led the delegation from Sainyabuli."]
+    scores = sentence_scores(sentences, [0.9, 0.5], enc.encode_queries([query])[0], enc,
+                             {"led", "delegation", "sainyabuli"})
+    assert int(np.argmax(scores)) == 1
+    assert sentence_scores([], [], enc.encode_queries([query])[0], enc, set()).shape == (0,)
 
 
 def test_abstention_rule() -> None:
