@@ -78,6 +78,18 @@ def _index(name: str, seeds: Path, encoders: Any) -> Any:
     return cfg
 
 
+def _squad_like_index(name: str, data: dict[str, Any], encoders: Any) -> tuple[Any, Any, dict]:
+    """Write a SQuAD-format data set as articles, index it; (config, open index, gold map)."""
+    from embeddings.store import open_index
+
+    gold_of = write_squad_articles(data, RESULTS / name / "seeds")
+    cfg = _index(name, RESULTS / name / "seeds", encoders)
+    index = open_index(cfg.index_dir, model=encoders.primary.name,
+                       chunker=cfg.chunk.as_dict(),
+                       multilingual_model=encoders.multilingual_name)
+    return cfg, index, gold_of
+
+
 def _paragraph_of_rows(index: Any) -> dict[int, tuple[str, int]]:
     """Each passage's paragraph: the one holding most of its sentences (one per passage)."""
     db = index._db  # benchmark-only peek at the store
@@ -148,18 +160,12 @@ def squad_answers(retriever: Any, questions: list[tuple[str, str, list[str]]],
 
 def squad(args: argparse.Namespace, out: dict[str, Any]) -> Any:
     """Paragraph retrieval on SQuAD v1.1 dev, per retrieval mode, beside the references."""
-    from embeddings.store import open_index
-
     path = DATA / "squad" / "squad-v1.1-dev.json"
     if not require(path):
         return None
     data = json.loads(path.read_text(encoding="utf-8"))
-    gold_of = write_squad_articles(data, RESULTS / "squad" / "seeds")
     encoders = _encoders(memo=True)
-    cfg = _index("squad", RESULTS / "squad" / "seeds", encoders)
-    index = open_index(cfg.index_dir, model=encoders.primary.name,
-                       chunker=cfg.chunk.as_dict(),
-                       multilingual_model=encoders.multilingual_name)
+    cfg, index, gold_of = _squad_like_index("squad", data, encoders)
     questions = squad_questions(data)
     if args.squad_sample:
         questions = random.Random(7).sample(questions, min(args.squad_sample, len(questions)))
@@ -194,19 +200,14 @@ def xquad(out: dict[str, Any]) -> None:
     """Vietnamese vs English questions against the 240 English paragraphs."""
     from embeddings.encoders import Encoders
     from embeddings.retrieval import Retriever
-    from embeddings.store import open_index
 
     en_path, vi_path = DATA / "xquad" / "xquad.en.json", DATA / "xquad" / "xquad.vi.json"
     if not (require(en_path) and require(vi_path)):
         return
     en = json.loads(en_path.read_text(encoding="utf-8"))
     vi = json.loads(vi_path.read_text(encoding="utf-8"))
-    gold_of = write_squad_articles(en, RESULTS / "xquad" / "seeds")
     encoders = _encoders(memo=True)
-    cfg = _index("xquad", RESULTS / "xquad" / "seeds", encoders)
-    index = open_index(cfg.index_dir, model=encoders.primary.name,
-                       chunker=cfg.chunk.as_dict(),
-                       multilingual_model=encoders.multilingual_name)
+    _, index, gold_of = _squad_like_index("xquad", en, encoders)
     row_paragraph = _paragraph_of_rows(index)
     contexts = question_contexts(en)
     results = {}

@@ -94,7 +94,7 @@ def render_status(status: dict[str, Any]) -> str:
         f"Index:     {status['build']} (built {status['built_at']} in {status['build_seconds']} s)",
         f"Model:     {status['model']} ({status['dimension']} dimensions, "
         f"{status['max_tokens']} tokens)",
-        f"Vietnamese: {status.get('multilingual_model') or 'no multilingual model'}",
+        f"Also:      {status.get('multilingual_model') or 'no multilingual model'} (Vietnamese)",
         f"Chunker:   {describe_settings(status['chunker'])}",
         f"Articles:  {status['articles']} ({status['chunks']} passages)"
         + (f", {dates[0]} to {dates[1]}" if dates else ""),
