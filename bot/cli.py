@@ -43,6 +43,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the JSON contract")
     p.set_defaults(func=cmd_ask)
 
+    p = sub.add_parser("serve", help="run the Telegram bot (needs TELEGRAM_BOT_TOKEN)")
+    p.add_argument("--api-base-url", help="Bot API base URL (env COOPBOT_API_BASE_URL)")
+    p.add_argument("--webhook-url", help="public HTTPS URL: use a webhook instead of polling")
+    p.add_argument("--webhook-listen", default="127.0.0.1", help="webhook listen address")
+    p.add_argument("--webhook-port", type=int, default=8443, help="webhook listen port")
+    p.add_argument("--webhook-secret", help="secret token Telegram must send (env "
+                   "COOPBOT_WEBHOOK_SECRET)")
+    p.set_defaults(func=cmd_serve)
+
     p = sub.add_parser("eval", help="score retrieval on a JSONL question file")
     p.add_argument("file", type=Path, help="questions, e.g. ../shared/eval/dev.jsonl")
     p.add_argument("-k", type=int, default=5, help="results per question (default 5)")
@@ -199,6 +208,14 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(render_answer(answer, color=sys.stdout.isatty()))
     return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the Telegram bot until SIGINT/SIGTERM."""
+    from bot.serve import serve
+
+    return serve(settings, api_base_url=args.api_base_url, webhook_url=args.webhook_url,
+                 listen=args.webhook_listen, port=args.webhook_port, secret=args.webhook_secret)
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -33,6 +33,11 @@ class Settings:
     multilingual: str = "auto"
     retrieval_mode: str = "hybrid"
     reranker: Path | None = None
+    telegram_token: str | None = field(default=None, repr=False)
+    admin_ids: frozenset[int] = frozenset()
+    api_base_url: str = "https://api.telegram.org/bot"
+    rate_limit: int = 10
+    max_question_chars: int = 500
 
     @classmethod
     def from_env(
@@ -66,6 +71,11 @@ class Settings:
             multilingual=get("COOPBOT_MULTILINGUAL", str.lower, cls.multilingual),
             retrieval_mode=get("COOPBOT_RETRIEVAL", str.lower, cls.retrieval_mode),
             reranker=get("COOPBOT_RERANKER", Path, cls.reranker),
+            telegram_token=get("TELEGRAM_BOT_TOKEN", str, cls.telegram_token),
+            admin_ids=get("COOPBOT_ADMIN_IDS", _parse_ids, cls.admin_ids),
+            api_base_url=get("COOPBOT_API_BASE_URL", str, cls.api_base_url),
+            rate_limit=get("COOPBOT_RATE_LIMIT", int, cls.rate_limit),
+            max_question_chars=get("COOPBOT_MAX_QUESTION", int, cls.max_question_chars),
         )
         settings.validate()
         return settings
@@ -87,6 +97,12 @@ class Settings:
                 "COOPBOT_RETRIEVAL must be 'hybrid', 'dense' or 'keyword', "
                 f"got {self.retrieval_mode!r}"
             )
+        if self.rate_limit < 1:
+            raise SettingsError(f"COOPBOT_RATE_LIMIT must be at least 1, got {self.rate_limit}")
+        if self.max_question_chars < 10:
+            raise SettingsError(
+                f"COOPBOT_MAX_QUESTION must be at least 10, got {self.max_question_chars}"
+            )
         if self.max_file_mb <= 0:
             raise SettingsError(f"COOPBOT_MAX_FILE_MB must be positive, got {self.max_file_mb}")
 
@@ -99,3 +115,11 @@ class Settings:
             seeds_dir=seeds_dir if seeds_dir is not None else self.seeds_dir,
             index_dir=index_dir if index_dir is not None else self.index_dir,
         )
+
+
+def _parse_ids(raw: str) -> frozenset[int]:
+    """'123, 456' -> {123, 456}; user ids, never usernames (those can change hands)."""
+    try:
+        return frozenset(int(part) for part in raw.replace(",", " ").split())
+    except ValueError:
+        raise ValueError("expected numeric Telegram user ids separated by commas") from None

@@ -26,6 +26,9 @@ class Thresholds:
     strong: float
     weak: float
     coverage: float = 0.5
+    floor: float | None = None
+    """With every keyword found, this lower cosine suffices (a bare name the model does not
+    know, "Who is Surachate?"); None disables it."""
 
 
 # Calibrated with benchmarks/abstention.py on shared/eval/dev.jsonl (answerable and not),
@@ -34,7 +37,7 @@ class Thresholds:
 # questions 0.79 to 0.87, out-of-corpus ones 99% below 0.80, so the band between needs the
 # question's domain phrases to be found in the excerpt.
 CALIBRATED: dict[str, Thresholds] = {
-    DEFAULT_MODEL: Thresholds(strong=0.45, weak=0.25),
+    DEFAULT_MODEL: Thresholds(strong=0.45, weak=0.25, floor=0.12),
 }
 E5_THRESHOLDS = Thresholds(strong=0.83, weak=0.77)
 FALLBACK = Thresholds(strong=0.45, weak=0.30)
@@ -124,5 +127,7 @@ class Abstention:
         if self.min_score is not None:
             return evidence.dense >= self.min_score
         if evidence.dense >= limits.strong:
+            return True
+        if limits.floor is not None and evidence.coverage >= 1.0 and evidence.dense >= limits.floor:
             return True
         return evidence.dense >= limits.weak and evidence.coverage >= limits.coverage

@@ -1,0 +1,182 @@
+"""Every string the Telegram bot shows, in English and Vietnamese.
+
+Texts are sent in Telegram's HTML mode but also as button labels and command descriptions,
+which are plain text; so none of them contains ``<``, ``>`` or ``&``, and each reads the same
+in both modes. Values are inserted as given: callers escape user and article text.
+"""
+
+from __future__ import annotations
+
+COMMANDS = ("start", "help", "ask", "articles", "article", "about", "reindex")
+"""The commands registered with setMyCommands, in menu order (their texts are ``cmd_*``)."""
+
+EN: dict[str, str] = {
+    "start": (
+        "Hello! I answer questions about security-cooperation news by quoting the articles "
+        "I have indexed.\n\n"
+        "I know {articles} articles, from {first} to {last}. Ask in English or Vietnamese: "
+        "I reply with the passages that answer, each cited with its title, date and source.\n\n"
+        "Examples:"
+    ),
+    "help": (
+        "How to ask:\n"
+        "• In a private chat, just send your question.\n"
+        "• In a group, write /ask followed by your question, mention me, "
+        "or reply to one of my messages.\n\n"
+        "Commands:\n"
+        "/start – introduction and examples\n"
+        "/help – this help\n"
+        "/ask question – ask a question\n"
+        "/articles – list the indexed articles\n"
+        "/article N – read article number N\n"
+        "/about – the index and the model\n"
+        "/reindex – rebuild the index (admins only)"
+    ),
+    "no_answer": (
+        "No passage in the indexed articles answers this. "
+        "Try other words, or see /articles for what I know."
+    ),
+    "closest_hint": "Closest passages, probably not relevant:",
+    "more_results": "More results",
+    "full_article": "Full article",
+    "feedback_up": "👍",
+    "feedback_down": "👎",
+    "feedback_thanks": "Thanks for the feedback!",
+    "expired": "This result has expired, please ask again.",
+    "rate_limited": "Too many questions at once. Please wait {seconds} s and try again.",
+    "too_long": "Your question is too long: please keep it under {limit} characters.",
+    "empty_question": "The question is empty. Please type what you want to know.",
+    "ask_usage": "Write your question after /ask, for example: /ask Who signed the agreement?",
+    "articles_header": "Indexed articles (page {page}/{pages})",
+    "article_not_found": "There is no article number {number}. See /articles for the list.",
+    "article_usage": "Send /article N to read article number N of this list.",
+    "prev": "« Previous",
+    "next": "Next »",
+    "about": (
+        "Index: {articles} articles, {chunks} passages.\n"
+        "Model: {model}\n"
+        "Multilingual model (Vietnamese): {multilingual}\n"
+        "Built: {built_at}"
+    ),
+    "none": "none",
+    "reindex_not_allowed": "Not allowed: only administrators can rebuild the index.",
+    "reindex_busy": "A rebuild is already running; please wait for it to finish.",
+    "reindex_started": "Rebuilding the index… I keep answering from the current one meanwhile.",
+    "reindex_progress": "Rebuilding: {done}/{total} passages embedded.",
+    "reindex_done": "Index rebuilt: {articles} articles, {chunks} passages in {seconds} s.",
+    "reindex_failed": "Rebuilding failed: {error}\nThe previous index keeps answering.",
+    "error_apology": "Sorry, something went wrong. Please try again.",
+    "searched_instead": "Searched for {pairs}.",
+    "correction_pair": "“{searched}” instead of “{typed}”",
+    "results_page": "Results {first}–{last} of {total}",
+    "source_label": "Source",
+    "date_label": "Date",
+    "no_date": "no date",
+    "byline": "By {name}",
+    "original_link": "Original article",
+    "inline_no_results": "No passage answers this",
+    "cmd_start": "Introduction and examples",
+    "cmd_help": "How to ask, and the commands",
+    "cmd_ask": "Ask a question (in groups)",
+    "cmd_articles": "List the indexed articles",
+    "cmd_article": "Read an article: /article N",
+    "cmd_about": "About the index and the model",
+    "cmd_reindex": "Rebuild the index (admins only)",
+}
+
+VI: dict[str, str] = {
+    "start": (
+        "Xin chào! Tôi trả lời câu hỏi về tin tức hợp tác an ninh bằng cách trích dẫn "
+        "các bài báo đã được lập chỉ mục.\n\n"
+        "Tôi có {articles} bài báo, từ {first} đến {last}. Hãy hỏi bằng tiếng Việt hoặc "
+        "tiếng Anh: tôi sẽ trả lời bằng các đoạn trích liên quan, kèm tiêu đề, ngày "
+        "và nguồn của bài.\n\n"
+        "Ví dụ:"
+    ),
+    "help": (
+        "Cách đặt câu hỏi:\n"
+        "• Trong trò chuyện riêng, bạn chỉ cần gửi câu hỏi.\n"
+        "• Trong nhóm, hãy viết /ask kèm câu hỏi, nhắc đến tôi, "
+        "hoặc trả lời một tin nhắn của tôi.\n\n"
+        "Các lệnh:\n"
+        "/start – giới thiệu và ví dụ\n"
+        "/help – hướng dẫn này\n"
+        "/ask câu hỏi – đặt câu hỏi\n"
+        "/articles – danh sách bài báo đã lập chỉ mục\n"
+        "/article N – đọc bài báo số N\n"
+        "/about – thông tin về chỉ mục và mô hình\n"
+        "/reindex – lập lại chỉ mục (chỉ quản trị viên)"
+    ),
+    "no_answer": (
+        "Không có đoạn nào trong các bài báo đã lập chỉ mục trả lời được câu hỏi này. "
+        "Hãy thử diễn đạt khác, hoặc xem /articles để biết tôi có những bài nào."
+    ),
+    "closest_hint": "Các đoạn gần nhất, có lẽ không liên quan:",
+    "more_results": "Thêm kết quả",
+    "full_article": "Đọc toàn bài",
+    "feedback_up": "👍",
+    "feedback_down": "👎",
+    "feedback_thanks": "Cảm ơn bạn đã góp ý!",
+    "expired": "Kết quả này đã hết hạn, vui lòng hỏi lại.",
+    "rate_limited": "Bạn hỏi quá nhanh. Vui lòng đợi {seconds} giây rồi thử lại.",
+    "too_long": "Câu hỏi quá dài: vui lòng viết dưới {limit} ký tự.",
+    "empty_question": "Câu hỏi đang trống. Hãy nhập điều bạn muốn biết.",
+    "ask_usage": "Hãy viết câu hỏi sau /ask, ví dụ: /ask Ai đã ký thỏa thuận?",
+    "articles_header": "Các bài báo đã lập chỉ mục (trang {page}/{pages})",
+    "article_not_found": "Không có bài báo số {number}. Xem danh sách tại /articles.",
+    "article_usage": "Gửi /article N để đọc bài báo số N trong danh sách này.",
+    "prev": "« Trước",
+    "next": "Sau »",
+    "about": (
+        "Chỉ mục: {articles} bài báo, {chunks} đoạn văn.\n"
+        "Mô hình: {model}\n"
+        "Mô hình đa ngôn ngữ (tiếng Việt): {multilingual}\n"
+        "Lập lúc: {built_at}"
+    ),
+    "none": "không có",
+    "reindex_not_allowed": "Không được phép: chỉ quản trị viên mới có thể lập lại chỉ mục.",
+    "reindex_busy": "Việc lập lại chỉ mục đang chạy; vui lòng đợi đến khi hoàn tất.",
+    "reindex_started": (
+        "Đang lập lại chỉ mục… Trong lúc đó tôi vẫn trả lời bằng chỉ mục hiện tại."
+    ),
+    "reindex_progress": "Đang lập chỉ mục: đã xử lý {done}/{total} đoạn văn.",
+    "reindex_done": (
+        "Đã lập lại chỉ mục: {articles} bài báo, {chunks} đoạn văn trong {seconds} giây."
+    ),
+    "reindex_failed": "Lập lại chỉ mục thất bại: {error}\nChỉ mục cũ vẫn tiếp tục trả lời.",
+    "error_apology": "Xin lỗi, đã có lỗi xảy ra. Vui lòng thử lại.",
+    "searched_instead": "Đã tìm {pairs}.",
+    "correction_pair": "“{searched}” thay cho “{typed}”",
+    "results_page": "Kết quả {first}–{last} trên {total}",
+    "source_label": "Nguồn",
+    "date_label": "Ngày",
+    "no_date": "không rõ ngày",
+    "byline": "Tác giả: {name}",
+    "original_link": "Bài gốc",
+    "inline_no_results": "Không có đoạn nào trả lời câu hỏi này",
+    "cmd_start": "Giới thiệu và ví dụ",
+    "cmd_help": "Cách đặt câu hỏi và các lệnh",
+    "cmd_ask": "Đặt câu hỏi (trong nhóm)",
+    "cmd_articles": "Danh sách bài báo đã lập chỉ mục",
+    "cmd_article": "Đọc một bài báo: /article N",
+    "cmd_about": "Về chỉ mục và mô hình",
+    "cmd_reindex": "Lập lại chỉ mục (chỉ quản trị viên)",
+}
+
+TEXTS: dict[str, dict[str, str]] = {"en": EN, "vi": VI}
+
+
+def language(lang: str | None) -> str:
+    """"vi" for Vietnamese language tags ("vi", "vi-VN"), else "en"."""
+    return "vi" if (lang or "").replace("_", "-").split("-")[0].lower() == "vi" else "en"
+
+
+def t(key: str, lang: str, **values: object) -> str:
+    """The text ``key`` in ``lang``, with ``values`` filled in by ``str.format``.
+
+    Args:
+        key: a key of ``EN``; an unknown key raises KeyError.
+        lang: "vi" (or a "vi-…" tag) for Vietnamese; anything else gives English.
+        **values: inserted as given, so callers escape what will be read as HTML.
+    """
+    return TEXTS[language(lang)][key].format(**values)

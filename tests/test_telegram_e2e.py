@@ -1,0 +1,210 @@
+"""`coopbot serve` end to end: the real Application over real HTTP to a fake Bot API server.
+
+One bot process (the same command users run) serves the whole module; each test talks to it
+from its own chat and user, so the tests do not disturb each other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import SEEDS
+from tests.fake_telegram import Call, FakeTelegram
+
+pytestmark = pytest.mark.slow
+
+ADMIN = 999
+SPECIAL_ARTICLE = """---
+title: Police & customs <joint> task_force *alpha* launched
+date: 2024-02-01
+source: Test & Wire
+---
+The <joint> task_force of police & customs, code-named *alpha*, seized 3 kg of heroin at the
+Lao Bao border gate.
+"""
+NEW_ARTICLE = """---
+title: Vietnam and Singapore sign cybercrime pact
+date: 2024-05-20
+source: Example News
+---
+The police of Vietnam and Singapore signed a pact against cybercrime and online fraud rings.
+"""
+
+
+class Harness:
+    """The fake server on a background event loop, driven from synchronous tests."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.server = self.run(self._start())
+        self.proc: subprocess.Popen[str] | None = None
+
+    async def _start(self) -> FakeTelegram:
+        return await FakeTelegram().start()
+
+    def run(self, coro: Any, timeout: float = 60) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        async def wrapper() -> Any:
+            return fn(*args, **kwargs)
+        return self.run(wrapper())
+
+    def wait_for(self, method: str, predicate: Callable[[Call], bool] | None = None,
+                 count: int = 1, timeout: float = 30) -> list[Call]:
+        return self.run(self.server.wait_for(method, predicate, count, timeout), timeout + 5)
+
+    def replies(self, chat_id: int) -> list[Call]:
+        return [c for c in self.server.calls_to("sendMessage")
+                if c.ok and int(c.params["chat_id"]) == chat_id]
+
+    def close(self) -> None:
+        self.run(self.server.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+@pytest.fixture(scope="module")
+def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
+    """A running `coopbot serve` against the fake server."""
+    root = tmp_path_factory.mktemp("serve")
+    seeds = root / "seeds"
+    shutil.copytree(SEEDS, seeds)
+    (seeds / "2024-02-01-special.md").write_text(SPECIAL_ARTICLE, encoding="utf-8")
+    harness = Harness()
+    env = {**os.environ, "TELEGRAM_BOT_TOKEN": harness.server.token,
+           "COOPBOT_SEEDS_DIR": str(seeds), "COOPBOT_INDEX_DIR": str(root / "index"),
+           "COOPBOT_ADMIN_IDS": str(ADMIN), "COOPBOT_RATE_LIMIT": "6", "HF_HUB_OFFLINE": "1"}
+    harness.proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--api-base-url", f"{harness.server.url}/bot"],
+        cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    harness.seeds = seeds  # type: ignore[attr-defined]
+    try:
+        harness.wait_for("setMyCommands", count=2, timeout=180)
+        harness.wait_for("getUpdates", timeout=30)
+        yield harness
+    finally:
+        if harness.proc.poll() is None:
+            harness.proc.kill()
+        harness.close()
+
+
+def _ask(bot: Harness, text: str, chat_id: int, user_id: int, **kw: Any) -> Call:
+    before = len(bot.replies(chat_id))
+    bot.call(bot.server.push_message, text, chat_id=chat_id, user_id=user_id, **kw)
+    return bot.wait_for("sendMessage", lambda c: c.ok and int(c.params["chat_id"]) == chat_id,
+                        count=before + 1)[-1]
+
+
+def test_private_question_gets_a_cited_answer(bot: Harness) -> None:
+    reply = _ask(bot, "Who led the delegation from Sainyabuli?", chat_id=101, user_id=101)
+    text = reply.params["text"]
+    assert "<b>" in text and "Kham Pheng Phet" in text
+    assert "Police of Quang Ninh and Sainyabuli agree to boost cooperation" in text
+    assert bot.call(bot.server.calls_to, "sendChatAction")
+    buttons = [b for row in reply.params["reply_markup"]["inline_keyboard"] for b in row]
+    assert any(b["callback_data"].startswith("fb:") for b in buttons)
+
+
+def test_group_chatter_is_ignored_but_mentions_and_ask_are_answered(bot: Harness) -> None:
+    group = -500
+    bot.call(bot.server.push_message, "Lunch at noon?", chat_id=group, user_id=201,
+             chat_type="supergroup")
+    mention = _ask(bot, f"@{bot.server.bot_user['username']} who is Surachate Hakparn?",
+                   chat_id=group, user_id=201, chat_type="supergroup")
+    assert "Surachate" in mention.params["text"]
+    asked = _ask(bot, f"/ask@{bot.server.bot_user['username']} what did Quang Ninh police donate?",
+                 chat_id=group, user_id=202, chat_type="supergroup")
+    assert "laptops" in asked.params["text"]
+    assert len(bot.replies(group)) == 2  # the chatter got nothing
+
+
+def test_special_characters_are_escaped(bot: Harness) -> None:
+    reply = _ask(bot, "<b>task_force</b> & *alpha* heroin?", chat_id=103, user_id=103)
+    text = reply.params["text"]
+    assert "&lt;joint&gt;" in text and "police &amp; customs" in text and "*alpha*" in text
+
+
+def test_articles_paging_and_full_article(bot: Harness) -> None:
+    listing = _ask(bot, "/articles", chat_id=104, user_id=104)
+    assert "Vietnam, Thailand foster security cooperation" in listing.params["text"]
+    message = bot.call(bot.server.message, 104, listing.result["message_id"])
+    article_button = listing.params["reply_markup"]["inline_keyboard"][0][0]
+    bot.call(bot.server.push_callback, article_button["callback_data"], message=message,
+             user_id=104)
+    full = bot.wait_for("sendMessage", lambda c: int(c.params["chat_id"]) == 104
+                        and c.ok and "<b>" in c.params["text"], count=1)[-1]
+    assert len(full.params["text"]) > 200
+
+
+def test_feedback_is_acknowledged(bot: Harness) -> None:
+    reply = _ask(bot, "What crimes will Vietnam and Thailand fight together?", chat_id=105,
+                 user_id=105)
+    message = bot.call(bot.server.message, 105, reply.result["message_id"])
+    up = [b for row in reply.params["reply_markup"]["inline_keyboard"] for b in row
+          if b["callback_data"].endswith(":1")][0]
+    query_id = bot.call(bot.server.push_callback, up["callback_data"], message=message,
+                        user_id=105)
+    bot.wait_for("answerCallbackQuery", lambda c: c.params["callback_query_id"] == query_id)
+    forged = bot.call(bot.server.push_callback, "fb:nope:1", message=message, user_id=105)
+    answered = bot.wait_for("answerCallbackQuery",
+                            lambda c: c.params["callback_query_id"] == forged)[-1]
+    assert "expired" in answered.params["text"]
+
+
+def test_inline_query_offers_cited_excerpts(bot: Harness) -> None:
+    query_id = bot.call(bot.server.push_inline, "Surachate Hakparn Bangkok", user_id=106)
+    call = bot.wait_for("answerInlineQuery",
+                        lambda c: c.params["inline_query_id"] == query_id)[-1]
+    assert call.ok and 1 <= len(call.params["results"]) <= 10
+
+
+def test_reindex_admin_only_then_new_article_is_answerable(bot: Harness) -> None:
+    refused = _ask(bot, "/reindex", chat_id=107, user_id=107)
+    assert "not allowed" in refused.params["text"].lower()
+    (bot.seeds / "2024-05-20-singapore.md").write_text(NEW_ARTICLE,  # type: ignore[attr-defined]
+                                                       encoding="utf-8")
+    _ask(bot, "/reindex", chat_id=ADMIN, user_id=ADMIN)
+    edits = bot.wait_for("editMessageText", lambda c: int(c.params["chat_id"]) == ADMIN
+                         and "rebuilt" in c.params["text"], timeout=120)
+    assert "5 articles" in edits[-1].params["text"]
+    progress = [c for c in bot.server.calls_to("editMessageText") if "Rebuilding:" in
+                c.params.get("text", "")]
+    assert progress, "the progress message was edited while embedding"
+    answer = _ask(bot, "Which country signed a cybercrime pact with Vietnam?", chat_id=107,
+                  user_id=107)
+    assert "Singapore" in answer.params["text"]
+
+
+def test_rate_limit_is_polite(bot: Harness) -> None:
+    replies = [_ask(bot, "Who is Surachate Hakparn?", chat_id=108, user_id=108) for _ in range(7)]
+    assert "Surachate Hakparn" in replies[5].params["text"]  # six a minute are fine
+    assert "wait" in replies[6].params["text"].lower()
+
+
+def test_a_429_is_retried(bot: Harness) -> None:
+    bot.call(bot.server.fail_next, "sendMessage", status=429, retry_after=1)
+    reply = _ask(bot, "Who is Mom Kirisocheat?", chat_id=109, user_id=109)
+    assert "Kirisocheat" in reply.params["text"]
+    assert any(c.status == 429 for c in bot.server.calls_to("sendMessage"))
+
+
+def test_zz_sigterm_stops_cleanly(bot: Harness) -> None:
+    assert bot.proc is not None
+    bot.proc.send_signal(signal.SIGTERM)
+    assert bot.proc.wait(timeout=30) == 0
+    output = bot.proc.stdout.read() if bot.proc.stdout else ""
+    assert bot.server.token not in output
