@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,6 +40,22 @@ source: Example News
 ---
 The police of Vietnam and Singapore signed a pact against cybercrime and online fraud rings.
 """
+
+
+def _filler_articles(seeds: Path) -> None:
+    """Enough articles for /articles to page, and one long enough to need several messages."""
+    for i in range(6):
+        (seeds / f"2022-0{i + 1}-01-filler-{i}.md").write_text(
+            f"---\ntitle: Border liaison meeting number {i + 1}\ndate: 2022-0{i + 1}-01\n---\n"
+            f"Officers of border post {i + 1} met their counterparts to review patrol plans.\n",
+            encoding="utf-8")
+    paragraphs = "\n\n".join(
+        f"Paragraph {n}: the port security course in Hai Phong covered container inspection "
+        f"method {n}, risk profiling step {n} and the joint drill number {n} with customs."
+        for n in range(80))
+    (seeds / "2021-06-01-port-course.md").write_text(
+        f"---\ntitle: Long port security course report\ndate: 2021-06-01\n---\n{paragraphs}\n",
+        encoding="utf-8")
 
 
 class Harness:
@@ -83,6 +100,7 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
     seeds = root / "seeds"
     shutil.copytree(SEEDS, seeds)
     (seeds / "2024-02-01-special.md").write_text(SPECIAL_ARTICLE, encoding="utf-8")
+    _filler_articles(seeds)
     harness = Harness()
     env = {**os.environ, "TELEGRAM_BOT_TOKEN": harness.server.token,
            "COOPBOT_SEEDS_DIR": str(seeds), "COOPBOT_INDEX_DIR": str(root / "index"),
@@ -180,7 +198,7 @@ def test_reindex_admin_only_then_new_article_is_answerable(bot: Harness) -> None
     _ask(bot, "/reindex", chat_id=ADMIN, user_id=ADMIN)
     edits = bot.wait_for("editMessageText", lambda c: int(c.params["chat_id"]) == ADMIN
                          and "rebuilt" in c.params["text"], timeout=120)
-    assert "5 articles" in edits[-1].params["text"]
+    assert "12 articles" in edits[-1].params["text"]
     progress = [c for c in bot.server.calls_to("editMessageText") if "Rebuilding:" in
                 c.params.get("text", "")]
     assert progress, "the progress message was edited while embedding"
@@ -200,6 +218,53 @@ def test_a_429_is_retried(bot: Harness) -> None:
     reply = _ask(bot, "Who is Mom Kirisocheat?", chat_id=109, user_id=109)
     assert "Kirisocheat" in reply.params["text"]
     assert any(c.status == 429 for c in bot.server.calls_to("sendMessage"))
+
+
+def _buttons(call: Call) -> list[dict[str, Any]]:
+    return [b for row in call.params["reply_markup"]["inline_keyboard"] for b in row]
+
+
+def test_more_results_edits_to_the_next_page(bot: Harness) -> None:
+    reply = _ask(bot, "border patrol meeting officers", chat_id=110, user_id=110)
+    more = [b for b in _buttons(reply) if b["callback_data"].startswith("mr:")]
+    assert more, "nine results make three pages"
+    message = bot.call(bot.server.message, 110, reply.result["message_id"])
+    bot.call(bot.server.push_callback, more[0]["callback_data"], message=message, user_id=110)
+    edit = bot.wait_for("editMessageText", lambda c: int(c.params["chat_id"]) == 110)[-1]
+    assert edit.ok and edit.params["text"] != reply.params["text"]
+    assert "4." in edit.params["text"]  # numbering continues on page two
+
+
+def test_full_article_from_an_answer_is_split_under_the_limit(bot: Harness) -> None:
+    reply = _ask(bot, "Hai Phong port security course container inspection", chat_id=111,
+                 user_id=111)
+    full = [b for b in _buttons(reply) if b["callback_data"].startswith("fa:")][0]
+    message = bot.call(bot.server.message, 111, reply.result["message_id"])
+    before = len(bot.replies(111))
+    bot.call(bot.server.push_callback, full["callback_data"], message=message, user_id=111)
+    bot.wait_for("sendMessage", lambda c: c.ok and int(c.params["chat_id"]) == 111
+                 and "Paragraph 79" in c.params["text"])
+    parts = bot.replies(111)[before:]
+    assert len(parts) >= 3 and all(len(p.params["text"]) <= 4096 for p in parts)
+    assert "Paragraph 0:" in parts[0].params["text"]
+
+
+def test_articles_pages(bot: Harness) -> None:
+    listing = _ask(bot, "/articles", chat_id=112, user_id=112)
+    nav = [b for b in _buttons(listing) if b["callback_data"].startswith("al:")]
+    assert nav, "twelve articles need two pages"
+    message = bot.call(bot.server.message, 112, listing.result["message_id"])
+    bot.call(bot.server.push_callback, nav[-1]["callback_data"], message=message, user_id=112)
+    edit = bot.wait_for("editMessageText", lambda c: int(c.params["chat_id"]) == 112)[-1]
+    assert edit.ok and "2/2" in edit.params["text"]
+
+
+def test_vietnamese_users_get_vietnamese_interface(bot: Harness) -> None:
+    reply = _ask(bot, "/help", chat_id=113, user_id=113, language_code="vi")
+    assert "câu hỏi" in reply.params["text"].lower()
+    answer = _ask(bot, "Ai là Phó Tổng Tư lệnh Cảnh sát Hoàng gia Thái Lan?", chat_id=113,
+                  user_id=113, language_code="vi")
+    assert "Surachate Hakparn" in answer.params["text"]
 
 
 def test_zz_sigterm_stops_cleanly(bot: Harness) -> None:
