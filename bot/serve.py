@@ -74,7 +74,7 @@ def serve(
         if webhook_url:
             application.run_webhook(
                 listen=listen, port=port, url_path="telegram", webhook_url=webhook_url,
-                secret_token=secret or secrets.token_urlsafe(32),
+                secret_token=secret or settings.webhook_secret or secrets.token_urlsafe(32),
                 allowed_updates=Update.ALL_TYPES,
             )
         else:

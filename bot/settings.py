@@ -34,6 +34,7 @@ class Settings:
     retrieval_mode: str = "hybrid"
     reranker: Path | None = None
     telegram_token: str | None = field(default=None, repr=False)
+    webhook_secret: str | None = field(default=None, repr=False)
     admin_ids: frozenset[int] = frozenset()
     api_base_url: str = "https://api.telegram.org/bot"
     rate_limit: int = 10
@@ -72,6 +73,7 @@ class Settings:
             retrieval_mode=get("COOPBOT_RETRIEVAL", str.lower, cls.retrieval_mode),
             reranker=get("COOPBOT_RERANKER", Path, cls.reranker),
             telegram_token=get("TELEGRAM_BOT_TOKEN", str, cls.telegram_token),
+            webhook_secret=get("COOPBOT_WEBHOOK_SECRET", str, cls.webhook_secret),
             admin_ids=get("COOPBOT_ADMIN_IDS", _parse_ids, cls.admin_ids),
             api_base_url=get("COOPBOT_API_BASE_URL", str, cls.api_base_url),
             rate_limit=get("COOPBOT_RATE_LIMIT", int, cls.rate_limit),

@@ -267,9 +267,73 @@ def test_vietnamese_users_get_vietnamese_interface(bot: Harness) -> None:
     assert "Surachate Hakparn" in answer.params["text"]
 
 
+def test_start_and_about(bot: Harness) -> None:
+    start = _ask(bot, "/start", chat_id=114, user_id=114)
+    assert "12" in start.params["text"] and len(_buttons(start)) == 3
+    about = _ask(bot, "/about", chat_id=114, user_id=114)
+    assert "all-MiniLM-L6-v2" in about.params["text"]
+
+
+def test_a_blocked_chat_does_not_stop_the_bot(bot: Harness) -> None:
+    bot.call(bot.server.block_chat, 115)
+    bot.call(bot.server.push_message, "Who is Surachate Hakparn?", chat_id=115, user_id=115)
+    bot.wait_for("sendMessage", lambda c: int(c.params["chat_id"]) == 115 and c.status == 403)
+    reply = _ask(bot, "Who is Surachate Hakparn?", chat_id=116, user_id=116)
+    assert "Surachate" in reply.params["text"]
+
+
 def test_zz_sigterm_stops_cleanly(bot: Harness) -> None:
     assert bot.proc is not None
     bot.proc.send_signal(signal.SIGTERM)
     assert bot.proc.wait(timeout=30) == 0
     output = bot.proc.stdout.read() if bot.proc.stdout else ""
     assert bot.server.token not in output
+
+
+def test_webhook_mode_requires_the_secret(tmp_path: Path) -> None:
+    import socket
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    harness = Harness()
+    seeds = tmp_path / "seeds"
+    shutil.copytree(SEEDS, seeds)
+    env = {**os.environ, "TELEGRAM_BOT_TOKEN": harness.server.token, "HF_HUB_OFFLINE": "1",
+           "COOPBOT_SEEDS_DIR": str(seeds), "COOPBOT_INDEX_DIR": str(tmp_path / "index"),
+           "COOPBOT_WEBHOOK_SECRET": "s3cret-token"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--api-base-url", f"{harness.server.url}/bot",
+         "--webhook-url", f"http://127.0.0.1:{port}/telegram", "--webhook-port", str(port)],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        hook = harness.wait_for("setWebhook", timeout=180)[-1]
+        assert hook.params["secret_token"] == "s3cret-token"
+        update = {"update_id": 1, "message": {
+            "message_id": 1, "date": 0, "text": "Who is Surachate Hakparn?",
+            "chat": {"id": 301, "type": "private"},
+            "from": {"id": 301, "is_bot": False, "first_name": "T", "language_code": "en"}}}
+        url = f"http://127.0.0.1:{port}/telegram"
+        body = __import__("json").dumps(update).encode()
+
+        def post(headers: dict[str, str]) -> int:
+            request = urllib.request.Request(url, body, {"Content-Type": "application/json",
+                                                         **headers})
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    return int(response.status)
+            except urllib.error.HTTPError as exc:
+                return int(exc.code)
+
+        assert post({}) == 403
+        assert post({"X-Telegram-Bot-Api-Secret-Token": "wrong"}) == 403
+        assert post({"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"}) == 200
+        reply = harness.wait_for("sendMessage", lambda c: int(c.params["chat_id"]) == 301)[-1]
+        assert "Surachate" in reply.params["text"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        harness.close()
