@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup demo test lint typecheck unit index clean bench-quality
+.PHONY: setup demo test lint typecheck unit index clean bench-quality bench-telegram
 
 setup: $(STAMP)
 
@@ -40,3 +40,6 @@ clean:
 
 bench-quality: setup
 	$(BIN)/python benchmarks/quality.py
+
+bench-telegram: setup
+	$(BIN)/python benchmarks/telegram_latency.py
