@@ -282,6 +282,37 @@ def test_a_blocked_chat_does_not_stop_the_bot(bot: Harness) -> None:
     assert "Surachate" in reply.params["text"]
 
 
+def test_article_command_and_its_usage(bot: Harness) -> None:
+    usage = _ask(bot, "/article", chat_id=117, user_id=117)
+    assert "/article" in usage.params["text"]
+    first = _ask(bot, "/article 1", chat_id=117, user_id=117)
+    assert "<b>" in first.params["text"]
+    missing = _ask(bot, "/article 99", chat_id=117, user_id=117)
+    assert "99" in missing.params["text"]
+
+
+def test_an_error_gets_an_apology_and_the_bot_goes_on(bot: Harness) -> None:
+    bot.call(bot.server.fail_next, "sendMessage", status=400, description="Bad Request: boom")
+    bot.call(bot.server.push_message, "Who is Surachate Hakparn?", chat_id=118, user_id=118)
+    apology = bot.wait_for("sendMessage", lambda c: c.ok and int(c.params["chat_id"]) == 118)[-1]
+    assert "sorry" in apology.params["text"].lower()
+    assert "Surachate" in _ask(bot, "Who is Surachate Hakparn?", chat_id=118,
+                               user_id=118).params["text"]
+
+
+def test_second_reindex_is_refused_while_one_runs(bot: Harness) -> None:
+    (bot.seeds / "2024-06-01-another.md").write_text(  # type: ignore[attr-defined]
+        "---\ntitle: Another article\ndate: 2024-06-01\n---\n"
+        + "\n\n".join(f"Sentence block {i} about maritime patrols." for i in range(40)) + "\n",
+        encoding="utf-8")
+    bot.call(bot.server.push_message, "/reindex", chat_id=ADMIN, user_id=ADMIN)
+    bot.call(bot.server.push_message, "/reindex", chat_id=ADMIN, user_id=ADMIN)
+    bot.wait_for("sendMessage", lambda c: int(c.params["chat_id"]) == ADMIN
+                 and "already" in c.params["text"])
+    bot.wait_for("editMessageText", lambda c: int(c.params["chat_id"]) == ADMIN
+                 and "13 articles" in c.params["text"], timeout=120)
+
+
 def test_zz_sigterm_stops_cleanly(bot: Harness) -> None:
     assert bot.proc is not None
     bot.proc.send_signal(signal.SIGTERM)
