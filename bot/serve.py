@@ -45,6 +45,36 @@ def make_services(settings: Settings) -> BotServices:
     )
 
 
+class RedactToken(logging.Filter):
+    """Keeps the bot token out of every log line, and drops PTB's traceback for a rejected
+    token (serve reports that itself, in one line)."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record without the token; False drops it."""
+        from telegram.error import InvalidToken
+
+        if record.exc_info and isinstance(record.exc_info[1], InvalidToken):
+            return False
+        message = record.getMessage()
+        if self.token in message:
+            record.msg, record.args = message.replace(self.token, "[token]"), None
+        if record.exc_info:
+            text = logging.Formatter().formatException(record.exc_info)
+            record.exc_info, record.exc_text = None, text.replace(self.token, "[token]")
+        return True
+
+
+def install_redaction(token: str) -> None:
+    """Attach the token filter to every handler of the root logger."""
+    redact = RedactToken(token)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(redact)
+
+
 def serve(
     settings: Settings,
     *,
@@ -55,7 +85,8 @@ def serve(
     secret: str | None = None,
 ) -> int:
     """Run the bot with long polling (default) or a webhook; returns the exit status."""
-    if not settings.telegram_token:
+    token = settings.telegram_token
+    if not token:
         raise CoopbotError(
             "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and put its token in "
             "the environment or in .env"
@@ -64,6 +95,7 @@ def serve(
         settings = replace(settings, api_base_url=api_base_url)
     # httpx logs every request URL at INFO, and Bot API URLs contain the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    install_redaction(token)
     from telegram import Update
     from telegram.error import InvalidToken
 

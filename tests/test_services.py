@@ -50,3 +50,14 @@ def test_holder_swaps_atomically() -> None:
     before = holder.current
     holder.swap("new")  # type: ignore[arg-type]
     assert before == "old" and holder.current == "new"
+
+
+def test_token_is_redacted_from_log_records() -> None:
+    import logging
+
+    from bot.serve import RedactToken
+
+    record = logging.LogRecord("x", logging.ERROR, __file__, 1, "url /bot%s/getMe", ("123:SECRET",),
+                               None)
+    assert RedactToken("123:SECRET").filter(record)
+    assert "SECRET" not in record.getMessage() and "[token]" in record.getMessage()

@@ -313,6 +313,24 @@ def test_second_reindex_is_refused_while_one_runs(bot: Harness) -> None:
                  and "13 articles" in c.params["text"], timeout=120)
 
 
+def test_replies_to_the_bot_in_groups_and_example_buttons(bot: Harness) -> None:
+    group = -600
+    first = _ask(bot, "/ask who is Surachate Hakparn?", chat_id=group, user_id=401,
+                 chat_type="group")
+    reply = _ask(bot, "and what did Quang Ninh police donate?", chat_id=group, user_id=401,
+                 chat_type="group", reply_to_message=first.result["message_id"])
+    assert "laptops" in reply.params["text"]
+    start = _ask(bot, "/start", chat_id=119, user_id=119)
+    message = bot.call(bot.server.message, 119, start.result["message_id"])
+    before = len(bot.replies(119))
+    bot.call(bot.server.push_callback, _buttons(start)[0]["callback_data"], message=message,
+             user_id=119)
+    answer = bot.wait_for("sendMessage", lambda c: c.ok and int(c.params["chat_id"]) == 119,
+                          count=before + 1)[-1]
+    assert "<b>" in answer.params["text"]
+    assert (bot.seeds.parent / "index" / "feedback.sqlite").is_file()  # type: ignore[attr-defined]
+
+
 def test_zz_sigterm_stops_cleanly(bot: Harness) -> None:
     assert bot.proc is not None
     bot.proc.send_signal(signal.SIGTERM)
@@ -368,3 +386,27 @@ def test_webhook_mode_requires_the_secret(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
         harness.close()
+
+
+def test_missing_or_rejected_token_is_one_clear_line(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
+    missing = subprocess.run([sys.executable, "-m", "bot.cli", "serve"], cwd=tmp_path, env=env,
+                             capture_output=True, text=True, timeout=60)
+    assert missing.returncode == 1 and "TELEGRAM_BOT_TOKEN" in missing.stderr
+    assert missing.stderr.strip().count("\n") == 0
+    harness = Harness()
+    harness.server.valid_token = "1:the-right-one"
+    seeds = tmp_path / "seeds"
+    shutil.copytree(SEEDS, seeds)
+    env.update({"TELEGRAM_BOT_TOKEN": "1:a-wrong-one", "COOPBOT_SEEDS_DIR": str(seeds),
+                "COOPBOT_INDEX_DIR": str(tmp_path / "index"), "HF_HUB_OFFLINE": "1"})
+    try:
+        rejected = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "serve", "--api-base-url",
+             f"{harness.server.url}/bot"], cwd=tmp_path, env=env, capture_output=True,
+            text=True, timeout=300)
+    finally:
+        harness.close()
+    assert rejected.returncode == 1, rejected.stderr
+    assert "rejected" in rejected.stderr and "Traceback" not in rejected.stderr
+    assert "a-wrong-one" not in rejected.stderr + rejected.stdout
