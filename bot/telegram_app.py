@@ -55,11 +55,13 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await update.effective_message.reply_text(
             text, parse_mode=ParseMode.HTML, reply_markup=InlineKeyboardMarkup(buttons))
 
+
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """How to ask, and the commands."""
     if update.effective_message:
         await update.effective_message.reply_text(t("help", lang_of(update)),
                                                   parse_mode=ParseMode.HTML)
+
 
 async def about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/about: articles, passages, models and build time of the index."""
@@ -70,6 +72,7 @@ async def about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             model=manifest.model, multilingual=manifest.multilingual_model or "-",
             built_at=manifest.built_at,
         ), parse_mode=ParseMode.HTML)
+
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log with the update id and traceback; apologise to the user, briefly."""
@@ -82,13 +85,16 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         except Exception:  # the chat may be what failed (blocked, gone): nothing more to do
             log.warning("could not send the apology for update %s", update_id)
 
+
 COMMANDS = ("start", "help", "ask", "articles", "article", "about", "reindex")
+
 
 async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Register the command list in English (default) and Vietnamese."""
     for lang, code in (("en", None), ("vi", "vi")):
         commands = [BotCommand(name, t(f"cmd_{name}", lang)) for name in COMMANDS]
         await application.bot.set_my_commands(commands, language_code=code)
+
 
 def build_application(
     settings: Settings, services_: BotServices, *, rate_limiter: bool = True

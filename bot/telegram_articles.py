@@ -31,9 +31,11 @@ def sorted_articles(retriever: Retriever) -> list[Any]:
     return sorted(articles, key=lambda a: (a.date is None, -(a.date.toordinal() if a.date else 0),
                                            a.title))
 
+
 def build_tag(retriever: Retriever) -> str:
     """A short id of the build, so buttons from before a reindex are recognised as stale."""
     return retriever.index.path.name[-6:]
+
 
 async def articles_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/articles: the index's articles, newest first, paginated."""
@@ -42,6 +44,7 @@ async def articles_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if update.effective_message:
         await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML,
                                                   reply_markup=markup)
+
 
 def articles_page(retriever: Retriever, page: int, lang: str) -> tuple[str, Any]:
     articles = sorted_articles(retriever)
@@ -62,6 +65,7 @@ def articles_page(retriever: Retriever, page: int, lang: str) -> tuple[str, Any]
         rows.append(nav)
     return render.render_article_list(items, page + 1, pages, lang), InlineKeyboardMarkup(rows)
 
+
 async def article_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/article N: the full text of article N of /articles."""
     lang = lang_of(update)
@@ -73,12 +77,14 @@ async def article_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return
     await send_article(message, services(context).holder.current, int(context.args[0]), lang)
 
+
 async def send_article(message: Message, retriever: Retriever, number: int, lang: str) -> None:
     articles = sorted_articles(retriever)
     if not 1 <= number <= len(articles):
         await message.reply_text(t("article_not_found", lang, number=number))
         return
     await send_article_by_id(message, retriever, articles[number - 1].id, lang)
+
 
 async def send_article_by_id(
     message: Message, retriever: Retriever, article_id: str, lang: str

@@ -40,6 +40,7 @@ async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if handler is None or not await handler(update, context, rest, lang):
         await query.answer(t("expired", lang))
 
+
 async def _more(update: Update, context: ContextTypes.DEFAULT_TYPE, rest: str, lang: str) -> bool:
     key, _, page_text = rest.partition(":")
     stored = services(context).results.get(key)
@@ -55,6 +56,7 @@ async def _more(update: Update, context: ContextTypes.DEFAULT_TYPE, rest: str, l
         reply_markup=answer_keyboard(key, stored.answer, page, stored.lang))
     return True
 
+
 async def _full(update: Update, context: ContextTypes.DEFAULT_TYPE, rest: str, lang: str) -> bool:
     key, _, rank_text = rest.partition(":")
     stored = services(context).results.get(key)
@@ -69,6 +71,7 @@ async def _full(update: Update, context: ContextTypes.DEFAULT_TYPE, rest: str, l
     await send_article_by_id(query.message, retriever, match[0].article_id, lang)  # type: ignore[arg-type]
     return True
 
+
 async def _vote(update: Update, context: ContextTypes.DEFAULT_TYPE, rest: str, lang: str) -> bool:
     key, _, vote = rest.partition(":")
     stored = services(context).results.get(key)
@@ -77,6 +80,7 @@ async def _vote(update: Update, context: ContextTypes.DEFAULT_TYPE, rest: str, l
     await asyncio.to_thread(services(context).feedback.record, stored, int(vote))
     await update.callback_query.answer(t("feedback_thanks", lang))
     return True
+
 
 async def _article_button(
     update: Update, context: ContextTypes.DEFAULT_TYPE, rest: str, lang: str
@@ -89,6 +93,7 @@ async def _article_button(
     await query.answer()
     await send_article(query.message, retriever, int(number), lang)  # type: ignore[arg-type]
     return True
+
 
 async def _list_page(
     update: Update, context: ContextTypes.DEFAULT_TYPE, rest: str, lang: str
@@ -103,6 +108,7 @@ async def _list_page(
                                                   reply_markup=markup)
     return True
 
+
 async def _example(
     update: Update, context: ContextTypes.DEFAULT_TYPE, rest: str, lang: str
 ) -> bool:
@@ -112,6 +118,7 @@ async def _example(
     await update.callback_query.answer()
     await answer_question(update, context, articles[int(rest)].title)
     return True
+
 
 _CALLBACKS = {"mr": _more, "fa": _full, "fb": _vote, "ar": _article_button, "al": _list_page,
               "ex": _example}

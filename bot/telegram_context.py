@@ -17,15 +17,15 @@ from embeddings.builder import BuildObserver
 if TYPE_CHECKING:
     from embeddings.retrieval import Retriever
 
+
 MAX_RESULTS = 9  # three pages of three: "More results" pages through one stored answer
-
 PER_PAGE = 3
-
 ARTICLES_PER_PAGE = 8
 
 
 Rebuilder = Callable[[BuildObserver], "Retriever"]
 """Builds the index (in a worker thread) and returns a retriever over the new build."""
+
 
 @dataclass
 class BotServices:
@@ -39,10 +39,12 @@ class BotServices:
     reindex: ReindexState
     rebuild: Rebuilder
 
+
 def services(context: ContextTypes.DEFAULT_TYPE) -> BotServices:
     """The shared services of this application."""
     found: BotServices = context.bot_data["services"]
     return found
+
 
 def lang_of(update: Update) -> str:
     """'vi' for users whose Telegram language is Vietnamese, else 'en'."""

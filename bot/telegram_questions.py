@@ -57,6 +57,7 @@ async def answer_question(
         disable_web_page_preview=True,
     )
 
+
 def answer_keyboard(key: str, answer: Any, page: int, lang: str) -> InlineKeyboardMarkup | None:
     """More results, Full article per cited article, and feedback."""
     if not answer.answered or not answer.results:
@@ -72,10 +73,12 @@ def answer_keyboard(key: str, answer: Any, page: int, lang: str) -> InlineKeyboa
                  InlineKeyboardButton(t("feedback_down", lang), callback_data=f"fb:{key}:-1")])
     return InlineKeyboardMarkup(rows)
 
+
 async def private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Any text in a private chat is a question."""
     if update.effective_message and update.effective_message.text:
         await answer_question(update, context, update.effective_message.text)
+
 
 async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """In groups, answer only a mention of the bot or a reply to one of its messages."""
@@ -91,6 +94,7 @@ async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     elif replied is not None and replied.from_user and replied.from_user.id == context.bot.id:
         await answer_question(update, context, message.text)
 
+
 async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/ask question (also /ask@botname question in groups)."""
     question = " ".join(context.args or [])
@@ -98,6 +102,7 @@ async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await update.effective_message.reply_text(t("ask_usage", lang_of(update)))
         return
     await answer_question(update, context, question)
+
 
 async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """@botname question: up to 10 cited excerpts as inline article results."""

@@ -48,12 +48,14 @@ async def reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     finally:
         svc.reindex.lock.release()
 
+
 async def _edit(message: Message, text: str) -> None:
     try:
         await message.edit_text(text)
     except BadRequest as exc:  # "message is not modified" is harmless
         if "not modified" not in str(exc):
             raise
+
 
 class _ProgressObserver(BuildObserver):
     """Build progress from the worker thread, edited into one message at most every 2 s."""
