@@ -52,6 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
                    "COOPBOT_WEBHOOK_SECRET)")
     p.set_defaults(func=cmd_serve)
 
+    p = sub.add_parser("feedback", help="show or purge the stored 👍/👎 feedback")
+    p.add_argument("--purge", action="store_true", help="delete all stored feedback")
+    p.add_argument("--json", action="store_true", help="print the votes as JSON")
+    p.set_defaults(func=cmd_feedback)
+
     p = sub.add_parser("eval", help="score retrieval on a JSONL question file")
     p.add_argument("file", type=Path, help="questions, e.g. ../shared/eval/dev.jsonl")
     p.add_argument("-k", type=int, default=5, help="results per question (default 5)")
@@ -216,6 +221,30 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     return serve(settings, api_base_url=args.api_base_url, webhook_url=args.webhook_url,
                  listen=args.webhook_listen, port=args.webhook_port, secret=args.webhook_secret)
+
+
+def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
+    """Show a summary of the stored feedback, or purge it."""
+    from bot.serve import FEEDBACK_DB
+    from bot.services import FeedbackStore
+
+    path = settings.index_dir / FEEDBACK_DB
+    if not path.is_file():
+        print(f"no feedback stored ({path} does not exist)")
+        return 0
+    store = FeedbackStore(path)
+    try:
+        if args.purge:
+            print(f"deleted {store.purge()} vote(s) from {path}")
+        elif args.json:
+            print(json.dumps(store.rows(), ensure_ascii=False, indent=2))
+        else:
+            rows = store.rows()
+            up = sum(r["vote"] > 0 for r in rows)
+            print(f"{len(rows)} vote(s) in {path}: {up} 👍, {len(rows) - up} 👎")
+    finally:
+        store.close()
+    return 0
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import secrets
+import stat
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.runtime import index_config, make_encoders, make_reranker, retrieval_config
@@ -75,6 +77,19 @@ def install_redaction(token: str) -> None:
         handler.addFilter(redact)
 
 
+def warn_if_env_file_is_shared(path: Path) -> bool:
+    """Warn (and return True) when .env, which holds the token, is readable by others."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    if mode & (stat.S_IRGRP | stat.S_IROTH):
+        log.warning("%s is readable by other users and holds the bot token: chmod 600 %s",
+                    path, path)
+        return True
+    return False
+
+
 def serve(
     settings: Settings,
     *,
@@ -93,6 +108,7 @@ def serve(
         )
     if api_base_url:
         settings = replace(settings, api_base_url=api_base_url)
+    warn_if_env_file_is_shared(Path(".env"))
     # httpx logs every request URL at INFO, and Bot API URLs contain the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     install_redaction(token)

@@ -146,6 +146,14 @@ class FeedbackStore:
             names = [d[0] for d in cursor.description]
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
+    def purge(self) -> int:
+        """Delete all stored feedback; returns how many votes were deleted."""
+        with self._lock, self._db:
+            deleted = self._db.execute("DELETE FROM feedback").rowcount
+        with self._lock:
+            self._db.execute("VACUUM")  # the deleted questions must not linger in free pages
+        return int(deleted)
+
     def close(self) -> None:
         """Close the database."""
         with self._lock:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bot.services import FeedbackStore, RateLimiter, ResultStore, RetrieverHolder
 from embeddings.answers import Answer, Result
 
@@ -61,3 +63,46 @@ def test_token_is_redacted_from_log_records() -> None:
                                None)
     assert RedactToken("123:SECRET").filter(record)
     assert "SECRET" not in record.getMessage() and "[token]" in record.getMessage()
+
+
+def test_feedback_purge_deletes_everything(tmp_path: Path) -> None:
+    store = FeedbackStore(tmp_path / "feedback.sqlite")
+    results = ResultStore()
+    stored = results.get(results.put(ANSWER, "en", 1))
+    assert stored is not None
+    store.record(stored, 1)
+    store.record(stored, -1)
+    assert store.purge() == 2 and store.rows() == []
+    store.close()
+    assert b"who?" not in (tmp_path / "feedback.sqlite").read_bytes()
+
+
+def test_env_file_readable_by_others_is_warned_about(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bot.serve import warn_if_env_file_is_shared
+
+    env = tmp_path / ".env"
+    env.write_text("TELEGRAM_BOT_TOKEN=1:x\n", encoding="utf-8")
+    env.chmod(0o644)
+    assert warn_if_env_file_is_shared(env) and "chmod 600" in caplog.text
+    env.chmod(0o600)
+    assert not warn_if_env_file_is_shared(env)
+    assert not warn_if_env_file_is_shared(tmp_path / "absent")
+
+
+def test_feedback_command_summarises_and_purges(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    store = FeedbackStore(tmp_path / "index" / "feedback.sqlite")
+    results = ResultStore()
+    stored = results.get(results.put(ANSWER, "en", 1))
+    assert stored is not None
+    store.record(stored, 1)
+    store.close()
+    assert main(["--index", str(tmp_path / "index"), "feedback"]) == 0
+    assert "1 vote(s)" in capsys.readouterr().out
+    assert main(["--index", str(tmp_path / "index"), "feedback", "--purge"]) == 0
+    assert "deleted 1 vote(s)" in capsys.readouterr().out
