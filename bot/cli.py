@@ -138,7 +138,7 @@ def status_dict(settings: Settings) -> dict[str, Any]:
     """Everything `coopbot status` reports, as plain data."""
     from bot.runtime import index_config, make_encoders
     from embeddings.builder import check_freshness
-    from embeddings.store import current_build
+    from embeddings.store import article_date_range, current_build
 
     cfg = index_config(settings)
     encoders = make_encoders(settings)  # names only: models load on first encode
@@ -147,7 +147,7 @@ def status_dict(settings: Settings) -> dict[str, Any]:
     if manifest is None:
         return {"built": False, "index_dir": str(cfg.index_dir), "reason": freshness.reasons[0]}
     build = current_build(cfg.index_dir)
-    dates = _date_range(cfg.index_dir / "builds" / build.name if build else None)
+    dates = article_date_range(build) if build else None
     return {
         "built": True, "index_dir": str(cfg.index_dir), "build": build.name if build else None,
         "built_at": manifest.built_at, "build_seconds": manifest.build_seconds,
@@ -155,23 +155,11 @@ def status_dict(settings: Settings) -> dict[str, Any]:
         "multilingual_model": manifest.multilingual_model,
         "max_tokens": manifest.max_tokens, "chunker": manifest.chunker,
         "articles": manifest.article_count, "chunks": manifest.chunk_count,
-        "date_range": dates, "skipped": manifest.skipped,
+        "date_range": [d.isoformat() for d in dates] if dates else None,
+        "skipped": manifest.skipped,
         "fresh": freshness.fresh, "changes": list(freshness.reasons),
         "coopbot_version": manifest.coopbot_version,
     }
-
-
-def _date_range(build: Path | None) -> list[str] | None:
-    import sqlite3
-
-    if build is None:
-        return None
-    db = sqlite3.connect(f"{(build / 'meta.sqlite').resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        low, high = db.execute("SELECT min(date), max(date) FROM articles").fetchone()
-    finally:
-        db.close()
-    return [low, high] if low else None
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:

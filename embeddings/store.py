@@ -357,6 +357,16 @@ def _open_readonly(path: Path) -> sqlite3.Connection:
     return db
 
 
+def article_date_range(build: Path) -> tuple[date, date] | None:
+    """Oldest and newest article dates of a build, without loading its vectors."""
+    db = _open_readonly(build / META)
+    try:
+        low, high = db.execute("SELECT min(date), max(date) FROM articles").fetchone()
+    finally:
+        db.close()
+    return (date.fromisoformat(low), date.fromisoformat(high)) if low else None
+
+
 def open_index(
     root: Path, *, model: str, chunker: dict[str, float], multilingual_model: str | None = None
 ) -> LoadedIndex:
