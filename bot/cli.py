@@ -31,6 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("index", help="build or refresh the index from the seeds folder")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--from-jsonl", type=Path, metavar="FILE",
+                   help="index a .jsonl or .jsonl.gz collection (fields id, title, date, url, "
+                        "text) instead of the seeds folder")
+    p.add_argument("--full", action="store_true",
+                   help="rebuild from nothing instead of updating in place")
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("status", help="what is indexed, with which model, and if seeds changed")
@@ -126,11 +131,20 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from bot.render_terminal import render_build
     from bot.runtime import index_config, make_encoders
     from embeddings.builder import build_index
+    from embeddings.corpus import is_jsonl
+    from embeddings.errors import CoopbotError
 
+    if args.from_jsonl is not None:
+        if not is_jsonl(args.from_jsonl):
+            raise CoopbotError(f"--from-jsonl wants a .jsonl or .jsonl.gz file: {args.from_jsonl}")
+        settings = settings.with_overrides(seeds_dir=args.from_jsonl)
     encoders = make_encoders(settings)
     show_bar = sys.stderr.isatty() and not args.no_progress
-    report = build_index(index_config(settings), encoders, _observer(show_bar))
+    report = build_index(index_config(settings), encoders, _observer(show_bar), full=args.full)
     print(render_build(report))
+    if args.from_jsonl is not None:
+        _stderr(f"to ask and serve from this index, set COOPBOT_SEEDS_DIR={args.from_jsonl} "
+                "(in the environment or .env)")
     return 0
 
 
@@ -139,6 +153,7 @@ def status_dict(settings: Settings) -> dict[str, Any]:
     from bot.runtime import index_config, make_encoders
     from embeddings.builder import check_freshness
     from embeddings.store import article_date_range, current_build
+    from embeddings.vector_index import kind_of_file
 
     cfg = index_config(settings)
     encoders = make_encoders(settings)  # names only: models load on first encode
@@ -156,7 +171,10 @@ def status_dict(settings: Settings) -> dict[str, Any]:
         "max_tokens": manifest.max_tokens, "chunker": manifest.chunker,
         "articles": manifest.article_count, "chunks": manifest.chunk_count,
         "date_range": [d.isoformat() for d in dates] if dates else None,
-        "skipped": manifest.skipped,
+        "skipped": manifest.skipped, "source": manifest.source,
+        "updated_at": manifest.updated_at,
+        "vector_index": {space: kind_of_file(build / name) if build else None
+                         for space, name in manifest.vector_files.items()},
         "fresh": freshness.fresh, "changes": list(freshness.reasons),
         "coopbot_version": manifest.coopbot_version,
     }

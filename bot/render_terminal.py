@@ -64,21 +64,32 @@ def render_answer(answer: Answer, *, color: bool) -> str:
     return head + "\n\n".join(blocks)
 
 
+_MAX_LISTED = 20  # problems listed one per line; a big corpus can have thousands
+
+
 def render_build(report: BuildReport) -> str:
     """The summary printed after `coopbot index`."""
-    lines = [
-        f"Indexed {report.articles} articles, {report.chunks} passages in "
-        f"{report.seconds:.1f} s: embedded {report.embedded}, reused {report.reused} from cache"
-        + (f" (encoding {report.encode_seconds:.1f} s)" if report.embedded else ""),
-    ]
+    if report.unchanged:
+        lines = [f"Index is up to date: {report.articles} articles, {report.chunks} passages "
+                 f"(checked in {report.seconds:.1f} s)"]
+    else:
+        verb = "Built" if report.full else "Updated"
+        change = "" if report.full else f": added {report.added}, removed {report.removed}"
+        lines = [
+            f"{verb} the index in {report.seconds:.1f} s{change}. {report.articles} articles, "
+            f"{report.chunks} passages; embedded {report.embedded}, reused {report.reused} "
+            "from cache" + (f" (encoding {report.encode_seconds:.1f} s)" if report.embedded
+                            else ""),
+        ]
     skipped = [p for p in report.problems if p.skipped]
     warned = [p for p in report.problems if not p.skipped]
-    if skipped:
-        lines.append(f"Skipped {len(skipped)} file(s):")
-        lines += [f"  {p.path.name}: {p.reason}" for p in skipped]
-    if warned:
-        lines.append(f"Repaired {len(warned)} file(s):")
-        lines += [f"  {p.path.name}: {p.reason}" for p in warned]
+    for label, problems in (("Skipped", skipped), ("Repaired", warned)):
+        if problems:
+            lines.append(f"{label} {len(problems)} file(s):")
+            lines += [f"  {p.path.name}: {p.reason}" for p in problems[:_MAX_LISTED]]
+            if len(problems) > _MAX_LISTED:
+                lines.append(f"  ... and {len(problems) - _MAX_LISTED} more "
+                             "(`coopbot status --json` lists every skipped one)")
     lines.append(f"Index: {report.build_path}")
     return "\n".join(lines)
 
@@ -98,6 +109,10 @@ def render_status(status: dict[str, Any]) -> str:
         f"Chunker:   {describe_settings(status['chunker'])}",
         f"Articles:  {status['articles']} ({status['chunks']} passages)"
         + (f", {dates[0]} to {dates[1]}" if dates else ""),
+        f"Source:    {status['source']}"
+        + (f" (last updated {status['updated_at']})" if status.get("updated_at") else ""),
+        "Vectors:   " + ", ".join(f"{space} {kind}"
+                                  for space, kind in status["vector_index"].items()),
         f"Skipped:   {len(status['skipped'])} file(s)"
         + "".join(f"\n  {name}: {why}" for name, why in status["skipped"].items()),
         "Seeds:     " + ("unchanged since the build" if status["fresh"]

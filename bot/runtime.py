@@ -43,12 +43,14 @@ def index_config(settings: Settings) -> IndexConfig:
     """The core's index configuration."""
     from embeddings.chunking import ChunkConfig
     from embeddings.config import IndexConfig
+    from embeddings.vector_index import VectorIndexConfig
 
     return IndexConfig(
         seeds_dir=settings.seeds_dir,
         index_dir=settings.index_dir,
         chunk=ChunkConfig(target_tokens=settings.chunk_tokens),
         max_file_bytes=int(settings.max_file_mb * 1_000_000),
+        vectors=VectorIndexConfig(kind=settings.vector_index, flat_limit=settings.flat_limit),
     )
 
 

@@ -33,6 +33,8 @@ class Settings:
     multilingual: str = "auto"
     retrieval_mode: str = "hybrid"
     reranker: Path | None = None
+    vector_index: str = "auto"
+    flat_limit: int = 50_000
     telegram_token: str | None = field(default=None, repr=False)
     webhook_secret: str | None = field(default=None, repr=False)
     admin_ids: frozenset[int] = frozenset()
@@ -72,6 +74,8 @@ class Settings:
             multilingual=get("COOPBOT_MULTILINGUAL", str.lower, cls.multilingual),
             retrieval_mode=get("COOPBOT_RETRIEVAL", str.lower, cls.retrieval_mode),
             reranker=get("COOPBOT_RERANKER", Path, cls.reranker),
+            vector_index=get("COOPBOT_VECTOR_INDEX", str.lower, cls.vector_index),
+            flat_limit=get("COOPBOT_FLAT_LIMIT", int, cls.flat_limit),
             telegram_token=get("TELEGRAM_BOT_TOKEN", str, cls.telegram_token),
             webhook_secret=get("COOPBOT_WEBHOOK_SECRET", str, cls.webhook_secret),
             admin_ids=get("COOPBOT_ADMIN_IDS", _parse_ids, cls.admin_ids),
@@ -99,6 +103,12 @@ class Settings:
                 "COOPBOT_RETRIEVAL must be 'hybrid', 'dense' or 'keyword', "
                 f"got {self.retrieval_mode!r}"
             )
+        if self.vector_index not in ("auto", "flat", "hnsw"):
+            raise SettingsError(
+                f"COOPBOT_VECTOR_INDEX must be 'auto', 'flat' or 'hnsw', got {self.vector_index!r}"
+            )
+        if self.flat_limit < 0:
+            raise SettingsError(f"COOPBOT_FLAT_LIMIT must be 0 or more, got {self.flat_limit}")
         if self.rate_limit < 1:
             raise SettingsError(f"COOPBOT_RATE_LIMIT must be at least 1, got {self.rate_limit}")
         if self.max_question_chars < 10:

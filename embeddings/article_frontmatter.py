@@ -70,6 +70,16 @@ def read_front_matter(block: str, warnings: list[str]) -> ArticleMeta:
             f"front matter is not a mapping (got {type(data).__name__}); metadata ignored"
         )
         return ArticleMeta()
+    return meta_from_mapping(data, warnings)
+
+
+def meta_from_mapping(data: dict[object, object], warnings: list[str]) -> ArticleMeta:
+    """Metadata from key/value pairs (front matter, a JSONL record), repairing wrong types.
+
+    Args:
+        data: keys such as ``title``, ``date``, ``source``, ``url``, ``author``; case-insensitive.
+        warnings: Receives one message per repair.
+    """
     fields = {str(k).strip().lower(): v for k, v in data.items()}
     meta = ArticleMeta(date=_coerce_date(fields.get("date"), warnings))
     for key in _TEXT_KEYS:

@@ -32,6 +32,7 @@ class ArticleMeta:
 _ODD_SPACE = re.compile(r"[\t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
 _INVISIBLE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\u00ad\u200b\u2060\ufeff]")
 _SPACE_RUN = re.compile(r" {2,}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # Horizontal rules and setext underlines ("---", "===", "* * *") separate, they are not text.
 RULE = re.compile(r"(?:[-=_~*#]\s*){3,}")
 HEADING = re.compile(r"#{1,6}(?:\s+|$)")
@@ -49,9 +50,17 @@ def raw_lines(text: str) -> list[str]:
     return text.lstrip("\ufeff").replace("\r\n", "\n").splitlines()
 
 
+def scrub_surrogates(text: str) -> str:
+    """Join surrogate pairs and replace lone surrogates, which JSON and YAML escapes such as
+    ``\\ud83d`` can produce and which no encoder or tokenizer accepts."""
+    if not _SURROGATE.search(text):
+        return text
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
 def clean_line(line: str) -> str:
     """Plain spaces only, no invisible characters, single spaces, stripped."""
-    line = _INVISIBLE.sub("", _ODD_SPACE.sub(" ", line))
+    line = _INVISIBLE.sub("", _ODD_SPACE.sub(" ", scrub_surrogates(line)))
     return _SPACE_RUN.sub(" ", line).strip()
 
 

@@ -19,11 +19,16 @@ This module is the public face (result types, parsing, folder loading); the stag
 from __future__ import annotations
 
 import datetime
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from embeddings.article_cleanup import body_paragraphs, clean_paragraphs
-from embeddings.article_frontmatter import read_front_matter, split_front_matter
+from embeddings.article_frontmatter import (
+    meta_from_mapping,
+    read_front_matter,
+    split_front_matter,
+)
 from embeddings.article_header import read_plain_header, take_heading_title
 from embeddings.article_reading import (
     UnreadableFileError,
@@ -47,10 +52,12 @@ __all__ = [
     "FileProblem",
     "LoadReport",
     "article_files",
+    "body_fingerprint",
     "decode_article_bytes",
     "load_article_file",
     "load_articles",
     "parse_article",
+    "parse_article_fields",
     "parse_article_with_warnings",
 ]
 
@@ -152,10 +159,41 @@ def parse_article_with_warnings(text: str, path: Path) -> tuple[Article, list[st
     return _build(meta, paragraphs, path), warnings
 
 
-def _build(meta: ArticleMeta, paragraphs: list[str], path: Path) -> Article:
+def parse_article_fields(
+    fields: dict[object, object], text: str, article_id: str, path: Path
+) -> tuple[Article, list[str]]:
+    """Parse an article given as metadata plus a Markdown or plain-text body (a JSONL record).
+
+    Args:
+        fields: metadata such as ``title``, ``date``, ``url``, ``source``, ``author``.
+        text: the body.
+        article_id: the article's id.
+        path: the file the record came from.
+
+    Returns:
+        The article and what had to be repaired.
+
+    Raises:
+        ArticleFormatError: The body has no article text.
+    """
+    warnings: list[str] = []
+    meta = meta_from_mapping(fields, warnings)
+    body = take_heading_title([clean_line(line) for line in raw_lines(text)], meta)
+    paragraphs = clean_paragraphs(body_paragraphs(body, meta.title or "", True), meta)
+    if not paragraphs:
+        raise ArticleFormatError("no article text" + (" (only a title)" if meta.title else ""))
+    if not meta.title:
+        warnings.append("no title found; using the id")
+    return _build(meta, paragraphs, path, article_id), warnings
+
+
+def _build(
+    meta: ArticleMeta, paragraphs: list[str], path: Path, article_id: str | None = None
+) -> Article:
+    article_id = article_id or path.stem
     return Article(
-        id=path.stem,
-        title=meta.title or path.stem,
+        id=article_id,
+        title=meta.title or article_id,
         date=meta.date,
         source=meta.source,
         byline=meta.byline,
@@ -291,3 +329,8 @@ def _duplicate_reason(
 def _body_key(article: Article) -> str:
     """Key under which two files with the same body text (up to case and spacing) collide."""
     return comparison_key("\n".join(article.paragraphs))
+
+
+def body_fingerprint(article: Article) -> str:
+    """Short, stored form of the duplicate key: same body text (up to case and spacing)."""
+    return hashlib.sha256(_body_key(article).encode()).hexdigest()[:32]

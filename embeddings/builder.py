@@ -1,40 +1,37 @@
-"""Building and refreshing the index from the seeds folder."""
+"""Building the index from the corpus, and keeping it up to date incrementally.
+
+A build compares the corpus's entries (files, JSONL records) with those the index has seen, by
+content fingerprint, and touches only the difference: removed and changed entries are deleted,
+new and changed ones are parsed, chunked, embedded (from the cache where possible) and added.
+An unchanged corpus costs one scan. A full build, into a new folder, happens the first time,
+when the model, chunker or on-disk format changed, or on request.
+"""
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
-from embeddings.articles import (
-    Article,
-    FileProblem,
-    LoadReport,
-    article_files,
-    load_articles,
-)
-from embeddings.cache import EmbeddingCache
-from embeddings.chunking import Chunk, Unit, chunk_article
+from embeddings.articles import Article, FileProblem, body_fingerprint
+from embeddings.cache import EmbeddingCache, cache_key
+from embeddings.chunking import Chunk, Unit, chunk_article, unit_spans
 from embeddings.config import IndexConfig
-from embeddings.encoders import PRIMARY, Encoder, Encoders, as_encoders
+from embeddings.corpus import Corpus, scan_corpus
+from embeddings.encoders import PRIMARY, Encoder, Encoders, SpanEncoder, as_encoders
 from embeddings.errors import CoopbotError
-from embeddings.manifest import (
-    PIPELINE_VERSION,
-    ArticleEntry,
-    Manifest,
-    describe_settings,
-    fingerprint_files,
-)
+from embeddings.manifest import PIPELINE_VERSION, Manifest, describe_settings
 from embeddings.store import (
     ArticleRecord,
-    BuildWriter,
-    ChunkRecord,
+    IndexWriter,
+    NewArticle,
     build_lock,
+    current_build,
+    index_entries,
     prune_builds,
     read_manifest,
 )
@@ -61,7 +58,9 @@ class BuildReport:
     """What a build did."""
 
     articles: int
+    """Articles in the index afterwards."""
     chunks: int
+    """Passages in the index afterwards."""
     embedded: int
     """Vectors computed, summed over the index's models."""
     reused: int
@@ -70,19 +69,31 @@ class BuildReport:
     seconds: float
     encode_seconds: float
     build_path: Path
+    added: int = 0
+    """Articles added (changed ones count as added and removed)."""
+    removed: int = 0
+    full: bool = False
+    """True when the index was built from nothing rather than updated in place."""
 
     @property
     def skipped(self) -> tuple[FileProblem, ...]:
         """Files that were not indexed."""
         return tuple(p for p in self.problems if p.skipped)
 
+    @property
+    def unchanged(self) -> bool:
+        """True when the corpus had not changed and nothing was written."""
+        return not (self.full or self.added or self.removed)
+
 
 @dataclass(frozen=True)
 class Freshness:
-    """Whether the index on disk matches the seeds and the configuration."""
+    """Whether the index on disk matches the corpus and the configuration."""
 
     manifest: Manifest | None
     reasons: tuple[str, ...] = field(default=())
+    other_source: bool = False
+    """The index was built from another folder or file than the configured one."""
 
     @property
     def fresh(self) -> bool:
@@ -90,14 +101,10 @@ class Freshness:
         return self.manifest is not None and not self.reasons
 
 
-def check_freshness(
-    cfg: IndexConfig, model: str, multilingual_model: str | None = None
-) -> Freshness:
-    """Compare the current index with the seeds folder and the configured models/chunker."""
-    try:
-        manifest = read_manifest(cfg.index_dir)
-    except CoopbotError as exc:
-        return Freshness(None, (str(exc),))
+def _settings_differ(
+    manifest: Manifest, cfg: IndexConfig, model: str, multilingual_model: str | None
+) -> list[str]:
+    """Why the index cannot be updated in place and needs a full build."""
     reasons: list[str] = []
     if manifest.model != model:
         reasons.append(f"built with model {manifest.model}, configured {model}")
@@ -113,82 +120,181 @@ def check_freshness(
         )
     if manifest.pipeline_version != PIPELINE_VERSION:
         reasons.append("built by an older version of coopbot's parser")
-    now = fingerprint_files(article_files(cfg.seeds_dir)) if cfg.seeds_dir.is_dir() else {}
-    added = sorted(set(now) - set(manifest.files))
-    removed = sorted(set(manifest.files) - set(now))
-    changed = sorted(n for n in set(now) & set(manifest.files) if now[n] != manifest.files[n])
+    return reasons
+
+
+def check_freshness(
+    cfg: IndexConfig, model: str, multilingual_model: str | None = None
+) -> Freshness:
+    """Compare the current index with the corpus and the configured models/chunker."""
+    try:
+        manifest = read_manifest(cfg.index_dir)
+        known = index_entries(cfg.index_dir)
+    except CoopbotError as exc:
+        return Freshness(None, (str(exc),))
+    reasons = _settings_differ(manifest, cfg, model, multilingual_model)
+    other = bool(manifest.source) and manifest.source != str(cfg.seeds_dir)
+    if other:
+        reasons.append(f"built from {manifest.source}, configured {cfg.seeds_dir}")
+    try:
+        now = scan_corpus(cfg.seeds_dir).fingerprints
+    except OSError:
+        now = {}
+    added = sorted(set(now) - set(known))
+    removed = sorted(set(known) - set(now))
+    changed = sorted(n for n in set(now) & set(known) if now[n] != known[n])
     for label, names in (("new", added), ("removed", removed), ("changed", changed)):
         if names:
             reasons.append(f"{len(names)} {label} file(s): {', '.join(names[:5])}")
-    return Freshness(manifest, tuple(reasons))
+    return Freshness(manifest, tuple(reasons), other)
 
 
 def _record(article: Article) -> ArticleRecord:
     return ArticleRecord(
         id=article.id, title=article.title, date=article.date, source=article.source,
         byline=article.byline, place=article.place, url=article.url,
-        language=article.language, file=article.path.name,
+        language=article.language,
+        file=article.path.name if article.id == article.path.stem
+        else f"{article.path.name}#{article.id}",
     )
 
 
-def _embed(
-    chunks: Sequence[Chunk], encoder: Encoder, cache: EmbeddingCache, observer: BuildObserver
-) -> tuple[np.ndarray, int, float]:
-    """Vectors for all chunks, from the cache where possible. Returns (vectors, embedded, secs)."""
-    texts = [c.embed_text for c in chunks]
-    keys = cache.keys(texts)
-    found = cache.get_many(keys)
-    todo = list(dict.fromkeys(k for k in keys if k not in found))
-    encode_seconds = 0.0
-    if todo:
-        text_of = dict(zip(keys, texts, strict=True))
-        observer.encoding_started(len(todo), encoder.name)
-        # Longest first across the whole build, so every batch pads little.
-        todo.sort(key=lambda k: -len(text_of[k]))
-        for start in range(0, len(todo), _COMMIT_EVERY):
-            batch = todo[start : start + _COMMIT_EVERY]
-            t0 = time.perf_counter()
-            vectors = encoder.encode_passages(
-                [text_of[k] for k in batch], on_batch=observer.encoded
-            )
-            encode_seconds += time.perf_counter() - t0
-            cache.put_many(zip(batch, vectors, strict=True))
-            found.update(zip(batch, vectors, strict=True))
-    if not keys:
-        return np.zeros((0, encoder.dim), dtype=np.float32), 0, 0.0
-    matrix = np.stack([found[k] for k in keys]).astype(np.float32, copy=False)
-    return matrix, len(todo), encode_seconds
+@dataclass
+class _Embedded:
+    vectors: dict[str, np.ndarray]
+    spans: list[np.ndarray] | None
+    embedded: int = 0
+    reused: int = 0
+    seconds: float = 0.0
 
 
-def _load_seeds(cfg: IndexConfig) -> LoadReport:
+def _embed_space(
+    texts: Sequence[str],
+    spans: Sequence[Sequence[tuple[int, int]]] | None,
+    encoder: Encoder,
+    cfg: IndexConfig,
+    observer: BuildObserver,
+) -> tuple[np.ndarray, list[np.ndarray] | None, int, float]:
+    """Vectors for texts (and their spans' vectors when asked and supported), cache first.
+
+    Returns:
+        (vectors, span vectors or None, texts embedded, encoding seconds).
+    """
+    with_spans = spans is not None and isinstance(encoder, SpanEncoder)
+    cache = EmbeddingCache(cfg.cache_path, encoder.name)
+    span_cache = EmbeddingCache(cfg.cache_path, f"{encoder.name}#spans") if with_spans else None
     try:
-        loaded = load_articles(cfg.seeds_dir, max_bytes=cfg.max_file_bytes)
+        keys = cache.keys(texts)
+        found = cache.get_many(keys)
+        span_keys: list[bytes] = []
+        found_spans: dict[bytes, np.ndarray] = {}
+        if span_cache is not None and spans is not None:
+            span_keys = [cache_key(f"{encoder.name}#spans", f"{t}\0{s}")
+                         for t, s in zip(texts, spans, strict=True)]
+            found_spans = span_cache.get_many(span_keys)
+        todo = [i for i, k in enumerate(keys)
+                if k not in found or (span_keys and span_keys[i] not in found_spans)]
+        todo = list({keys[i]: i for i in reversed(todo)}.values())  # one per distinct text
+        seconds = 0.0
+        if todo:
+            observer.encoding_started(len(todo), encoder.name)
+            # Longest first across the whole build, so every batch pads little.
+            todo.sort(key=lambda i: -len(texts[i]))
+            for start in range(0, len(todo), _COMMIT_EVERY):
+                batch = todo[start : start + _COMMIT_EVERY]
+                t0 = time.perf_counter()
+                if span_cache is not None and spans is not None:
+                    assert isinstance(encoder, SpanEncoder)
+                    vectors, pooled = encoder.encode_passages_with_spans(
+                        [texts[i] for i in batch], [spans[i] for i in batch],
+                        on_batch=observer.encoded,
+                    )
+                    span_cache.put_many((span_keys[i], p) for i, p in zip(batch, pooled,
+                                                                           strict=True))
+                    found_spans.update((span_keys[i], p.reshape(-1))
+                                       for i, p in zip(batch, pooled, strict=True))
+                else:
+                    vectors = encoder.encode_passages(
+                        [texts[i] for i in batch], on_batch=observer.encoded
+                    )
+                seconds += time.perf_counter() - t0
+                cache.put_many((keys[i], v) for i, v in zip(batch, vectors, strict=True))
+                found.update((keys[i], v) for i, v in zip(batch, vectors, strict=True))
+        if not keys:
+            return np.zeros((0, encoder.dim), dtype=np.float32), [] if with_spans else None, 0, 0.0
+        matrix = np.stack([found[k] for k in keys]).astype(np.float32, copy=False)
+        pooled_out = ([found_spans[k].reshape(-1, matrix.shape[1]) for k in span_keys]
+                      if with_spans else None)
+        return matrix, pooled_out, len(todo), seconds
+    finally:
+        cache.close()
+        if span_cache is not None:
+            span_cache.close()
+
+
+def _unit_vectors(
+    units: Sequence[Unit], chunks: Sequence[Chunk], pooled: Sequence[np.ndarray]
+) -> np.ndarray:
+    """One vector per unit: the mean of its span vectors over the passages that hold it."""
+    total = np.zeros((len(units), pooled[0].shape[1] if pooled else 1), dtype=np.float32)
+    for chunk, vectors in zip(chunks, pooled, strict=True):
+        total[chunk.start : chunk.end] += vectors
+    norms = np.linalg.norm(total, axis=1, keepdims=True)
+    return total / np.maximum(norms, 1e-12)
+
+
+def _scan(cfg: IndexConfig) -> Corpus:
+    try:
+        return scan_corpus(cfg.seeds_dir)
     except OSError as exc:
         raise CoopbotError(
-            f"cannot read seeds folder {cfg.seeds_dir} ({exc.strerror or exc}): "
-            "set COOPBOT_SEEDS_DIR or --seeds"
+            f"cannot read the articles at {cfg.seeds_dir} ({exc.strerror or exc}): "
+            "set COOPBOT_SEEDS_DIR or --seeds to a folder or a .jsonl file"
         ) from exc
-    if not loaded.articles:
-        # Replacing a good index with an empty one (a folder not mounted, say) helps nobody.
-        raise CoopbotError(
-            f"no usable article in {cfg.seeds_dir} ({len(loaded.problems)} file(s) skipped); "
-            "the current index is unchanged"
-        )
-    return loaded
+
+
+def _writer(cfg: IndexConfig, encoders: Encoders, full: bool) -> tuple[IndexWriter, Manifest]:
+    """An in-place writer when the current build is compatible, else one for a new build."""
+    primary = encoders.primary
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    if not full and current_build(cfg.index_dir) is not None:
+        try:
+            old = read_manifest(cfg.index_dir)
+        except CoopbotError:
+            old = None
+        if old is not None and not _settings_differ(
+            old, cfg, primary.name, encoders.multilingual_name
+        ):
+            # No model property is touched here: an unchanged corpus never loads the model.
+            return IndexWriter.update(cfg.index_dir), replace(
+                old, source=str(cfg.seeds_dir), updated_at=now
+            )
+    name = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + f"{time.time_ns() % 16**6:06x}"
+    template = Manifest(
+        model=primary.name, dimension=primary.dim, max_tokens=primary.max_tokens,
+        chunker=cfg.chunk.as_dict(), built_at=now, build_seconds=0.0, chunk_count=0,
+        source=str(cfg.seeds_dir), multilingual_model=encoders.multilingual_name,
+    )
+    return IndexWriter.create(cfg.index_dir, name), template
 
 
 def build_index(
-    cfg: IndexConfig, encoders: Encoder | Encoders, observer: BuildObserver | None = None
+    cfg: IndexConfig,
+    encoders: Encoder | Encoders,
+    observer: BuildObserver | None = None,
+    *,
+    full: bool = False,
 ) -> BuildReport:
-    """Build the index from the seeds folder, re-embedding only text the cache has not seen.
+    """Bring the index up to date with the corpus, embedding only text the cache has not seen.
 
-    The new build becomes current atomically at the end; until then, and if anything fails,
-    the previous build keeps serving.
+    Changes are published atomically at the end; until then, and if anything fails, the index
+    keeps serving what it had.
 
     Args:
-        cfg: folders and chunker settings.
+        cfg: corpus, index folder, chunker and vector index settings.
         encoders: the embedding model, or a primary and a multilingual one.
         observer: progress hooks.
+        full: rebuild from nothing (into a new folder) even if an update would do.
 
     Returns:
         Counts and timings of the build.
@@ -197,64 +303,132 @@ def build_index(
     encoders = as_encoders(encoders)
     with build_lock(cfg.index_dir, observer.waiting_for_lock):
         t0 = time.perf_counter()
-        loaded = _load_seeds(cfg)
-        files = fingerprint_files(article_files(cfg.seeds_dir))
-        primary = encoders.primary
-        per_article = [
-            (article, *chunk_article(article, cfg.chunk, primary.count_tokens, primary.max_tokens))
-            for article in loaded.articles
-        ]
-        all_chunks = [c for _, _, chunks in per_article for c in chunks]
-        vectors: dict[str, np.ndarray] = {}
-        embedded, encode_seconds = 0, 0.0
-        for space, encoder in encoders.spaces().items():
-            cache = EmbeddingCache(cfg.cache_path, encoder.name)
-            try:
-                vectors[space], count, seconds = _embed(all_chunks, encoder, cache, observer)
-            finally:
-                cache.close()
-            embedded, encode_seconds = embedded + count, encode_seconds + seconds
-        manifest = Manifest(
-            model=primary.name, dimension=vectors[PRIMARY].shape[1],
-            max_tokens=primary.max_tokens, chunker=cfg.chunk.as_dict(), files=files,
-            articles={
-                a.id: ArticleEntry(a.path.name, files.get(a.path.name, ""), len(chunks))
-                for a, _, chunks in per_article
-            },
-            skipped={p.path.name: p.reason for p in loaded.problems if p.skipped},
-            built_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            build_seconds=round(time.perf_counter() - t0, 3), chunk_count=len(all_chunks),
-            multilingual_model=encoders.multilingual_name,
-        )
-        path = _write_build(cfg, per_article, vectors, manifest)
+        corpus = _scan(cfg)
+        writer, manifest = _writer(cfg, encoders, full)
+        try:
+            report = _apply(cfg, encoders, observer, corpus, writer, manifest, t0)
+        except BaseException:
+            writer.abort()
+            raise
         prune_builds(cfg.index_dir)
-        return BuildReport(
-            articles=len(per_article), chunks=len(all_chunks), embedded=embedded,
-            reused=len(all_chunks) * len(vectors) - embedded, problems=loaded.problems,
-            seconds=time.perf_counter() - t0, encode_seconds=encode_seconds, build_path=path,
-        )
+        return report
 
 
-def _write_build(
+def _apply(
     cfg: IndexConfig,
-    per_article: Sequence[tuple[Article, list[Unit], list[Chunk]]],
-    vectors: dict[str, np.ndarray],
+    encoders: Encoders,
+    observer: BuildObserver,
+    corpus: Corpus,
+    writer: IndexWriter,
     manifest: Manifest,
-) -> Path:
-    """Write a new build and make it current; on any failure remove the partial build."""
-    name = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + secrets.token_hex(3)
-    writer = BuildWriter(cfg.index_dir, name)
-    try:
-        row = 0
-        for article, units, chunks in per_article:
-            units_rows = [(u.paragraph, u.text) for u in units]
-            writer.add_article(_record(article), len(article.paragraphs), units_rows)
-            writer.add_chunks([
-                ChunkRecord(row + i, c.article_id, c.ordinal, c.start, c.end, c.text)
-                for i, c in enumerate(chunks)
-            ])
-            row += len(chunks)
-        return writer.commit(vectors, manifest)
-    except BaseException:
+    t0: float,
+) -> BuildReport:
+    known = writer.entries()
+    now = corpus.fingerprints
+    stale = [n for n in known if now.get(n) != known[n]]
+    fresh = sorted(n for n in now if known.get(n) != now[n])
+    if not writer.new and not stale and not fresh:
+        old = writer.manifest()
         writer.abort()
-        raise
+        assert old is not None
+        return BuildReport(old.article_count, old.chunk_count, 0, 0, tuple(corpus.problems),
+                           time.perf_counter() - t0, 0.0, writer.folder)
+    removed = writer.remove_entries(stale)
+    loaded = corpus.load(fresh, max_bytes=cfg.max_file_bytes)
+    problems = list(corpus.problems) + list(loaded.problems)
+    articles, duplicates = _without_duplicates(loaded.articles, writer)
+    problems += duplicates
+    skipped = {p.path.name: p.reason for p in problems if p.skipped}
+    writer.set_entries({n: (now[n], skipped.get(n)) for n in fresh})
+    if not articles and not writer.article_ids():
+        # Replacing a good index with an empty one (a folder not mounted, say) helps nobody.
+        raise CoopbotError(
+            f"no usable article in {cfg.seeds_dir} ({len(skipped)} file(s) skipped); "
+            "the current index is unchanged"
+        )
+    primary = encoders.primary
+    per_article = [
+        (article, *chunk_article(article, cfg.chunk, primary.count_tokens, primary.max_tokens))
+        for article in articles
+    ]
+    all_chunks = [c for _, _, chunks in per_article for c in chunks]
+    embedded = _embed_all(cfg, encoders, observer, per_article, all_chunks)
+    offsets = np.cumsum([0] + [len(chunks) for _, _, chunks in per_article])
+    new = [
+        NewArticle(
+            record=_record(article), entry=_entry_name(article), body_key=body_fingerprint(article),
+            paragraphs=len(article.paragraphs), units=[(u.paragraph, u.text) for u in units],
+            unit_vectors=(_unit_vectors(units, chunks, embedded.spans[offsets[i]:offsets[i + 1]])
+                          if embedded.spans is not None and chunks else None),
+            chunks=[(c.start, c.end, c.text) for c in chunks],
+        )
+        for i, (article, units, chunks) in enumerate(per_article)
+    ]
+    first_row = manifest.next_row
+    rows = writer.add_articles(new, first_row)
+    final = replace(manifest, build_seconds=round(time.perf_counter() - t0, 3))
+    path = writer.commit(final, embedded.vectors, rows, cfg.vectors)
+    after = read_manifest(cfg.index_dir)
+    return BuildReport(
+        articles=after.article_count, chunks=after.chunk_count, embedded=embedded.embedded,
+        reused=embedded.reused, problems=tuple(problems), seconds=time.perf_counter() - t0,
+        encode_seconds=embedded.seconds, build_path=path, added=len(new),
+        removed=len(removed), full=writer.new,
+    )
+
+
+def _entry_name(article: Article) -> str:
+    """The corpus entry an article came from: its file, or its JSONL record."""
+    if article.path.name.lower().endswith((".jsonl", ".jsonl.gz")):
+        return f"{article.path.name}#{article.id}"
+    return article.path.name
+
+
+def _without_duplicates(
+    articles: Sequence[Article], writer: IndexWriter
+) -> tuple[list[Article], list[FileProblem]]:
+    """Drop articles whose id or body text the index (or an earlier new article) already has."""
+    ids = writer.article_ids()
+    bodies = writer.body_keys()
+    kept: list[Article] = []
+    problems: list[FileProblem] = []
+    for article in articles:
+        where = article.path.with_name(_entry_name(article))
+        key = body_fingerprint(article)
+        if article.id in ids:
+            problems.append(FileProblem(where, f"duplicate id {article.id!r} (already indexed "
+                                               f"from {ids[article.id]})", skipped=True))
+        elif key in bodies:
+            problems.append(FileProblem(where, f"duplicate of {bodies[key]}", skipped=True))
+        else:
+            kept.append(article)
+            ids[article.id] = _entry_name(article)
+            bodies[key] = article.id
+    return kept, problems
+
+
+def _embed_all(
+    cfg: IndexConfig,
+    encoders: Encoders,
+    observer: BuildObserver,
+    per_article: Sequence[tuple[Article, list[Unit], list[Chunk]]],
+    chunks: Sequence[Chunk],
+) -> _Embedded:
+    """Vectors of every new passage in every space; sentence vectors from the primary one."""
+    texts = [c.embed_text for c in chunks]
+    spans = [
+        unit_spans(units[c.start : c.end], len(c.embed_text) - len(c.text))
+        for _, units, article_chunks in per_article for c in article_chunks
+    ]
+    out = _Embedded({}, None)
+    for space, encoder in encoders.spaces().items():
+        vectors, pooled, count, seconds = _embed_space(
+            texts, spans if space == PRIMARY else None, encoder, cfg, observer
+        )
+        out.vectors[space] = vectors
+        if space == PRIMARY:
+            out.spans = pooled
+        out.embedded += count
+        out.reused += len(texts) - count
+        out.seconds += seconds
+    return out

@@ -88,6 +88,18 @@ def join_units(units: Sequence[Unit]) -> str:
     return "".join(parts)
 
 
+def unit_spans(units: Sequence[Unit], offset: int = 0) -> list[tuple[int, int]]:
+    """Character range of each unit inside ``join_units(units)``, shifted by `offset`."""
+    spans: list[tuple[int, int]] = []
+    position = offset
+    for i, unit in enumerate(units):
+        if i:
+            position += 1  # the space or newline join_units puts between two units
+        spans.append((position, position + len(unit.text)))
+        position += len(unit.text)
+    return spans
+
+
 def article_units(article: Article, count_tokens: TokenCounter, budget: int) -> list[Unit]:
     """Split an article into sentences; a sentence over `budget` tokens is cut at word bounds."""
     sentences = [

@@ -8,16 +8,19 @@ from pathlib import Path
 from embeddings.articles import DEFAULT_MAX_FILE_BYTES
 from embeddings.chunking import ChunkConfig
 from embeddings.store import CACHE
+from embeddings.vector_index import VectorIndexConfig
 
 
 @dataclass(frozen=True)
 class IndexConfig:
-    """Where articles are read from and the index is written, and how passages are cut."""
+    """Where articles are read from (a folder or a JSONL file) and the index is written, how
+    passages are cut, and which vector index holds them."""
 
     seeds_dir: Path = Path("seeds")
     index_dir: Path = Path("index")
     chunk: ChunkConfig = field(default_factory=ChunkConfig)
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    vectors: VectorIndexConfig = field(default_factory=VectorIndexConfig)
 
     @property
     def cache_path(self) -> Path:

@@ -24,6 +24,9 @@ _PACKAGED_ALIASES = {DEFAULT_MODEL, "all-MiniLM-L6-v2"}
 BatchCallback = Callable[[int], None]
 """Called with the number of texts just encoded, after each batch."""
 
+Span = tuple[int, int]
+"""A character range [start, end) of a text."""
+
 
 @runtime_checkable
 class Encoder(Protocol):
@@ -56,6 +59,21 @@ class Encoder(Protocol):
         self, texts: Sequence[str], *, on_batch: BatchCallback | None = None
     ) -> np.ndarray:
         """L2-normalised float32 vectors for passages, shape (len(texts), dim)."""
+        ...
+
+
+@runtime_checkable
+class SpanEncoder(Protocol):
+    """An encoder that also returns vectors for character spans of each passage."""
+
+    def encode_passages_with_spans(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[Span]],
+        *,
+        on_batch: BatchCallback | None = None,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """(passage vectors, one (len(spans[i]), dim) array per passage), all normalised."""
         ...
 
 
@@ -198,16 +216,72 @@ class SentenceTransformerEncoder:
         """Normalised passage vectors, encoded in length-sorted batches."""
         return self._encode(list(texts), on_batch=on_batch)
 
+    def encode_passages_with_spans(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[Span]],
+        *,
+        on_batch: BatchCallback | None = None,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Passage vectors, plus a vector for each character span of each passage.
+
+        A span's vector is the mean of the passage's contextual token vectors inside it (the
+        model's own pooling, restricted to the span; "late chunking"), so sentence vectors come
+        from the same forward pass as the passage's: no second encoding.
+        """
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32), []
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        span_out: list[np.ndarray] = [np.zeros((0, self.dim), np.float32)] * len(texts)
+        for idx in self._batches(list(texts)):
+            features = self.model.encode(
+                [texts[i] for i in idx], batch_size=self._batch_size, output_value=None,
+                show_progress_bar=False,
+            )
+            for i, feature in zip(idx, features, strict=True):
+                vector = feature["sentence_embedding"].float().numpy()
+                out[i] = vector / max(float(np.linalg.norm(vector)), 1e-12)
+                length = int(feature["attention_mask"].sum())
+                tokens = feature["token_embeddings"][:length].float().numpy()
+                span_out[i] = self._pool_spans(texts[i], tokens, spans[i], out[i])
+            if on_batch is not None:
+                on_batch(len(idx))
+        return out, span_out
+
+    def _pool_spans(
+        self, text: str, tokens: np.ndarray, spans: Sequence[Span], fallback: np.ndarray
+    ) -> np.ndarray:
+        """Normalised mean token vector per span; the passage vector when a span has none."""
+        if self._tokenizer is None:  # no offsets to map spans to tokens
+            return np.tile(fallback, (len(spans), 1))
+        offsets = np.asarray(self._tokenizer.encode(text).offsets, dtype=np.int64)
+        if len(offsets) > len(tokens):  # the model truncated; its last token is [SEP]
+            offsets = offsets[: len(tokens)]
+        starts, ends = offsets[:, 0], offsets[:, 1]
+        real = ends > starts  # special tokens have empty offsets
+        pooled = np.empty((len(spans), tokens.shape[1]), dtype=np.float32)
+        for j, (a, b) in enumerate(spans):
+            inside = real & (starts >= a) & (ends <= b)
+            if not inside.any() or len(offsets) != len(tokens):
+                pooled[j] = fallback
+                continue
+            mean = tokens[inside].mean(axis=0)
+            pooled[j] = mean / max(float(np.linalg.norm(mean)), 1e-12)
+        return pooled
+
+    def _batches(self, texts: list[str]) -> list[np.ndarray]:
+        """Index slices in longest-first order. Sorting keeps padding waste low;
+        sentence-transformers only sorts within one call, and we call per slice to report
+        progress."""
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        step = self._batch_size * 4
+        return [order[start : start + step] for start in range(0, len(texts), step)]
+
     def _encode(self, texts: list[str], *, on_batch: BatchCallback | None) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        # Sorting by length keeps padding waste low; sentence-transformers only sorts within
-        # one call, and we call per slice to report progress.
-        order = np.argsort([-len(t) for t in texts], kind="stable")
         out = np.empty((len(texts), self.dim), dtype=np.float32)
-        step = self._batch_size * 4
-        for start in range(0, len(texts), step):
-            idx = order[start : start + step]
+        for idx in self._batches(texts):
             vectors = self.model.encode(
                 [texts[i] for i in idx],
                 batch_size=self._batch_size,

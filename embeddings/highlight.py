@@ -26,6 +26,7 @@ def sentence_scores(
     *,
     keyword_weight: float = 0.2,
     passage_weight: float = 0.3,
+    sentence_vectors: np.ndarray | None = None,
 ) -> np.ndarray:
     """How well each sentence answers: cosine to the question, shared keywords, and the
     fused score of the best passage it lies in (a sentence read alone loses its context).
@@ -38,10 +39,14 @@ def sentence_scores(
         terms: the question's search terms (folded, typos corrected).
         keyword_weight: weight of the keyword share.
         passage_weight: weight of the passage score.
+        sentence_vectors: the sentences' vectors in `encoder`'s space when already known;
+            otherwise the sentences are encoded here.
     """
     if not sentences:
         return np.zeros(0, dtype=np.float32)
-    similarity = encoder.encode_passages(list(sentences)) @ query_vector
+    if sentence_vectors is None:
+        sentence_vectors = encoder.encode_passages(list(sentences))
+    similarity = sentence_vectors @ query_vector
     share = np.array([keyword_share(terms, s) for s in sentences])
     combined = similarity + keyword_weight * share + passage_weight * np.asarray(passage_scores)
     return np.asarray(combined, dtype=np.float32)

@@ -8,6 +8,7 @@ without Vietnamese accents. Porter stemming makes "meets" find "meeting".
 
 from __future__ import annotations
 
+import itertools
 import re
 import sqlite3
 from collections import Counter
@@ -39,13 +40,53 @@ def words(text: str) -> list[str]:
     return _WORD.findall(fold(text))
 
 
-def build_keyword_index(db: sqlite3.Connection, texts: Iterable[str]) -> None:
-    """Fill the FTS index and the typo-correction vocabulary from the stored passages."""
-    db.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')")
+def add_keyword_rows(db: sqlite3.Connection, first_row: int, titles: Sequence[str]) -> None:
+    """Index passages from `first_row` on (just inserted) and count their words.
+
+    Args:
+        db: the index database, inside the writer's transaction.
+        first_row: the first new passage row; every row from it on is new.
+        titles: titles of the new articles (each counted once in the vocabulary).
+    """
+    db.execute(
+        "INSERT INTO chunks_fts(rowid, title, text) "
+        "SELECT row, title, text FROM fts_source WHERE row >= ?", (first_row,),
+    )
+    texts = (t for (t,) in db.execute("SELECT text FROM chunks WHERE row >= ?", (first_row,)))
+    _count_words(db, itertools.chain(texts, titles), +1)
+
+
+def remove_keyword_rows(
+    db: sqlite3.Connection, rows: Sequence[int], article_ids: Sequence[str]
+) -> None:
+    """Drop passages (and their articles' titles) from the keyword index; call before deleting
+    them, since an external-content FTS table needs the old text to remove its postings."""
+    if not rows:
+        return
+    marks = ",".join("?" * len(rows))
+    old = db.execute(
+        f"SELECT row, title, text FROM fts_source WHERE row IN ({marks})", list(rows)
+    ).fetchall()
+    db.executemany(
+        "INSERT INTO chunks_fts(chunks_fts, rowid, title, text) VALUES ('delete', ?, ?, ?)", old
+    )
+    id_marks = ",".join("?" * len(article_ids))
+    titles = [t for (t,) in db.execute(
+        f"SELECT title FROM articles WHERE id IN ({id_marks})", list(article_ids))]
+    _count_words(db, itertools.chain((text for _, _, text in old), titles), -1)
+
+
+def _count_words(db: sqlite3.Connection, texts: Iterable[str], sign: int) -> None:
+    """Add (sign +1) or subtract (-1) each text's distinct words to the vocabulary counts."""
     df: Counter[str] = Counter()
     for text in texts:
         df.update(set(words(text)))
-    db.executemany("INSERT INTO vocabulary VALUES (?, ?)", df.items())
+    db.executemany(
+        "INSERT INTO vocabulary VALUES (?, ?) ON CONFLICT(word) DO UPDATE SET df = df + ?",
+        ((word, sign * n, sign * n) for word, n in df.items()),
+    )
+    if sign < 0:
+        db.execute("DELETE FROM vocabulary WHERE df <= 0")
 
 
 @dataclass(frozen=True)

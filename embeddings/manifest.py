@@ -1,4 +1,4 @@
-"""The manifest: what an index was built from and with, saved beside it as JSON."""
+"""The manifest: what an index was built from and with, kept in the index's SQLite file."""
 
 from __future__ import annotations
 
@@ -11,52 +11,50 @@ from typing import Any
 from embeddings import __version__
 from embeddings.errors import IndexCorruptError, IndexMismatchError
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 # Bump when parsing or chunking changes what the same files produce; the index is then stale.
 PIPELINE_VERSION = 1
 
 
 @dataclass(frozen=True)
-class ArticleEntry:
-    """One indexed article in the manifest."""
-
-    file: str
-    fingerprint: str
-    chunks: int
-
-
-@dataclass(frozen=True)
 class Manifest:
-    """Everything needed to check that an index matches the configuration and the seeds."""
+    """What an index was built with, and what it holds; stored in the index's SQLite file."""
 
     model: str
     dimension: int
     max_tokens: int
     chunker: dict[str, float]
-    files: dict[str, str]
-    """Fingerprint of every article file seen, including skipped ones (so they are not 'new')."""
-    articles: dict[str, ArticleEntry]
-    skipped: dict[str, str]
-    """File name -> reason, for files that could not be indexed."""
     built_at: str
     build_seconds: float
     chunk_count: int
+    """Passages searchable now (vectors of removed articles may linger until compaction)."""
+    article_count: int = 0
+    source: str = ""
+    """The folder or JSONL file the articles came from."""
     multilingual_model: str | None = None
     """Second vector space for questions in other languages; None when built without one."""
+    vector_index: dict[str, Any] = field(default_factory=dict)
+    """The vector index settings (kind, thresholds) the build used."""
+    vector_files: dict[str, str] = field(default_factory=dict)
+    """Vector space -> FAISS file name in the build folder."""
+    vector_total: dict[str, int] = field(default_factory=dict)
+    """Vector space -> vectors in the FAISS file (live and dead)."""
+    next_row: int = 0
+    """The row id the next passage gets; rows are never reused."""
+    updated_at: str | None = None
+    """When articles were last added or removed in place (None: never since built_at)."""
+    skipped: dict[str, str] = field(default_factory=dict)
+    """Entry name -> reason, for files or records that could not be indexed."""
     format_version: int = FORMAT_VERSION
     pipeline_version: int = PIPELINE_VERSION
     coopbot_version: str = __version__
     extra: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def article_count(self) -> int:
-        """Number of indexed articles."""
-        return len(self.articles)
-
-    def to_json(self) -> str:
-        """Serialise, counts included for people reading the file."""
+    def to_json(self, *, with_skipped: bool = True) -> str:
+        """Serialise (the store keeps `skipped` in its own table and leaves it out)."""
         data = asdict(self)
-        data["article_count"] = self.article_count
+        if not with_skipped:
+            data.pop("skipped")
         return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True)
 
     @classmethod
@@ -64,12 +62,11 @@ class Manifest:
         """Parse a manifest, raising IndexCorruptError with the path when it is unreadable."""
         try:
             data = json.loads(text)
-            data.pop("article_count", None)
-            data["articles"] = {k: ArticleEntry(**v) for k, v in data["articles"].items()}
             return cls(**data)
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise IndexCorruptError(
-                f"index manifest {where} is unreadable ({exc}); run `coopbot index` to rebuild"
+                f"index manifest in {where} is unreadable ({exc}); "
+                "run `coopbot index --full` to rebuild"
             ) from exc
 
     def check_compatible(
@@ -111,14 +108,3 @@ def describe_settings(settings: dict[str, float]) -> str:
 def fingerprint_bytes(data: bytes) -> str:
     """Content fingerprint of an article file."""
     return hashlib.sha256(data).hexdigest()
-
-
-def fingerprint_files(paths: list[Path]) -> dict[str, str]:
-    """File name -> fingerprint; unreadable files get an empty fingerprint."""
-    out: dict[str, str] = {}
-    for path in paths:
-        try:
-            out[path.name] = fingerprint_bytes(path.read_bytes())
-        except OSError:
-            out[path.name] = ""
-    return out

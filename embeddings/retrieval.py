@@ -161,7 +161,9 @@ class Retriever:
         date_range = find_date_range(query, self.today()) if query else None
         if date_range is not None:
             self._boost_dates(fused, records, date_range)
-        ranked = sorted(((s, records[r]) for r, s in fused.items()),
+        # A row missing from `records` belongs to an article removed since the vectors were
+        # loaded: it no longer exists.
+        ranked = sorted(((s, records[r]) for r, s in fused.items() if r in records),
                         key=lambda pair: (-pair[0], pair[1].row))
         if self.reranker is not None and ranked:
             ranked = self._rerank(query, ranked)
@@ -229,7 +231,7 @@ class Retriever:
         """
         groups = group_by_article(found.ranked, k, per_article=self.cfg.passages_considered)
         pools = [self._pool(g) for g in groups]
-        scores = self._sentence_scores(found, pools)
+        scores = self._sentence_scores(found, groups, pools)
         excerpts, highlights = [], []
         for group, pool, pool_scores in zip(groups, pools, scores, strict=True):
             score_of = {index: float(s) for (index, _, _), s in zip(pool, pool_scores, strict=True)}
@@ -269,23 +271,48 @@ class Retriever:
         ]
 
     def _sentence_scores(
-        self, found: Retrieval, pools: list[list[tuple[int, str, float]]]
+        self,
+        found: Retrieval,
+        groups: list[ArticleGroup],
+        pools: list[list[tuple[int, str, float]]],
     ) -> list[np.ndarray]:
-        """Answer-sentence scores for each group's pool, in one encoder call."""
+        """Answer-sentence scores for each group's pool.
+
+        In the primary space the sentence vectors were stored at build time (pooled from the
+        passage encodings), so this costs one dot product; otherwise, or for an index without
+        them, the pool's sentences are encoded now, in one call.
+        """
         space = found.dense_space or self._dense_space(found.language) or PRIMARY
         encoder = self.encoders.spaces()[space]
         vector = found.query_vectors.get(space)
         if vector is None:
             vector = encoder.encode_queries([found.query])[0]
+        stored = self._stored_sentence_vectors(groups, pools) if space == PRIMARY else None
         flat = sentence_scores(
             [text for pool in pools for _, text, _ in pool],
             [score for pool in pools for _, _, score in pool],
             vector, encoder, set(found.keyword.terms),
             keyword_weight=self.cfg.highlight_keyword_weight,
             passage_weight=self.cfg.highlight_passage_weight,
+            sentence_vectors=stored,
         )
         bounds = np.cumsum([0] + [len(pool) for pool in pools])
         return [flat[bounds[i] : bounds[i + 1]] for i in range(len(pools))]
+
+    def _stored_sentence_vectors(
+        self, groups: list[ArticleGroup], pools: list[list[tuple[int, str, float]]]
+    ) -> np.ndarray | None:
+        """The pools' stored sentence vectors in pool order, or None if any is missing."""
+        out: list[np.ndarray] = []
+        for group, pool in zip(groups, pools, strict=True):
+            if not pool:
+                continue
+            indices = [index for index, _, _ in pool]
+            stored = self.index.unit_vectors(group.article_id, min(indices), max(indices) + 1)
+            if any(i not in stored for i in indices):
+                return None
+            out.extend(stored[i] for i in indices)
+        return np.stack(out) if out else None
 
 
 def _result(

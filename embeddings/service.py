@@ -24,6 +24,13 @@ def ensure_index(
     freshness = check_freshness(cfg, encoders.primary.name, encoders.multilingual_name)
     if freshness.fresh:
         return None
+    if freshness.other_source and freshness.manifest is not None:
+        # Rebuilding from the configured folder would throw away an index someone built on
+        # purpose from another corpus (`coopbot index --from-jsonl`, say): serve it as built.
+        notify(f"the index was built from {freshness.manifest.source}, not from "
+               f"{cfg.seeds_dir}; answering from it as built (set COOPBOT_SEEDS_DIR to "
+               f"{freshness.manifest.source}, or run `coopbot index` to rebuild)")
+        return None
     if freshness.manifest is None:
         notify(f"no index in {cfg.index_dir} yet: building it from {cfg.seeds_dir}")
     else:

@@ -1,14 +1,24 @@
-"""The index on disk: a root folder holding immutable builds and a pointer to the current one.
+"""The index on disk: a root folder holding builds and a pointer to the current one.
 
     index/
       CURRENT                  name of the build being served (replaced atomically)
-      builds/<name>/           manifest.json, meta.sqlite (passages, FTS5 keyword index),
-                               vectors.faiss, vectors-multilingual.faiss (optional)
+      builds/<name>/           meta.sqlite (manifest, articles, sentences, passages, FTS5
+                               keyword index), vectors-<space>-<generation>.faiss
       embedding-cache.sqlite   vectors by model + text, survives rebuilds
-      build.lock               serialises concurrent builds
+      build.lock               serialises concurrent builds and updates
 
-A build is written under builds/.tmp-<name>, renamed into place, and only then does CURRENT
-change, so a crash at any point leaves the previous build loadable.
+Two ways to change an index, both crash-safe:
+
+* A **full build** (first build, other model or chunker) is written under
+  ``builds/.tmp-<name>``, renamed into place, and only then does CURRENT change.
+* An **update** (articles added, changed or removed) changes the current build in place, in one
+  SQLite transaction. New FAISS files are written under new names first; the transaction that
+  commits the passages also switches the manifest to those files. A crash before the commit
+  leaves the old state (and an orphan file that the next update deletes); after it, the new one.
+
+A process serving the build keeps its open FAISS files (on POSIX an unlinked file lives on until
+closed) and reads passages through SQLite, which shows it the last committed state: passages of
+removed articles simply stop resolving, and `LoadedIndex.changed` tells it to reopen.
 """
 
 from __future__ import annotations
@@ -19,7 +29,7 @@ import os
 import shutil
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -27,34 +37,54 @@ from typing import Any
 
 import numpy as np
 
-from embeddings.encoders import MULTILINGUAL, PRIMARY
-from embeddings.errors import IndexCorruptError, IndexLockedError, IndexMissingError
-from embeddings.keyword import FTS_SCHEMA, KeywordQuery, KeywordSearcher, build_keyword_index
-from embeddings.manifest import Manifest
+from embeddings.errors import (
+    IndexCorruptError,
+    IndexLockedError,
+    IndexMismatchError,
+    IndexMissingError,
+)
+from embeddings.keyword import (
+    FTS_SCHEMA,
+    KeywordQuery,
+    KeywordSearcher,
+    add_keyword_rows,
+    remove_keyword_rows,
+)
+from embeddings.manifest import FORMAT_VERSION, Manifest
+from embeddings.vector_index import VectorIndexConfig, read_index, updated_index, write_index
 
-MANIFEST = "manifest.json"
-VECTORS = "vectors.faiss"
-VECTOR_FILES = {PRIMARY: VECTORS, MULTILINGUAL: "vectors-multilingual.faiss"}
 META = "meta.sqlite"
 CURRENT = "CURRENT"
 CACHE = "embedding-cache.sqlite"
 LOCK = "build.lock"
 _TMP_PREFIX = ".tmp-"
+_IN_BATCH = 500  # rows per IN (...) clause, well below SQLite's parameter limit
 
 _META_SCHEMA = """
+CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE entries (
+    name TEXT PRIMARY KEY,       -- an article file, or "<file>.jsonl#<record id>"
+    fingerprint TEXT NOT NULL,
+    skipped TEXT                 -- why it is not indexed, or NULL
+) WITHOUT ROWID;
 CREATE TABLE articles (
     id TEXT PRIMARY KEY, title TEXT NOT NULL, date TEXT, source TEXT, byline TEXT,
-    place TEXT, url TEXT, language TEXT, file TEXT NOT NULL, paragraphs INTEGER NOT NULL
+    place TEXT, url TEXT, language TEXT, file TEXT NOT NULL, paragraphs INTEGER NOT NULL,
+    entry TEXT NOT NULL, body_key TEXT NOT NULL
 );
+CREATE INDEX articles_entry ON articles(entry);
+CREATE INDEX articles_body ON articles(body_key);
 CREATE TABLE units (
     article_id TEXT NOT NULL, idx INTEGER NOT NULL, paragraph INTEGER NOT NULL, text TEXT NOT NULL,
+    vector BLOB,                 -- float16 sentence vector in the primary space, or NULL
     PRIMARY KEY (article_id, idx)
 ) WITHOUT ROWID;
 CREATE TABLE chunks (
-    row INTEGER PRIMARY KEY,  -- the vector's position in the FAISS index
+    row INTEGER PRIMARY KEY,     -- the vector's id in the FAISS indexes; never reused
     article_id TEXT NOT NULL, ordinal INTEGER NOT NULL,
     start INTEGER NOT NULL, end INTEGER NOT NULL, text TEXT NOT NULL
 );
+CREATE INDEX chunks_article ON chunks(article_id);
 """
 
 
@@ -85,6 +115,22 @@ class ChunkRecord:
     text: str
 
 
+@dataclass(frozen=True)
+class NewArticle:
+    """Everything stored for one article added to the index."""
+
+    record: ArticleRecord
+    entry: str
+    body_key: str
+    paragraphs: int
+    units: Sequence[tuple[int, str]]
+    """(paragraph number, sentence) in order."""
+    unit_vectors: np.ndarray | None
+    """One primary-space vector per unit, or None when the encoder gives none."""
+    chunks: Sequence[tuple[int, int, str]]
+    """(start unit, end unit, text) per passage, in order."""
+
+
 def current_build(root: Path) -> Path | None:
     """The build folder CURRENT points to, or None when there is none."""
     try:
@@ -100,14 +146,51 @@ def read_manifest(root: Path) -> Manifest:
     build = current_build(root)
     if build is None:
         raise IndexMissingError(f"no index in {root}: run `coopbot index` to build it")
-    path = build / MANIFEST
+    db = _open_readonly(build / META)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise IndexCorruptError(
-            f"cannot read {path} ({exc}); run `coopbot index` to rebuild"
+        return _manifest_of(db, build)
+    finally:
+        db.close()
+
+
+def index_entries(root: Path) -> dict[str, str]:
+    """Entry name -> fingerprint of everything the current build has seen."""
+    build = current_build(root)
+    if build is None:
+        return {}
+    db = _open_readonly(build / META)
+    try:
+        return dict(db.execute("SELECT name, fingerprint FROM entries"))
+    except sqlite3.Error as exc:
+        raise IndexCorruptError(f"cannot read {build / META} ({exc})") from exc
+    finally:
+        db.close()
+
+
+def _manifest_of(db: sqlite3.Connection, build: Path) -> Manifest:
+    try:
+        row = db.execute("SELECT value FROM state WHERE key = 'manifest'").fetchone()
+        skipped = dict(db.execute("SELECT name, skipped FROM entries WHERE skipped IS NOT NULL"))
+    except sqlite3.Error as exc:
+        raise IndexMismatchError(
+            f"the index in {build} was written by an older coopbot ({exc}); "
+            "run `coopbot index` to rebuild it"
         ) from exc
-    return Manifest.from_json(text, where=path)
+    if row is None:
+        raise IndexCorruptError(f"{build / META} has no manifest; run `coopbot index --full`")
+    manifest = Manifest.from_json(row[0], where=build)
+    if manifest.format_version != FORMAT_VERSION:
+        raise IndexMismatchError(
+            f"the index in {build} has format {manifest.format_version} (this coopbot reads "
+            f"{FORMAT_VERSION}); run `coopbot index` to rebuild it"
+        )
+    return _replace(manifest, skipped=skipped)
+
+
+def _replace(manifest: Manifest, **changes: Any) -> Manifest:
+    from dataclasses import replace
+
+    return replace(manifest, **changes)
 
 
 @contextlib.contextmanager
@@ -131,7 +214,7 @@ def build_lock(
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _fsync_dir(path: Path) -> None:
+def _fsync(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -139,85 +222,213 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-class BuildWriter:
-    """Writes one new build into a temporary folder; `commit` makes it current atomically."""
+class IndexWriter:
+    """Changes one build inside a single SQLite transaction; `commit` publishes the change.
 
-    def __init__(self, root: Path, name: str) -> None:
+    Use `IndexWriter.create` for a full build in a new folder and `IndexWriter.update` to change
+    the current build in place. Call it only while holding `build_lock`.
+    """
+
+    def __init__(self, root: Path, folder: Path, db: sqlite3.Connection, *, new: bool) -> None:
         self.root = root
-        self.name = name
+        self.folder = folder
+        self.db = db
+        self.new = new
+        self._removed_rows = 0
+
+    @classmethod
+    def create(cls, root: Path, name: str) -> IndexWriter:
+        """A writer for a new, empty build that becomes current on commit."""
         builds = root / "builds"
         builds.mkdir(parents=True, exist_ok=True)
-        self.tmp = builds / f"{_TMP_PREFIX}{name}"
-        shutil.rmtree(self.tmp, ignore_errors=True)
-        self.tmp.mkdir()
-        self.db = sqlite3.connect(self.tmp / META)
-        self.db.executescript(_META_SCHEMA + FTS_SCHEMA)
+        folder = builds / f"{_TMP_PREFIX}{name}"
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir()
+        db = sqlite3.connect(folder / META, isolation_level=None)
+        db.executescript(_META_SCHEMA + FTS_SCHEMA)
+        db.execute("BEGIN")
+        return cls(root, folder, db, new=True)
 
-    def add_article(
-        self, record: ArticleRecord, paragraphs: int, units: Sequence[tuple[int, str]]
-    ) -> None:
-        """Store an article and its units (paragraph number, sentence text)."""
-        self.db.execute(
-            "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (record.id, record.title, record.date.isoformat() if record.date else None,
-             record.source, record.byline, record.place, record.url, record.language,
-             record.file, paragraphs),
-        )
+    @classmethod
+    def update(cls, root: Path) -> IndexWriter:
+        """A writer that changes the current build in place."""
+        build = current_build(root)
+        if build is None:
+            raise IndexMissingError(f"no index in {root}: run `coopbot index` to build it")
+        db = sqlite3.connect(build / META, isolation_level=None, timeout=30)
+        # WAL: readers (a serving bot) keep reading the last commit while this one writes.
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("BEGIN IMMEDIATE")
+        return cls(root, build, db, new=False)
+
+    def manifest(self) -> Manifest | None:
+        """The manifest as last committed (None for a new build)."""
+        return None if self.new else _manifest_of(self.db, self.folder)
+
+    def entries(self) -> dict[str, str]:
+        """Entry name -> fingerprint, for everything the index has seen (skipped ones too)."""
+        return dict(self.db.execute("SELECT name, fingerprint FROM entries"))
+
+    def body_keys(self) -> dict[str, str]:
+        """Body fingerprint -> article id, to spot the same article under another name."""
+        return dict(self.db.execute("SELECT body_key, id FROM articles"))
+
+    def article_ids(self) -> dict[str, str]:
+        """Article id -> the entry it came from."""
+        return dict(self.db.execute("SELECT id, entry FROM articles"))
+
+    def remove_entries(self, names: Iterable[str]) -> list[str]:
+        """Forget entries, deleting their articles and passages. Returns the article ids."""
+        removed: list[str] = []
+        for batch in _batches(list(names)):
+            marks = ",".join("?" * len(batch))
+            ids = [r[0] for r in self.db.execute(
+                f"SELECT id FROM articles WHERE entry IN ({marks})", batch)]
+            self.remove_articles(ids)
+            self.db.execute(f"DELETE FROM entries WHERE name IN ({marks})", batch)
+            removed.extend(ids)
+        return removed
+
+    def remove_articles(self, ids: Sequence[str]) -> None:
+        """Delete articles with their sentences, passages and keyword postings."""
+        for batch in _batches(list(ids)):
+            marks = ",".join("?" * len(batch))
+            rows = [r[0] for r in self.db.execute(
+                f"SELECT row FROM chunks WHERE article_id IN ({marks})", batch)]
+            remove_keyword_rows(self.db, rows, batch)
+            self.db.execute(f"DELETE FROM chunks WHERE article_id IN ({marks})", batch)
+            self.db.execute(f"DELETE FROM units WHERE article_id IN ({marks})", batch)
+            self.db.execute(f"DELETE FROM articles WHERE id IN ({marks})", batch)
+            self._removed_rows += len(rows)
+
+    def set_entries(self, entries: dict[str, tuple[str, str | None]]) -> None:
+        """Record entries as seen: name -> (fingerprint, skip reason or None)."""
         self.db.executemany(
-            "INSERT INTO units VALUES (?,?,?,?)",
-            ((record.id, i, p, text) for i, (p, text) in enumerate(units)),
+            "INSERT OR REPLACE INTO entries VALUES (?, ?, ?)",
+            ((name, fp, reason) for name, (fp, reason) in entries.items()),
         )
 
-    def add_chunks(self, chunks: Sequence[ChunkRecord]) -> None:
-        """Store chunks; their rows must match the vectors' order."""
-        self.db.executemany(
-            "INSERT INTO chunks VALUES (?,?,?,?,?,?)",
-            ((c.row, c.article_id, c.ordinal, c.start, c.end, c.text) for c in chunks),
-        )
+    def add_articles(self, articles: Sequence[NewArticle], first_row: int) -> list[int]:
+        """Store articles; passages get consecutive rows from `first_row`. Returns the rows."""
+        rows: list[int] = []
+        row = first_row
+        for article in articles:
+            r = article.record
+            self.db.execute(
+                "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (r.id, r.title, r.date.isoformat() if r.date else None, r.source, r.byline,
+                 r.place, r.url, r.language, r.file, article.paragraphs, article.entry,
+                 article.body_key),
+            )
+            vectors = (article.unit_vectors.astype("<f2") if article.unit_vectors is not None
+                       else None)
+            self.db.executemany(
+                "INSERT INTO units VALUES (?,?,?,?,?)",
+                ((r.id, i, p, text, vectors[i].tobytes() if vectors is not None else None)
+                 for i, (p, text) in enumerate(article.units)),
+            )
+            self.db.executemany(
+                "INSERT INTO chunks VALUES (?,?,?,?,?,?)",
+                ((row + i, r.id, i, start, end, text)
+                 for i, (start, end, text) in enumerate(article.chunks)),
+            )
+            rows.extend(range(row, row + len(article.chunks)))
+            row += len(article.chunks)
+        if rows:
+            add_keyword_rows(self.db, rows[0], [a.record.title for a in articles])
+        return rows
 
-    def commit(self, vectors: dict[str, np.ndarray], manifest: Manifest) -> Path:
-        """Write vectors and manifest, move the build into place and point CURRENT at it.
+    def commit(
+        self,
+        manifest: Manifest,
+        new_vectors: dict[str, np.ndarray],
+        new_rows: Sequence[int],
+        vector_cfg: VectorIndexConfig,
+    ) -> Path:
+        """Write the vector files, store the manifest and publish the change atomically.
 
         Args:
-            vectors: per vector space (``primary``, optionally ``multilingual``), one row per
-                chunk in chunk-row order.
-            manifest: what the build was made from.
-        """
-        import faiss
+            manifest: the build's manifest; counts, vector files and next row are filled in.
+            new_vectors: per vector space, one row per new passage in `new_rows` order.
+            new_rows: the row ids of the new passages.
+            vector_cfg: which FAISS structure to use.
 
-        texts = self.db.execute(
-            "SELECT text FROM chunks UNION ALL SELECT title FROM articles"
-        ).fetchall()
-        build_keyword_index(self.db, (t for (t,) in texts))
-        self.db.commit()
+        Returns:
+            The build folder.
+        """
+        old = self.manifest()
+        generation = (old.extra.get("generation", 0) + 1) if old else 1
+        live = int(self.db.execute("SELECT count(*) FROM chunks").fetchone()[0])
+        articles = int(self.db.execute("SELECT count(*) FROM articles").fetchone()[0])
+        files: dict[str, str] = {}
+        totals: dict[str, int] = {}
+        rows = np.asarray(new_rows, dtype=np.int64)
+        for space, vectors in new_vectors.items():
+            current = None
+            if old is not None and space in old.vector_files:
+                current = read_index(self.folder / old.vector_files[space], mmap=False)
+            index, rebuilt = updated_index(
+                current, vectors, rows, live, self._live_rows, vector_cfg
+            )
+            totals[space] = int(index.ntotal)
+            if old is not None and current is not None and not rebuilt and not len(rows):
+                files[space] = old.vector_files[space]  # nothing added: keep the file
+                continue
+            files[space] = f"vectors-{space}-{generation}.faiss"
+            write_index(index, self.folder / files[space])
+            _fsync(self.folder / files[space])
+        next_row = max([old.next_row if old else 0, int(rows.max()) + 1 if len(rows) else 0])
+        final = _replace(
+            manifest, vector_files=files, vector_total=totals, next_row=next_row,
+            chunk_count=live, article_count=articles, vector_index=vector_cfg.as_dict(),
+            extra={**manifest.extra, "generation": generation},
+        )
+        self.db.execute(
+            "INSERT OR REPLACE INTO state VALUES ('manifest', ?)",
+            (final.to_json(with_skipped=False),),
+        )
+        self.db.execute("COMMIT")
         self.db.close()
-        written = [META, MANIFEST]
-        for space, matrix in vectors.items():
-            # Inner product equals cosine on the normalised vectors every encoder returns.
-            index = faiss.IndexFlatIP(matrix.shape[1])
-            if len(matrix):
-                index.add(np.ascontiguousarray(matrix, dtype=np.float32))
-            faiss.write_index(index, str(self.tmp / VECTOR_FILES[space]))
-            written.append(VECTOR_FILES[space])
-        (self.tmp / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
-        for name in written:
-            with open(self.tmp / name, "rb") as handle:
-                os.fsync(handle.fileno())
-        final = self.root / "builds" / self.name
-        os.replace(self.tmp, final)
+        if self.new:
+            return self._publish()
+        _remove_unreferenced(self.folder, set(files.values()))
+        return self.folder
+
+    def _live_rows(self) -> np.ndarray:
+        return np.fromiter((r for (r,) in self.db.execute("SELECT row FROM chunks")),
+                           dtype=np.int64)
+
+    def _publish(self) -> Path:
+        _fsync(self.folder / META)
+        final = self.root / "builds" / self.folder.name.removeprefix(_TMP_PREFIX)
+        os.replace(self.folder, final)
         pointer = self.root / f"{CURRENT}.tmp"
-        pointer.write_text(self.name + "\n", encoding="utf-8")
-        with open(pointer, "rb") as handle:
-            os.fsync(handle.fileno())
+        pointer.write_text(final.name + "\n", encoding="utf-8")
+        _fsync(pointer)
         os.replace(pointer, self.root / CURRENT)
-        _fsync_dir(self.root)
+        _fsync(self.root)
         return final
 
     def abort(self) -> None:
-        """Drop the temporary build."""
+        """Roll back; a new build's folder is removed."""
         with contextlib.suppress(sqlite3.Error):
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
             self.db.close()
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        if self.new:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _batches(items: list[Any]) -> Iterator[list[Any]]:
+    for start in range(0, len(items), _IN_BATCH):
+        yield items[start : start + _IN_BATCH]
+
+
+def _remove_unreferenced(folder: Path, keep: set[str]) -> None:
+    """Delete vector files no manifest points to (older generations, crashed updates)."""
+    for path in folder.glob("vectors-*.faiss"):
+        if path.name not in keep:
+            path.unlink(missing_ok=True)
 
 
 def prune_builds(root: Path) -> None:
@@ -236,31 +447,43 @@ def prune_builds(root: Path) -> None:
 
 
 class LoadedIndex:
-    """A build opened for searching: vectors in memory, texts read from SQLite on demand."""
+    """A build opened for searching: vectors memory-mapped, texts read from SQLite on demand."""
 
-    def __init__(self, build: Path, manifest: Manifest) -> None:
-
+    def __init__(self, build: Path, db: sqlite3.Connection, manifest: Manifest) -> None:
         self.path = build
         self.manifest = manifest
-        self.spaces: dict[str, Any] = {PRIMARY: _read_vectors(build / VECTORS, manifest)}
-        if manifest.multilingual_model is not None:
-            self.spaces[MULTILINGUAL] = _read_vectors(
-                build / VECTOR_FILES[MULTILINGUAL], manifest
-            )
-        self._db = _open_readonly(build / META)
+        ef = manifest.vector_index.get("ef_search")
+        self.spaces: dict[str, Any] = {}
+        for space, name in manifest.vector_files.items():
+            vectors = read_index(build / name, mmap=True, ef_search=ef)
+            if vectors.ntotal != manifest.vector_total.get(space):
+                raise IndexCorruptError(
+                    f"{build / name} holds {vectors.ntotal} vectors, the manifest says "
+                    f"{manifest.vector_total.get(space)}; run `coopbot index --full` to rebuild"
+                )
+            self.spaces[space] = vectors
+        self._db = db
         self._keyword = KeywordSearcher(self._db)
+        self._version = self._data_version()
         # One connection shared by worker threads; sqlite3 objects need the lock for that.
         self._lock = threading.Lock()
 
-    @property
-    def vectors(self) -> Any:
-        """The primary FAISS index."""
-        return self.spaces[PRIMARY]
+    def _data_version(self) -> int:
+        return int(self._db.execute("PRAGMA data_version").fetchone()[0])
+
+    def changed(self) -> bool:
+        """True once another process committed a change to this build (reopen to see it)."""
+        with self._lock:
+            return self._data_version() != self._version
 
     def search(
-        self, query: np.ndarray, n: int, space: str = PRIMARY
+        self, query: np.ndarray, n: int, space: str
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Top-n (scores, rows) for one normalised query vector in one vector space."""
+        """Top-n (scores, rows) for one normalised query vector in one vector space.
+
+        Rows of articles removed since the vectors were written may appear; `chunks` does not
+        resolve them, so callers drop them.
+        """
         vectors = self.spaces[space]
         n = min(n, vectors.ntotal)
         if n <= 0:
@@ -278,7 +501,7 @@ class LoadedIndex:
             return query, self._keyword.search(query, n)
 
     def chunks(self, rows: Sequence[int]) -> dict[int, ChunkRecord]:
-        """Chunk records by row."""
+        """Chunk records by row (rows of removed articles are absent)."""
         if not rows:
             return {}
         marks = ",".join("?" * len(rows))
@@ -291,11 +514,7 @@ class LoadedIndex:
 
     def units(self, article_id: str, start: int, end: int) -> list[tuple[int, str]]:
         """(paragraph, sentence) units [start, end) of an article."""
-        with self._lock:
-            return self._db.execute(
-                "SELECT paragraph, text FROM units WHERE article_id = ? AND idx >= ? AND idx < ? "
-                "ORDER BY idx", (article_id, start, end),
-            ).fetchall()
+        return [(p, text) for _, p, text in self.unit_rows(article_id, start, end)]
 
     def unit_rows(self, article_id: str, start: int, end: int) -> list[tuple[int, int, str]]:
         """(index, paragraph, sentence) units [start, end) of an article."""
@@ -304,6 +523,15 @@ class LoadedIndex:
                 "SELECT idx, paragraph, text FROM units WHERE article_id = ? AND idx >= ? "
                 "AND idx < ? ORDER BY idx", (article_id, start, end),
             ).fetchall()
+
+    def unit_vectors(self, article_id: str, start: int, end: int) -> dict[int, np.ndarray]:
+        """Stored primary-space sentence vectors of units [start, end) (those that have one)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT idx, vector FROM units WHERE article_id = ? AND idx >= ? AND idx < ? "
+                "AND vector IS NOT NULL", (article_id, start, end),
+            ).fetchall()
+        return {i: np.frombuffer(blob, dtype="<f2").astype(np.float32) for i, blob in rows}
 
     def articles(self, ids: Sequence[str] | None = None) -> dict[str, ArticleRecord]:
         """Article records by id (all of them when ids is None)."""
@@ -327,32 +555,15 @@ class LoadedIndex:
             self._db.close()
 
 
-def _read_vectors(path: Path, manifest: Manifest) -> Any:
-    import faiss
-
-    try:
-        vectors = faiss.read_index(str(path))
-    except RuntimeError as exc:
-        raise IndexCorruptError(
-            f"cannot read {path} ({exc}); run `coopbot index` to rebuild"
-        ) from exc
-    if vectors.ntotal != manifest.chunk_count:
-        raise IndexCorruptError(
-            f"{path} holds {vectors.ntotal} vectors, the manifest says "
-            f"{manifest.chunk_count}; run `coopbot index` to rebuild"
-        )
-    return vectors
-
-
 def _open_readonly(path: Path) -> sqlite3.Connection:
     try:
         db = sqlite3.connect(
             f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
         )
-        db.execute("SELECT count(*) FROM chunks").fetchone()
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.Error as exc:
         raise IndexCorruptError(
-            f"cannot read {path} ({exc}); run `coopbot index` to rebuild"
+            f"cannot read {path} ({exc}); run `coopbot index --full` to rebuild"
         ) from exc
     return db
 
@@ -371,10 +582,16 @@ def open_index(
     root: Path, *, model: str, chunker: dict[str, float], multilingual_model: str | None = None
 ) -> LoadedIndex:
     """Open the current build, refusing one built with another model or chunker."""
-    manifest = read_manifest(root)
     build = current_build(root)
-    assert build is not None  # read_manifest raised otherwise
-    manifest.check_compatible(
-        model=model, chunker=chunker, where=build, multilingual_model=multilingual_model
-    )
-    return LoadedIndex(build, manifest)
+    if build is None:
+        raise IndexMissingError(f"no index in {root}: run `coopbot index` to build it")
+    db = _open_readonly(build / META)
+    try:
+        manifest = _manifest_of(db, build)
+        manifest.check_compatible(
+            model=model, chunker=chunker, where=build, multilingual_model=multilingual_model
+        )
+        return LoadedIndex(build, db, manifest)
+    except BaseException:
+        db.close()
+        raise

@@ -63,3 +63,19 @@ class HashingEncoder:
         if on_batch is not None:
             on_batch(len(texts))
         return out.astype(np.float32)
+
+    def encode_passages_with_spans(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[tuple[int, int]]],
+        *,
+        on_batch: BatchCallback | None = None,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Passage vectors, and each span's text hashed on its own."""
+        vectors = self.encode_passages(texts, on_batch=on_batch)
+        pooled = [
+            np.stack([self._vector(text[a:b]) for a, b in text_spans]).astype(np.float32)
+            if text_spans else np.zeros((0, self._dim), dtype=np.float32)
+            for text, text_spans in zip(texts, spans, strict=True)
+        ]
+        return vectors, pooled

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from embeddings.builder import build_index, check_freshness
@@ -32,12 +33,63 @@ def _cfg(seeds: Path, tmp_path: Path) -> IndexConfig:
 def test_rebuild_of_unchanged_seeds_embeds_nothing(seeds: Path, tmp_path: Path) -> None:
     cfg = _cfg(seeds, tmp_path)
     first = build_index(cfg, HashingEncoder())
-    assert first.articles == 3 and first.embedded == first.chunks > 0
+    assert first.articles == 3 and first.embedded == first.chunks > 0 and first.full
     enc = HashingEncoder()
+    generation = read_manifest(cfg.index_dir).extra["generation"]
     second = build_index(cfg, enc)
-    assert second.embedded == 0 and second.reused == first.chunks
+    assert second.unchanged and second.embedded == 0 and second.chunks == first.chunks
     assert enc.encoded_texts == []
+    assert read_manifest(cfg.index_dir).extra["generation"] == generation  # nothing written
     assert check_freshness(cfg, enc.name).fresh
+    full = build_index(cfg, enc, full=True)  # a forced full build reuses every cached vector
+    assert full.full and full.embedded == 0 and full.reused == first.chunks
+    assert enc.encoded_texts == []
+
+
+def test_removed_and_changed_files_update_in_place(seeds: Path, tmp_path: Path) -> None:
+    cfg = _cfg(seeds, tmp_path)
+    first = build_index(cfg, HashingEncoder())
+    before = current_build(cfg.index_dir)
+    names = sorted(p.name for p in seeds.iterdir())
+    (seeds / names[0]).unlink()
+    changed = seeds / names[1]
+    changed.write_text(changed.read_text(encoding="utf-8") + "\nA closing sentence was added.\n",
+                       encoding="utf-8")
+    enc = HashingEncoder()
+    report = build_index(cfg, enc)
+    assert not report.full and report.removed == 2 and report.added == 1
+    assert current_build(cfg.index_dir) == before
+    assert 0 < report.embedded < first.chunks  # only the changed article's new passages
+    assert all("closing sentence" in t for t in enc.encoded_texts)
+    index = open_retriever(cfg, enc).index
+    assert set(index.articles()) == {Path(names[1]).stem, Path(names[2]).stem}
+    assert check_freshness(cfg, enc.name).fresh
+
+
+def test_same_article_under_a_new_name_is_skipped(seeds: Path, tmp_path: Path) -> None:
+    cfg = _cfg(seeds, tmp_path)
+    build_index(cfg, HashingEncoder())
+    original = sorted(seeds.iterdir())[0]
+    shutil.copy(original, seeds / "zz-copy.txt")
+    report = build_index(cfg, HashingEncoder())
+    assert report.articles == 3 and report.added == 0
+    assert [(p.path.name, p.reason) for p in report.skipped] == [
+        ("zz-copy.txt", f"duplicate of {original.stem}")
+    ]
+
+
+def test_sentence_vectors_are_stored_and_used_for_the_highlight(
+    seeds: Path, tmp_path: Path
+) -> None:
+    cfg = _cfg(seeds, tmp_path)
+    build_index(cfg, HashingEncoder())
+    enc = HashingEncoder()
+    retriever = open_retriever(cfg, enc)
+    answer = retriever.search("Who led the delegation from Sainyabuli?", 3)
+    assert answer.results and "Kham Pheng Phet" in answer.results[0].highlight
+    assert enc.encoded_texts == []  # no sentence was encoded at question time
+    stored = retriever.index.unit_vectors(answer.results[0].article_id, 0, 5)
+    assert len(stored) == 5 and all(abs(np.linalg.norm(v) - 1) < 1e-2 for v in stored.values())
 
 
 def test_adding_an_article_embeds_only_its_chunks(seeds: Path, tmp_path: Path) -> None:

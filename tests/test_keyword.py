@@ -9,9 +9,10 @@ import pytest
 from embeddings.keyword import (
     FTS_SCHEMA,
     KeywordSearcher,
-    build_keyword_index,
+    add_keyword_rows,
     edit_distance,
     query_terms,
+    remove_keyword_rows,
 )
 
 PASSAGES = [
@@ -32,7 +33,7 @@ def searcher() -> KeywordSearcher:
     )
     db.execute("INSERT INTO articles VALUES ('a', 'Police cooperation')")
     db.executemany("INSERT INTO chunks VALUES (?, 'a', ?)", enumerate(PASSAGES))
-    build_keyword_index(db, PASSAGES + ["Police cooperation"])
+    add_keyword_rows(db, 0, ["Police cooperation"])
     return KeywordSearcher(db)
 
 
@@ -77,3 +78,15 @@ def test_edit_distance_with_limit() -> None:
     assert edit_distance("kitten", "sitting", 3) == 3
     assert edit_distance("kitten", "sitting", 1) == 2  # gave up past the limit
     assert edit_distance("abc", "abc", 0) == 0
+
+
+def test_removed_rows_leave_search_and_vocabulary(searcher: KeywordSearcher) -> None:
+    db = searcher._db
+    assert _top(searcher, "laptops Sainyabuli") == 2
+    remove_keyword_rows(db, [2], ["a"])
+    db.execute("DELETE FROM chunks WHERE row = 2")
+    assert _top(searcher, "laptops Sainyabuli") is None
+    assert searcher.prepare("Sainyabuli").known == ()  # its only passage is gone
+    # Words still used elsewhere keep a count: "police" is in the title of the other rows.
+    assert db.execute("SELECT df FROM vocabulary WHERE word = 'quang'").fetchone() == (1,)
+    assert _top(searcher, "Lương Tam Quang") == 0

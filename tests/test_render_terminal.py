@@ -44,9 +44,27 @@ def test_build_summary_names_skipped_and_repaired_files() -> None:
         articles=3, chunks=20, embedded=0, reused=20,
         problems=(FileProblem(Path("seeds/empty.txt"), "empty file", True),
                   FileProblem(Path("seeds/old.txt"), "not UTF-8; decoded as cp1252", False)),
-        seconds=0.4, encode_seconds=0.0, build_path=Path("index/builds/x"),
+        seconds=0.4, encode_seconds=0.0, build_path=Path("index/builds/x"), full=True,
     )
     text = render_build(report)
+    assert text.startswith("Built the index in 0.4 s. 3 articles")
     assert "embedded 0, reused 20" in text
     assert "Skipped 1 file(s):\n  empty.txt: empty file" in text
     assert "Repaired 1 file(s):\n  old.txt: not UTF-8; decoded as cp1252" in text
+
+
+def test_build_summary_of_updates_and_long_problem_lists() -> None:
+    from pathlib import Path
+
+    from embeddings.articles import FileProblem
+    from embeddings.builder import BuildReport
+
+    problems = tuple(FileProblem(Path(f"c.jsonl#r{i}"), "no text field", True) for i in range(25))
+    update = BuildReport(articles=9, chunks=90, embedded=4, reused=0, problems=problems,
+                         seconds=1.5, encode_seconds=0.5, build_path=Path("b"), added=2,
+                         removed=1)
+    text = render_build(update)
+    assert text.startswith("Updated the index in 1.5 s: added 2, removed 1. 9 articles")
+    assert text.count("no text field") == 20 and "... and 5 more" in text
+    same = BuildReport(9, 90, 0, 0, (), 0.2, 0.0, Path("b"))
+    assert render_build(same).startswith("Index is up to date: 9 articles, 90 passages")

@@ -1,7 +1,9 @@
-"""The index store against numpy brute force, atomic swaps and refusals of bad indexes."""
+"""The index store against numpy brute force, in-place updates, atomic swaps and refusals of
+bad indexes."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -10,31 +12,52 @@ import pytest
 from embeddings.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from embeddings.manifest import Manifest
 from embeddings.store import (
-    VECTORS,
+    META,
     ArticleRecord,
-    BuildWriter,
-    ChunkRecord,
+    IndexWriter,
+    NewArticle,
     current_build,
     open_index,
     prune_builds,
+    read_manifest,
 )
+from embeddings.vector_index import VectorIndexConfig, kind_of
 
 CHUNKER = {"target_tokens": 96, "overlap_sentences": 1, "paragraph_fill": 0.5}
+FLAT = VectorIndexConfig(kind="flat")
 
 
-def _manifest(n: int, dim: int, model: str = "m") -> Manifest:
-    return Manifest(
-        model=model, dimension=dim, max_tokens=256, chunker=CHUNKER, files={}, articles={},
-        skipped={}, built_at="2026-01-01T00:00:00+00:00", build_seconds=0.0, chunk_count=n,
+def _manifest(dim: int, model: str = "m") -> Manifest:
+    return Manifest(model=model, dimension=dim, max_tokens=256, chunker=CHUNKER,
+                    built_at="2026-01-01T00:00:00+00:00", build_seconds=0.0, chunk_count=0)
+
+
+def _article(article_id: str, n: int) -> NewArticle:
+    return NewArticle(
+        record=ArticleRecord(article_id, f"Title {article_id}", None, None, None, None, None,
+                             None, f"{article_id}.txt"),
+        entry=f"{article_id}.txt", body_key=article_id, paragraphs=1,
+        units=[(0, f"s{i}") for i in range(n)], unit_vectors=None,
+        chunks=[(i, i + 1, f"{article_id} passage s{i}") for i in range(n)],
     )
 
 
-def _write(root: Path, name: str, vectors: np.ndarray, model: str = "m") -> Path:
-    writer = BuildWriter(root, name)
-    writer.add_article(ArticleRecord("a", "T", None, None, None, None, None, None, "a.txt"), 1,
-                       [(0, f"s{i}") for i in range(len(vectors))])
-    writer.add_chunks([ChunkRecord(i, "a", i, i, i + 1, f"s{i}") for i in range(len(vectors))])
-    return writer.commit({"primary": vectors}, _manifest(len(vectors), vectors.shape[1], model))
+def _write(root: Path, name: str, vectors: np.ndarray, model: str = "m",
+           cfg: VectorIndexConfig = FLAT) -> Path:
+    writer = IndexWriter.create(root, name)
+    rows = writer.add_articles([_article("a", len(vectors))], 0)
+    return writer.commit(_manifest(vectors.shape[1], model), {"primary": vectors}, rows, cfg)
+
+
+def _update(root: Path, add: list[NewArticle], vectors: np.ndarray, remove: list[str] = (),
+            cfg: VectorIndexConfig = FLAT) -> list[int]:  # type: ignore[assignment]
+    writer = IndexWriter.update(root)
+    manifest = writer.manifest()
+    assert manifest is not None
+    writer.remove_articles(list(remove))
+    rows = writer.add_articles(add, manifest.next_row)
+    writer.commit(manifest, {"primary": vectors}, rows, cfg)
+    return rows
 
 
 def _random_unit(n: int, dim: int, seed: int) -> np.ndarray:
@@ -47,12 +70,12 @@ def test_search_matches_brute_force(tmp_path: Path) -> None:
     _write(tmp_path, "b1", vectors)
     index = open_index(tmp_path, model="m", chunker=CHUNKER)
     for query in _random_unit(20, 32, seed=2):
-        scores, rows = index.search(query, 10)
+        scores, rows = index.search(query, 10, "primary")
         expected = np.argsort(-(vectors @ query))[:10]
         assert list(rows) == list(expected)
         np.testing.assert_allclose(scores, (vectors @ query)[expected], rtol=1e-5)
     records = index.chunks([3, 7])
-    assert records[3].text == "s3" and records[7].start == 7
+    assert records[3].text == "a passage s3" and records[7].start == 7
     assert index.units("a", 2, 4) == [(0, "s2"), (0, "s3")]
 
 
@@ -63,7 +86,7 @@ def test_new_build_replaces_current_and_prune_keeps_it(tmp_path: Path) -> None:
     (tmp_path / "builds" / ".tmp-crashed").mkdir()
     prune_builds(tmp_path)
     assert sorted(p.name for p in (tmp_path / "builds").iterdir()) == ["b2"]
-    assert open_index(tmp_path, model="m", chunker=CHUNKER).vectors.ntotal == 7
+    assert open_index(tmp_path, model="m", chunker=CHUNKER).spaces["primary"].ntotal == 7
 
 
 def test_missing_index_says_how_to_build(tmp_path: Path) -> None:
@@ -79,16 +102,99 @@ def test_mismatched_model_or_chunker_is_refused(tmp_path: Path) -> None:
         open_index(tmp_path, model="model-a", chunker={**CHUNKER, "target_tokens": 64})
 
 
+def _vector_file(root: Path) -> Path:
+    build = current_build(root)
+    assert build is not None
+    return build / read_manifest(root).vector_files["primary"]
+
+
 def test_truncated_vectors_file_is_reported(tmp_path: Path) -> None:
-    build = _write(tmp_path, "b1", _random_unit(50, 8, 1))
-    data = (build / VECTORS).read_bytes()
-    (build / VECTORS).write_bytes(data[: len(data) // 2])
+    _write(tmp_path, "b1", _random_unit(50, 8, 1))
+    path = _vector_file(tmp_path)
+    path.write_bytes(path.read_bytes()[:100])
     with pytest.raises(IndexCorruptError, match="rebuild"):
         open_index(tmp_path, model="m", chunker=CHUNKER)
 
 
 def test_garbage_manifest_is_reported(tmp_path: Path) -> None:
     build = _write(tmp_path, "b1", _random_unit(3, 8, 1))
-    (build / "manifest.json").write_text("{not json", encoding="utf-8")
+    db = sqlite3.connect(build / META)
+    with db:
+        db.execute("UPDATE state SET value = '{not json' WHERE key = 'manifest'")
+    db.close()
     with pytest.raises(IndexCorruptError, match="manifest"):
         open_index(tmp_path, model="m", chunker=CHUNKER)
+
+
+def test_index_from_an_older_format_asks_for_a_rebuild(tmp_path: Path) -> None:
+    build = tmp_path / "builds" / "old"
+    build.mkdir(parents=True)
+    (build / "manifest.json").write_text("{}", encoding="utf-8")
+    sqlite3.connect(build / META).executescript("CREATE TABLE chunks (row INTEGER);").close()
+    (tmp_path / "CURRENT").write_text("old\n", encoding="utf-8")
+    with pytest.raises(IndexMismatchError, match="older coopbot.*coopbot index"):
+        open_index(tmp_path, model="m", chunker=CHUNKER)
+
+
+def test_update_adds_and_removes_in_place_without_reusing_rows(tmp_path: Path) -> None:
+    vectors = _random_unit(6, 8, 1)
+    _write(tmp_path, "b1", vectors)
+    reader = open_index(tmp_path, model="m", chunker=CHUNKER)
+    extra = _random_unit(4, 8, 2)
+    rows = _update(tmp_path, [_article("b", 4)], extra, remove=["a"])
+    assert rows == [6, 7, 8, 9]  # rows of the removed article are not reused
+    assert reader.changed()  # an open reader learns that it should reopen
+    # The old reader still has a's vectors, but their passages no longer resolve.
+    _, old_rows = reader.search(vectors[0], 3, "primary")
+    assert old_rows[0] == 0 and reader.chunks([int(r) for r in old_rows]) == {}
+    fresh = open_index(tmp_path, model="m", chunker=CHUNKER)
+    assert not fresh.changed()
+    assert set(fresh.articles()) == {"b"}
+    assert read_manifest(tmp_path).chunk_count == 4
+    _, found = fresh.search(extra[2], 1, "primary")
+    assert fresh.chunks([int(found[0])])[8].text == "b passage s2"
+    assert current_build(tmp_path) == tmp_path / "builds" / "b1"  # same build, changed in place
+
+
+def test_dead_vectors_are_compacted_away(tmp_path: Path) -> None:
+    _write(tmp_path, "b1", _random_unit(10, 8, 1))
+    _update(tmp_path, [_article("b", 2)], _random_unit(2, 8, 2), remove=["a"])
+    manifest = read_manifest(tmp_path)
+    assert manifest.chunk_count == 2 and manifest.vector_total["primary"] == 2
+
+
+def test_failed_update_leaves_the_index_as_it_was(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    _write(tmp_path, "b1", _random_unit(5, 8, 1))
+    before = read_manifest(tmp_path)
+
+    def disk_full(*_: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("embeddings.store.write_index", disk_full)
+    writer = IndexWriter.update(tmp_path)
+    writer.remove_articles(["a"])
+    rows = writer.add_articles([_article("b", 2)], before.next_row)
+    with pytest.raises(OSError, match="No space"):
+        writer.commit(before, {"primary": _random_unit(2, 8, 2)}, rows, FLAT)
+    writer.abort()
+    index = open_index(tmp_path, model="m", chunker=CHUNKER)
+    assert set(index.articles()) == {"a"} and index.manifest == before
+
+
+def test_hnsw_above_the_threshold_finds_the_exact_neighbours(tmp_path: Path) -> None:
+    cfg = VectorIndexConfig(kind="auto", flat_limit=1000)
+    vectors = _random_unit(3000, 16, 1)
+    _write(tmp_path, "b1", vectors, cfg=cfg)
+    index = open_index(tmp_path, model="m", chunker=CHUNKER)
+    assert kind_of(index.spaces["primary"]) == "hnsw"
+    queries = _random_unit(50, 16, 2)
+    found = 0
+    for query in queries:
+        _, rows = index.search(query, 10, "primary")
+        exact = np.argsort(-(vectors @ query))[:10]
+        found += len(set(rows.tolist()) & set(exact.tolist()))
+    assert found / (10 * len(queries)) >= 0.95
+    # Growing it adds to the same graph (no rebuild: the file keeps every earlier vector).
+    _update(tmp_path, [_article("b", 5)], _random_unit(5, 16, 3), cfg=cfg)
+    grown = open_index(tmp_path, model="m", chunker=CHUNKER)
+    assert kind_of(grown.spaces["primary"]) == "hnsw" and grown.spaces["primary"].ntotal == 3005

@@ -1,0 +1,162 @@
+"""The corpus an index is built from: a folder of article files, or JSONL collections.
+
+A corpus is a set of *entries*, each with a name and a content fingerprint: one per ``.txt`` /
+``.md`` file, and one per line of a ``.jsonl`` / ``.jsonl.gz`` collection (fields ``id``,
+``title``, ``date``, ``url``, ``text``, optionally ``source``, ``author``, ``language``). The
+builder compares fingerprints with the index's and parses only new or changed entries, so an
+unchanged corpus costs a scan, not a rebuild.
+
+The source is either a folder (its article files and its JSONL files) or one JSONL file.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from embeddings.article_text import ArticleFormatError, error_summary
+from embeddings.articles import (
+    Article,
+    FileProblem,
+    LoadReport,
+    article_files,
+    load_article_file,
+    parse_article_fields,
+)
+from embeddings.manifest import fingerprint_bytes
+
+JSONL_SUFFIXES = (".jsonl", ".jsonl.gz")
+_UNSAFE_ID = re.compile(r"[^\w.-]+")
+
+
+def is_jsonl(path: Path) -> bool:
+    """True for a ``.jsonl`` or ``.jsonl.gz`` file name."""
+    return path.name.lower().endswith(JSONL_SUFFIXES)
+
+
+@dataclass
+class Corpus:
+    """Entries found in a source: name -> fingerprint, and how to parse each one."""
+
+    source: Path
+    fingerprints: dict[str, str] = field(default_factory=dict)
+    _files: dict[str, Path] = field(default_factory=dict)
+    _records: dict[str, tuple[Path, int, bytes]] = field(default_factory=dict)
+    problems: list[FileProblem] = field(default_factory=list)
+    """Entries that cannot even be listed (a JSONL line that is not JSON, say)."""
+
+    def load(self, names: Iterable[str], *, max_bytes: int) -> LoadReport:
+        """Parse the named entries. Bad ones come back as skipped problems, never raise."""
+        articles: list[Article] = []
+        problems: list[FileProblem] = []
+        for name in names:
+            if name in self._files:
+                article, found = load_article_file(self._files[name], max_bytes=max_bytes)
+            else:
+                article, found = _parse_record(*self._records[name], name=name)
+            problems.extend(found)
+            if article is not None:
+                articles.append(article)
+        return LoadReport(tuple(articles), tuple(problems))
+
+
+def scan_corpus(source: Path) -> Corpus:
+    """List a source's entries with their fingerprints (reads every file once).
+
+    Raises:
+        FileNotFoundError: the source does not exist.
+        NotADirectoryError: the source is a file that is not JSONL.
+    """
+    corpus = Corpus(source)
+    if not source.exists():
+        raise FileNotFoundError(f"article source does not exist: {source}")
+    if source.is_file():
+        if not is_jsonl(source):
+            raise NotADirectoryError(
+                f"article source must be a folder or a .jsonl/.jsonl.gz file: {source}"
+            )
+        _scan_jsonl(corpus, source)
+        return corpus
+    for path in article_files(source):
+        try:
+            data = path.read_bytes()
+        except OSError:
+            data = b""  # load() reports why it cannot be read
+        corpus.fingerprints[path.name] = fingerprint_bytes(data)
+        corpus._files[path.name] = path
+    for path in sorted(source.iterdir(), key=lambda p: p.name):
+        if is_jsonl(path) and not path.name.startswith(".") and path.is_file():
+            _scan_jsonl(corpus, path)
+    return corpus
+
+
+def _scan_jsonl(corpus: Corpus, path: Path) -> None:
+    try:
+        lines = list(_read_lines(path))
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        corpus.problems.append(FileProblem(path, f"cannot read ({error_summary(exc)})", True))
+        return
+    for number, line in lines:
+        if not line.strip():
+            continue
+        try:
+            record_id = json.loads(line).get("id")
+        except (ValueError, AttributeError):
+            reason = f"line {number} is not a JSON object"
+            corpus.problems.append(FileProblem(_entry_path(path, f"line-{number}"), reason, True))
+            continue
+        key = safe_id(str(record_id)) if record_id not in (None, "") else f"line-{number}"
+        name = f"{path.name}#{key}"
+        if name in corpus.fingerprints:
+            reason = f"line {number}: duplicate id {key!r} in {path.name}"
+            corpus.problems.append(FileProblem(_entry_path(path, key), reason, True))
+            continue
+        corpus.fingerprints[name] = fingerprint_bytes(line)
+        corpus._records[name] = (path, number, line)
+
+
+def _read_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as handle:
+        yield from enumerate(handle, start=1)
+
+
+def safe_id(value: str) -> str:
+    """An article id made of letters, digits, dots, dashes and underscores."""
+    return _UNSAFE_ID.sub("-", value).strip("-")[:160] or "article"
+
+
+def _entry_path(path: Path, key: str) -> Path:
+    """A path whose name identifies one record, for problem reports."""
+    return path.with_name(f"{path.name}#{key}")
+
+
+def _parse_record(
+    path: Path, number: int, line: bytes, *, name: str
+) -> tuple[Article | None, list[FileProblem]]:
+    where = _entry_path(path, name.split("#", 1)[1])
+    try:
+        record = json.loads(line)
+        text = record.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise ArticleFormatError("no text field")
+        fields = {k: v for k, v in record.items() if k not in ("id", "text")}
+        if not fields.get("source") and isinstance(fields.get("url"), str):
+            fields["source"] = _site(fields["url"])
+        article, warnings = parse_article_fields(fields, text, name.split("#", 1)[1], path)
+    except ArticleFormatError as exc:
+        return None, [FileProblem(where, f"line {number}: {exc}", skipped=True)]
+    except Exception as exc:  # one odd record must not stop the load
+        reason = f"line {number}: could not parse ({type(exc).__name__}: {error_summary(exc)})"
+        return None, [FileProblem(where, reason, skipped=True)]
+    return article, [FileProblem(where, w, skipped=False) for w in warnings]
+
+
+def _site(url: str) -> str | None:
+    host = urlsplit(url).hostname or ""
+    return host.removeprefix("www.") or None

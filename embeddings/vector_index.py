@@ -1,0 +1,188 @@
+"""FAISS vector indexes: exact search for small corpora, HNSW above a size threshold.
+
+Every index maps FAISS results to passage rows through ``IndexIDMap``, so rows never have to be
+renumbered: adding articles appends vectors with new ids (HNSW inserts them into its existing
+graph, nothing is rebuilt), and removing an article only deletes its rows from SQLite. The
+vectors left behind ("dead" rows) are filtered out at search time and dropped for good when
+they pass a share of the index (`VectorIndexConfig.compact_at`), or when the index type changes.
+
+Measured on this project's 2-core machine (``benchmarks/scale.py``): exact search over 100k
+384-dimensional vectors takes about 7 ms a query, HNSW (M=32) well under 1 ms; so HNSW from
+`flat_limit` vectors on, with ``efSearch`` chosen for recall@10 >= 0.95 against exact search.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from embeddings.errors import IndexCorruptError
+
+KINDS = ("auto", "flat", "hnsw")
+
+
+@dataclass(frozen=True)
+class VectorIndexConfig:
+    """Which FAISS structure holds the vectors.
+
+    Attributes:
+        kind: ``flat`` (exact), ``hnsw`` (approximate), or ``auto``: flat up to `flat_limit`
+            vectors, HNSW above.
+        flat_limit: vectors at which ``auto`` switches to HNSW.
+        hnsw_m: HNSW graph degree.
+        ef_construction: HNSW build-time search width (higher: better graph, slower adds).
+        ef_search: HNSW query-time search width (higher: better recall, slower queries).
+        compact_at: share of dead vectors at which an update rewrites the index without them.
+    """
+
+    kind: str = "auto"
+    flat_limit: int = 50_000
+    hnsw_m: int = 32
+    ef_construction: int = 80
+    ef_search: int = 96
+    compact_at: float = 0.25
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"vector index kind must be one of {KINDS}, got {self.kind!r}")
+
+    def kind_for(self, size: int) -> str:
+        """The structure to use for an index of `size` vectors."""
+        if self.kind != "auto":
+            return self.kind
+        return "hnsw" if size > self.flat_limit else "flat"
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain form for the manifest."""
+        return asdict(self)
+
+
+def kind_of(index: Any) -> str:
+    """``flat`` or ``hnsw`` for an index made here."""
+    import faiss
+
+    inner = faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap) else index
+    return "hnsw" if isinstance(inner, faiss.IndexHNSW) else "flat"
+
+
+def new_index(dim: int, kind: str, cfg: VectorIndexConfig) -> Any:
+    """An empty index of the given kind; inner product equals cosine on normalised vectors."""
+    import faiss
+
+    spec = f"IDMap,HNSW{cfg.hnsw_m},Flat" if kind == "hnsw" else "IDMap,Flat"
+    index: Any = faiss.index_factory(dim, spec, faiss.METRIC_INNER_PRODUCT)
+    if kind == "hnsw":
+        inner: Any = faiss.downcast_index(index.index)
+        inner.hnsw.efConstruction = cfg.ef_construction
+        inner.hnsw.efSearch = cfg.ef_search
+    return index
+
+
+def add_vectors(index: Any, vectors: np.ndarray, rows: np.ndarray) -> None:
+    """Append vectors under the given row ids."""
+    if len(rows):
+        index.add_with_ids(
+            np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(rows, dtype=np.int64)
+        )
+
+
+def stored_vectors(index: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(row ids, vectors) of everything in the index, in insertion order."""
+    import faiss
+
+    ids = faiss.vector_to_array(index.id_map).astype(np.int64)
+    inner = faiss.downcast_index(index.index)
+    vectors = inner.reconstruct_n(0, inner.ntotal) if inner.ntotal else np.zeros(
+        (0, inner.d), dtype=np.float32
+    )
+    return ids, vectors
+
+
+def updated_index(
+    index: Any | None,
+    new_vectors: np.ndarray,
+    new_rows: np.ndarray,
+    live_count: int,
+    live_rows: Callable[[], np.ndarray],
+    cfg: VectorIndexConfig,
+) -> tuple[Any, bool]:
+    """The index with new vectors added; rebuilt only when it must be.
+
+    It is rebuilt (from its own stored vectors, no re-encoding) when the kind chosen for the new
+    size differs from the current one, or when dead vectors pass `cfg.compact_at`. Otherwise new
+    vectors are appended to the existing structure.
+
+    Args:
+        index: the current index, or None for a new one.
+        new_vectors: vectors to add, one per row in `new_rows`, shape (n, dim).
+        new_rows: row ids of the new vectors.
+        live_count: rows that must stay searchable after the update, new ones included.
+        live_rows: returns those rows (called only when the index is rebuilt).
+        cfg: index settings.
+
+    Returns:
+        (index, rebuilt): the index to write, and whether it was rebuilt from scratch.
+    """
+    dim = new_vectors.shape[1]
+    kind = cfg.kind_for(live_count)
+    total = (index.ntotal if index is not None else 0) + len(new_rows)
+    dead_share = 1 - live_count / total if total else 0.0
+    if index is not None and kind_of(index) == kind and dead_share <= cfg.compact_at:
+        add_vectors(index, new_vectors, new_rows)
+        return index, False
+    rows, vectors = (stored_vectors(index) if index is not None
+                     else (np.zeros(0, np.int64), np.zeros((0, dim), np.float32)))
+    rows = np.concatenate([rows, np.asarray(new_rows, dtype=np.int64)])
+    vectors = np.concatenate([vectors, np.asarray(new_vectors, dtype=np.float32)])
+    keep = np.isin(rows, live_rows())
+    fresh = new_index(dim, kind, cfg)
+    add_vectors(fresh, vectors[keep], rows[keep])
+    return fresh, True
+
+
+def write_index(index: Any, path: Path) -> None:
+    """Write an index file."""
+    import faiss
+
+    faiss.write_index(index, str(path))
+
+
+def read_index(path: Path, *, mmap: bool, ef_search: int | None = None) -> Any:
+    """Open an index file, memory-mapped when `mmap` (vectors are then paged in on use).
+
+    Raises:
+        IndexCorruptError: the file is missing, truncated or not a FAISS index.
+    """
+    import faiss
+
+    flags = faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY if mmap else 0
+    try:
+        index = faiss.read_index(str(path), flags)
+    except RuntimeError as exc:
+        raise IndexCorruptError(
+            f"cannot read {path} ({_first_line(exc)}); run `coopbot index --full` to rebuild"
+        ) from exc
+    if not isinstance(index, faiss.IndexIDMap):
+        raise IndexCorruptError(
+            f"{path} is not a coopbot vector index; run `coopbot index --full` to rebuild"
+        )
+    if ef_search is not None and kind_of(index) == "hnsw":
+        inner: Any = faiss.downcast_index(index.index)
+        inner.hnsw.efSearch = ef_search
+    return index
+
+
+def kind_of_file(path: Path) -> str:
+    """``flat``, ``hnsw`` or ``unreadable`` for an index file (memory-mapped, so cheap)."""
+    try:
+        return kind_of(read_index(path, mmap=True))
+    except IndexCorruptError:
+        return "unreadable"
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
