@@ -55,15 +55,15 @@ def test_killed_build_keeps_previous_index_serving(tmp_path: Path, real_encoder)
     first = build_index(cfg, real_encoder)
     before = current_build(cfg.index_dir)
     _extra_articles(seeds, 40)
-
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "--seeds", str(seeds), "--index", str(cfg.index_dir),
          "index", "--no-progress"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 240
+    cached = _cached(cfg.index_dir)
     # Kill once the new build has committed some vectors to the cache, i.e. truly midway.
-    while _cached(cfg.index_dir) <= first.chunks and proc.poll() is None:
+    while _cached(cfg.index_dir) <= cached and proc.poll() is None:
         assert time.monotonic() < deadline, "build never made progress"
         time.sleep(0.05)
     assert proc.poll() is None, "build finished before it could be killed; add more articles"

@@ -1,0 +1,385 @@
+"""Performance at scale: coopbot against a naive baseline on the same passages, in one run.
+
+    .venv/bin/python benchmarks/scale.py            # 1k, 10k, 100k passages + 1M vectors
+    .venv/bin/python benchmarks/scale.py --quick    # 300 passages + 100k vectors (CI, < 3 min)
+
+Corpus: the first White House briefings (../shared/data/whitehouse) that give each size's
+passages with coopbot's own parser and chunker, written as one JSONL file per size and indexed
+with ``build_index`` exactly as ``coopbot index --from-jsonl`` does.
+
+For each size:
+* naive baseline: plain sentence-transformers ``encode`` of every passage (its time is the raw
+  encoder throughput), ``IndexFlatIP``, texts in a Python list, no cache. Having no cache, it
+  re-encodes everything to add 10 articles or to re-run on an unchanged corpus, so those two
+  figures equal its full build (same work; not run twice).
+* coopbot: full build from a cold cache (encode time reported apart), re-run on the unchanged
+  corpus, 10 more articles appended to the JSONL and the build re-run, index size on disk.
+* serving, one fresh subprocess per system (benchmarks/scale_serving.py): time until ready,
+  warm latency p50/p95/p99 over the questions, RSS when ready and at peak. coopbot's questions go
+  through ``Retriever.search(q, 3)``, what the bot calls. Questions: half NQ-open (mostly not in
+  the corpus, so abstention is exercised), half the opening words of random corpus sentences.
+* HNSW recall@10 against exact search on the real vectors, when the size uses HNSW.
+
+Vector index alone: synthetic unit vectors drawn from a Gaussian with the mean and covariance of
+the real passage vectors (real embeddings are far from isotropic; uniform random vectors would
+make every ANN index look bad), exact ``IndexFlatIP`` against coopbot's HNSW.
+
+Results: a table on stdout, JSON in benchmarks/results/scale[-quick].json. Work files live in
+benchmarks/results/scale/ (git-ignored) and are rebuilt from nothing on every run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import platform
+import random
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import DATA, REPO, RESULTS, percentiles, require  # noqa: E402
+
+CORPUS = DATA / "whitehouse" / "whitehouse_briefings.jsonl.gz"
+NQ = DATA / "nq-open" / "NQ-open.dev.jsonl"
+WORK = RESULTS / "scale"
+ADDED_ARTICLES = 10
+
+
+def _setup() -> None:
+    from bot.runtime import prepare_offline_runtime
+
+    prepare_offline_runtime()
+
+
+def _folder_mb(path: Path) -> float:
+    return round(sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6, 1)
+
+
+def _passages_per_record(encoder: Any, limit: int) -> list[tuple[str, int]]:
+    """(JSONL line, passage count) for records in file order until `limit` passages."""
+    from embeddings.chunking import chunk_article
+    from embeddings.config import IndexConfig
+    from embeddings.corpus import _parse_record
+
+    chunk_cfg = IndexConfig().chunk
+    out: list[tuple[str, int]] = []
+    total = 0
+    with gzip.open(CORPUS, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            record_id = json.loads(line).get("id", f"line-{number}")
+            article, _ = _parse_record(CORPUS, number, line, name=f"x#{record_id}")
+            if article is None:
+                continue
+            _, chunks = chunk_article(article, chunk_cfg, encoder.count_tokens,
+                                      encoder.max_tokens)
+            out.append((line.decode("utf-8"), len(chunks)))
+            total += len(chunks)
+            if total >= limit:
+                break
+    return out
+
+
+def _write_corpus(records: Sequence[tuple[str, int]], size: int, folder: Path
+                  ) -> tuple[Path, list[str], int]:
+    """The smallest prefix with at least `size` passages, plus the next records to add."""
+    folder.mkdir(parents=True, exist_ok=True)
+    lines: list[str] = []
+    passages = 0
+    for line, count in records:
+        if passages >= size:
+            break
+        lines.append(line)
+        passages += count
+    extra = [line for line, _ in records[len(lines) : len(lines) + ADDED_ARTICLES]]
+    path = folder / "corpus.jsonl"
+    path.write_text("".join(lines), encoding="utf-8")
+    return path, extra, len(lines)
+
+
+def _naive_build(source: Path, folder: Path, encoder: Any) -> dict[str, Any]:
+    """Parse and chunk, encode everything with plain sentence-transformers, IndexFlatIP."""
+    import faiss
+
+    from embeddings.chunking import chunk_article
+    from embeddings.config import IndexConfig
+    from embeddings.corpus import scan_corpus
+
+    t0 = time.perf_counter()
+    corpus = scan_corpus(source)
+    loaded = corpus.load(sorted(corpus.fingerprints), max_bytes=10**9)
+    texts: list[str] = []
+    for article in loaded.articles:
+        _, chunks = chunk_article(article, IndexConfig().chunk, encoder.count_tokens,
+                                  encoder.max_tokens)
+        texts += [c.embed_text for c in chunks]
+    t1 = time.perf_counter()
+    vectors = encoder.model.encode(texts, batch_size=32, normalize_embeddings=True,
+                                   convert_to_numpy=True, show_progress_bar=False)
+    t2 = time.perf_counter()
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    index.add(vectors)
+    folder.mkdir(parents=True, exist_ok=True)
+    np.save(folder / "vectors.npy", vectors)
+    (folder / "texts.json").write_text(json.dumps(texts), encoding="utf-8")
+    t3 = time.perf_counter()
+    return {"passages": len(texts), "seconds": round(t3 - t0, 2),
+            "encode_seconds": round(t2 - t1, 2), "other_seconds": round(t3 - t0 - (t2 - t1), 2),
+            "passages_per_s": round(len(texts) / (t3 - t0), 1),
+            "raw_encoder_passages_per_s": round(len(texts) / (t2 - t1), 1),
+            "disk_mb": _folder_mb(folder), "texts": texts}
+
+
+def _coopbot_builds(source: Path, index_dir: Path, extra: list[str], encoders: Any
+                    ) -> dict[str, Any]:
+    from embeddings.builder import build_index
+    from embeddings.config import IndexConfig
+
+    cfg = IndexConfig(seeds_dir=source, index_dir=index_dir)
+    full = build_index(cfg, encoders)
+    again = build_index(cfg, encoders)
+    with source.open("a", encoding="utf-8") as handle:
+        handle.write("".join(extra))
+    added = build_index(cfg, encoders)
+    build = full.build_path
+    return {
+        "passages": full.chunks, "articles": full.articles, "seconds": round(full.seconds, 2),
+        "encode_seconds": round(full.encode_seconds, 2),
+        "other_seconds": round(full.seconds - full.encode_seconds, 2),
+        "passages_per_s": round(full.chunks / full.seconds, 1),
+        "unchanged_seconds": round(again.seconds, 2), "unchanged_embedded": again.embedded,
+        "add10_seconds": round(added.seconds, 2),
+        "add10_encode_seconds": round(added.encode_seconds, 2),
+        "add10_passages": added.chunks - full.chunks, "add10_embedded": added.embedded,
+        "disk_mb": _folder_mb(build), "cache_mb": _folder_mb(cfg.cache_path),
+    }
+
+
+def _raw_multilingual(encoders: Any, texts: list[str]) -> float | None:
+    """Seconds for the multilingual encoder alone on all passages, if the build used it."""
+    if encoders.multilingual is None:
+        return None
+    t0 = time.perf_counter()
+    encoders.multilingual.encode_passages(texts)
+    return time.perf_counter() - t0
+
+
+def _questions(texts: list[str], count: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    half = count // 2
+    nq = [json.loads(line)["question"] for line in NQ.read_text(encoding="utf-8").splitlines()]
+    sentences = [s for t in texts for s in t.split(". ") if 8 <= len(s.split()) <= 40]
+    inside = [" ".join(s.split()[:12]) + "?" for s in rng.sample(sentences, half)]
+    return rng.sample(nq, count - half) + inside
+
+
+def _serve(*args: str) -> dict[str, Any]:
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "scale_serving.py"), *args],
+        capture_output=True, text=True, timeout=1800, cwd=REPO,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"serving run failed: {proc.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _hnsw_recall(index_dir: Path, encoder: Any, questions: list[str]) -> dict[str, Any] | None:
+    """recall@10 of the index's HNSW against exact search over the same stored vectors."""
+    from embeddings.store import read_manifest
+    from embeddings.vector_index import kind_of, read_index, stored_vectors
+
+    manifest = read_manifest(index_dir)
+    build = next(p for p in (index_dir / "builds").iterdir() if not p.name.startswith("."))
+    index = read_index(build / manifest.vector_files["primary"], mmap=False,
+                       ef_search=manifest.vector_index.get("ef_search"))
+    if kind_of(index) != "hnsw":
+        return None
+    rows, vectors = stored_vectors(index)
+    queries = encoder.encode_queries(questions)
+    return {"recall@10": _recall(index, rows, vectors, queries)}
+
+
+def _recall(index: Any, rows: np.ndarray, vectors: np.ndarray, queries: np.ndarray) -> float:
+    found = 0
+    for query in queries:
+        exact = set(rows[np.argsort(-(vectors @ query))[:10]].tolist())
+        _, got = index.search(query.reshape(1, -1), 10)
+        found += len(exact & set(got[0].tolist()))
+    return round(found / (10 * len(queries)), 4)
+
+
+def size_run(size: int, records: Sequence[tuple[str, int]], encoders: Any, questions_n: int,
+             multilingual: str) -> dict[str, Any]:
+    """Every figure for one corpus size, baseline and coopbot."""
+    folder = WORK / str(size)
+    shutil.rmtree(folder, ignore_errors=True)
+    source, extra, articles = _write_corpus(records, size, folder)
+    print(f"[{size}] {articles} articles; naive build", file=sys.stderr, flush=True)
+    naive = _naive_build(source, folder / "naive", encoders.primary)
+    texts = naive.pop("texts")
+    print(f"[{size}] coopbot builds", file=sys.stderr, flush=True)
+    coop = _coopbot_builds(source, folder / "index", extra, encoders)
+    raw_seconds = naive["encode_seconds"]
+    from embeddings.store import read_manifest
+
+    if read_manifest(folder / "index").multilingual_model is not None:
+        print(f"[{size}] multilingual raw encode", file=sys.stderr, flush=True)
+        ml = _raw_multilingual(encoders, texts)
+        raw_seconds += ml or 0.0
+        naive["raw_multilingual_seconds"] = round(ml or 0.0, 2)
+    coop["raw_encoder_passages_per_s"] = round(len(texts) / raw_seconds, 1)
+    coop["throughput_vs_raw_encoder"] = round(coop["passages_per_s"]
+                                              / coop["raw_encoder_passages_per_s"], 3)
+    questions = _questions(texts, questions_n, seed=size)
+    qfile = folder / "questions.json"
+    qfile.write_text(json.dumps(questions), encoding="utf-8")
+    print(f"[{size}] serving", file=sys.stderr, flush=True)
+    coop["serving"] = _serve("coopbot", str(folder / "index"), str(source), str(qfile),
+                             "--multilingual", multilingual)
+    naive["serving"] = _serve("naive", str(folder / "naive"), str(qfile))
+    coop["hnsw"] = _hnsw_recall(folder / "index", encoders.primary, questions[:100])
+    return {"passages": len(texts), "articles": articles, "naive": naive, "coopbot": coop}
+
+
+def vectors_run(count: int, reference: np.ndarray, queries_n: int = 200) -> dict[str, Any]:
+    """Exact flat search against coopbot's HNSW on `count` synthetic vectors."""
+    import faiss
+
+    from embeddings.vector_index import VectorIndexConfig, add_vectors, new_index
+
+    rng = np.random.default_rng(5)
+    mean = reference.mean(axis=0)
+    chol = np.linalg.cholesky(np.cov(reference, rowvar=False) + 1e-6 * np.eye(reference.shape[1]))
+
+    def sample(n: int) -> np.ndarray:
+        x = (mean + rng.standard_normal((n, len(mean))) @ chol.T).astype(np.float32)
+        return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+    data = np.concatenate([sample(min(100_000, count - i)) for i in range(0, count, 100_000)])
+    queries = sample(queries_n)
+    out: dict[str, Any] = {"vectors": count}
+    cfg = VectorIndexConfig()
+    for kind in ("flat", "hnsw"):
+        print(f"[vectors {count}] {kind}", file=sys.stderr, flush=True)
+        t0 = time.perf_counter()
+        index = faiss.IndexFlatIP(data.shape[1]) if kind == "flat" else new_index(
+            data.shape[1], "hnsw", cfg)
+        if kind == "flat":
+            index.add(data)
+        else:
+            add_vectors(index, data, np.arange(count))
+        build = time.perf_counter() - t0
+        times = []
+        for q in queries:
+            t = time.perf_counter()
+            index.search(q.reshape(1, -1), 50)
+            times.append((time.perf_counter() - t) * 1000)
+        out[kind] = {"build_seconds": round(build, 1), **percentiles(times),
+                     "size_mb": round(faiss.serialize_index(index).nbytes / 1e6, 1)}
+        if kind == "hnsw":
+            out[kind]["recall@10"] = _recall(index, np.arange(count), data, queries[:100])
+    return out
+
+
+def _ratio(ours: float, base: float) -> str:
+    return f"{ours / base:.2f}x" if base else "-"
+
+
+def print_table(out: dict[str, Any]) -> None:
+    """Human-readable summary; every coopbot figure beside the baseline's."""
+    print(f"\nMachine: {out['machine']}")
+    for run in out["sizes"]:
+        n, c = run["naive"], run["coopbot"]
+        cs, ns = c["serving"], n["serving"]
+        print(f"\n== {run['passages']} passages ({run['articles']} articles) ==")
+        print(f"{'figure':<38}{'coopbot':>12}{'naive':>12}{'ratio':>9}")
+        rows = [
+            ("full build, passages/s", c["passages_per_s"], n["passages_per_s"]),
+            ("  encode s", c["encode_seconds"], n["encode_seconds"]),
+            ("  everything else s", c["other_seconds"], n["other_seconds"]),
+            ("  raw encoder passages/s", c["raw_encoder_passages_per_s"],
+             n["raw_encoder_passages_per_s"]),
+            ("add 10 articles s", c["add10_seconds"], n["seconds"]),
+            ("  of which encoding s", c["add10_encode_seconds"], n["encode_seconds"]),
+            ("unchanged re-run s", c["unchanged_seconds"], n["seconds"]),
+            ("query p50 ms", cs["p50_ms"], ns["p50_ms"]),
+            ("query p95 ms", cs["p95_ms"], ns["p95_ms"]),
+            ("query p99 ms", cs["p99_ms"], ns["p99_ms"]),
+            ("ready after s", cs["ready_s"], ns["ready_s"]),
+            ("RSS when ready MB", cs["rss_ready_mb"], ns["rss_ready_mb"]),
+            ("peak RSS MB", cs["peak_rss_mb"], ns["peak_rss_mb"]),
+            ("index on disk MB", c["disk_mb"], n["disk_mb"]),
+        ]
+        for label, ours, base in rows:
+            print(f"{label:<38}{ours:>12}{base:>12}{_ratio(ours, base):>9}")
+        print(f"build throughput / raw encoder throughput: {c['throughput_vs_raw_encoder']}"
+              f"   (embedding cache {c['cache_mb']} MB besides the index)")
+        if c.get("hnsw"):
+            print(f"HNSW recall@10 vs exact: {c['hnsw']['recall@10']}")
+    for v in out.get("vectors", []):
+        f, h = v["flat"], v["hnsw"]
+        print(f"\n== vector index alone, {v['vectors']} synthetic vectors ==")
+        print(f"{'':<12}{'build s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'MB':>9}")
+        for name, row in (("exact flat", f), ("HNSW", h)):
+            print(f"{name:<12}{row['build_seconds']:>9}{row['p50']:>9}{row['p95']:>9}"
+                  f"{row['p99']:>9}{row['size_mb']:>9}")
+        print(f"HNSW recall@10 vs exact: {h['recall@10']}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark; see the module docstring."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="300 passages, 100k vectors")
+    parser.add_argument("--sizes", type=int, nargs="+", help="passage counts")
+    parser.add_argument("--vectors", type=int, nargs="*", help="synthetic vector counts")
+    parser.add_argument("--questions", type=int, help="questions per size")
+    parser.add_argument("--multilingual", default="auto", choices=("auto", "off"),
+                        help="COOPBOT_MULTILINGUAL for coopbot's builds and serving")
+    args = parser.parse_args(argv)
+    if not (require(CORPUS) and require(NQ)):
+        return 0
+    sizes = args.sizes or ([300] if args.quick else [1_000, 10_000, 100_000])
+    vector_counts = args.vectors if args.vectors is not None else (
+        [100_000] if args.quick else [1_000_000])
+    questions = args.questions or (60 if args.quick else 200)
+    _setup()
+    from bot.runtime import make_encoders
+    from bot.settings import Settings
+
+    encoders = make_encoders(Settings(multilingual=args.multilingual))
+    t0 = time.perf_counter()
+    records = _passages_per_record(encoders.primary, max(sizes) + 2000)
+    print(f"corpus: {len(records)} records read in {time.perf_counter() - t0:.0f} s",
+          file=sys.stderr)
+    out: dict[str, Any] = {"machine": f"{platform.machine()}, {_cpus()} CPUs, "
+                                      f"{platform.python_version()}", "sizes": [], "vectors": []}
+    for size in sizes:
+        out["sizes"].append(size_run(size, records, encoders, questions, args.multilingual))
+    reference = np.load(WORK / str(sizes[-1]) / "naive" / "vectors.npy")
+    for count in vector_counts:
+        out["vectors"].append(vectors_run(count, reference))
+    name = "scale-quick.json" if args.quick else "scale.json"
+    (RESULTS / name).write_text(json.dumps(out, indent=2), encoding="utf-8")
+    print_table(out)
+    print(f"\nJSON: {RESULTS / name}; total {time.perf_counter() - t0:.0f} s")
+    return 0
+
+
+def _cpus() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
