@@ -50,11 +50,21 @@ def _setup() -> None:
     prepare_offline_runtime()
 
 
-def _encoders(memo: bool) -> Any:
-    from embeddings.e5_encoder import load_e5_encoder
-    from embeddings.encoders import Encoders, SentenceTransformerEncoder
+ENCODER = {"kind": "onnx"}  # --encoder: the primary model's runtime
 
-    primary: Any = SentenceTransformerEncoder()
+
+def _variant(name: str) -> str:
+    """Results folder of an index: int8 vectors differ, so they get indexes of their own."""
+    return f"{name}-int8" if ENCODER["kind"] == "onnx-int8" else name
+
+
+def _encoders(memo: bool) -> Any:
+    from bot.runtime import make_encoder
+    from bot.settings import Settings
+    from embeddings.e5_encoder import load_e5_encoder
+    from embeddings.encoders import Encoders
+
+    primary: Any = make_encoder(Settings(encoder=ENCODER["kind"]))
     multilingual: Any = load_e5_encoder()
     if memo:
         primary = MemoEncoder(primary)
@@ -71,7 +81,8 @@ def _index(name: str, seeds: Path, encoders: Any) -> Any:
             print(f"  [{name}] embedding {total} passages with {model}", file=sys.stderr,
                   flush=True)
 
-    cfg = IndexConfig(seeds_dir=seeds, index_dir=RESULTS / name / "index")
+    cfg = IndexConfig(seeds_dir=seeds, index_dir=RESULTS / _variant(name) / "index",
+                      multilingual_limit=None)
     report = build_index(cfg, encoders, Progress())
     print(f"  [{name}] index: {report.articles} articles, {report.chunks} passages, "
           f"{report.seconds:.1f} s", file=sys.stderr)
@@ -312,10 +323,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="SQuAD questions asked end to end for answer-in-excerpt rates")
     parser.add_argument("--latency", type=int, default=200, help="questions timed end to end")
     parser.add_argument("--parts", nargs="+", default=["dev", "squad", "xquad", "latency"])
-    parser.add_argument("--json", type=Path, default=RESULTS / "quality.json")
+    parser.add_argument("--json", type=Path, default=None,
+                        help="default: results/quality.json (quality-int8.json for onnx-int8)")
+    parser.add_argument("--encoder", choices=("onnx", "onnx-int8", "torch"), default="onnx",
+                        help="the primary model's runtime (COOPBOT_ENCODER)")
     args = parser.parse_args(argv)
+    ENCODER["kind"] = args.encoder
+    if args.json is None:
+        args.json = RESULTS / ("quality-int8.json" if args.encoder == "onnx-int8"
+                               else "quality.json")
     _setup()
-    out: dict[str, Any] = {"machine": _machine()}
+    out: dict[str, Any] = {"machine": _machine(), "encoder": args.encoder}
     steps: list[tuple[str, Callable[[], Any]]] = []
     squad_cfg: list[Any] = []
     if "dev" in args.parts:

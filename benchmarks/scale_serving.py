@@ -15,7 +15,6 @@ latency percentiles (warm: ten untimed questions first), rss_ready_mb and peak_r
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import time
 from pathlib import Path
@@ -36,7 +35,11 @@ def _rss_mb() -> float:
 
 
 def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    # VmHWM, not ru_maxrss: a child's ru_maxrss starts from its parent's peak at fork.
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def _coopbot(index_dir: Path, source: Path, multilingual: str) -> Any:
@@ -82,7 +85,8 @@ def main(argv: list[str]) -> int:
     import numpy as np
 
     if argv[0] == "coopbot":
-        multilingual = argv[argv.index("--multilingual") + 1] if "--multilingual" in argv else "auto"
+        multilingual = (argv[argv.index("--multilingual") + 1] if "--multilingual" in argv
+                        else "auto")
         search = _coopbot(Path(argv[1]), Path(argv[2]), multilingual)
         questions = json.loads(Path(argv[3]).read_text(encoding="utf-8"))
     else:

@@ -81,6 +81,7 @@ def render_build(report: BuildReport) -> str:
             "from cache" + (f" (encoding {report.encode_seconds:.1f} s)" if report.embedded
                             else ""),
         ]
+    lines += [f"Note: {note}" for note in report.notes]
     skipped = [p for p in report.problems if p.skipped]
     warned = [p for p in report.problems if not p.skipped]
     for label, problems in (("Skipped", skipped), ("Repaired", warned)):

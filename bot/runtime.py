@@ -11,7 +11,7 @@ from bot.settings import Settings
 
 if TYPE_CHECKING:
     from embeddings.config import IndexConfig
-    from embeddings.encoders import Encoders, SentenceTransformerEncoder
+    from embeddings.encoders import Encoder, Encoders
     from embeddings.rerank import Reranker
     from embeddings.retrieval import RetrievalConfig
 
@@ -51,6 +51,7 @@ def index_config(settings: Settings) -> IndexConfig:
         chunk=ChunkConfig(target_tokens=settings.chunk_tokens),
         max_file_bytes=int(settings.max_file_mb * 1_000_000),
         vectors=VectorIndexConfig(kind=settings.vector_index, flat_limit=settings.flat_limit),
+        multilingual_limit=None if settings.multilingual == "on" else settings.multilingual_limit,
     )
 
 
@@ -61,11 +62,24 @@ def retrieval_config(settings: Settings) -> RetrievalConfig:
     return RetrievalConfig(min_score=settings.min_score, mode=settings.retrieval_mode)
 
 
-def make_encoder(settings: Settings) -> SentenceTransformerEncoder:
-    """The configured primary encoder (the model itself loads on first use)."""
+def make_encoder(settings: Settings) -> Encoder:
+    """The configured primary encoder (the model itself loads on first use).
+
+    ONNX Runtime by default (same vectors as torch, faster, and no torch in a serving
+    process); torch when asked for, or when the model cannot run on ONNX Runtime.
+    """
     prepare_offline_runtime()
     from embeddings.encoders import SentenceTransformerEncoder
 
+    if settings.encoder != "torch":
+        from embeddings.errors import EncoderError
+        from embeddings.onnx_encoder import OnnxEncoder
+
+        try:
+            return OnnxEncoder(settings.model, quantized=settings.encoder == "onnx-int8",
+                               cache_dir=settings.model_cache)
+        except EncoderError as exc:
+            log.warning("%s; using torch instead", exc)
     return SentenceTransformerEncoder(settings.model)
 
 

@@ -33,6 +33,9 @@ class Settings:
     multilingual: str = "auto"
     retrieval_mode: str = "hybrid"
     reranker: Path | None = None
+    multilingual_limit: int = 10_000
+    encoder: str = "onnx"
+    model_cache: Path | None = None
     vector_index: str = "auto"
     flat_limit: int = 50_000
     telegram_token: str | None = field(default=None, repr=False)
@@ -74,6 +77,12 @@ class Settings:
             multilingual=get("COOPBOT_MULTILINGUAL", str.lower, cls.multilingual),
             retrieval_mode=get("COOPBOT_RETRIEVAL", str.lower, cls.retrieval_mode),
             reranker=get("COOPBOT_RERANKER", Path, cls.reranker),
+            multilingual_limit=get("COOPBOT_MULTILINGUAL_LIMIT", int, cls.multilingual_limit),
+            encoder=get("COOPBOT_ENCODER", str.lower, cls.encoder),
+            model_cache=get("COOPBOT_MODEL_CACHE", Path, None) or (
+                Path(values["XDG_CACHE_HOME"]) / "coopbot" / "onnx"
+                if values.get("XDG_CACHE_HOME") else None
+            ),
             vector_index=get("COOPBOT_VECTOR_INDEX", str.lower, cls.vector_index),
             flat_limit=get("COOPBOT_FLAT_LIMIT", int, cls.flat_limit),
             telegram_token=get("TELEGRAM_BOT_TOKEN", str, cls.telegram_token),
@@ -94,18 +103,26 @@ class Settings:
             raise SettingsError(
                 f"COOPBOT_CHUNK_TOKENS must be between 16 and 512, got {self.chunk_tokens}"
             )
-        if self.multilingual not in ("auto", "off"):
+        if self.multilingual not in ("auto", "on", "off"):
             raise SettingsError(
-                f"COOPBOT_MULTILINGUAL must be 'auto' or 'off', got {self.multilingual!r}"
+                f"COOPBOT_MULTILINGUAL must be 'auto', 'on' or 'off', got {self.multilingual!r}"
             )
         if self.retrieval_mode not in ("hybrid", "dense", "keyword"):
             raise SettingsError(
                 "COOPBOT_RETRIEVAL must be 'hybrid', 'dense' or 'keyword', "
                 f"got {self.retrieval_mode!r}"
             )
+        if self.encoder not in ("onnx", "onnx-int8", "torch"):
+            raise SettingsError(
+                f"COOPBOT_ENCODER must be 'onnx', 'onnx-int8' or 'torch', got {self.encoder!r}"
+            )
         if self.vector_index not in ("auto", "flat", "hnsw"):
             raise SettingsError(
                 f"COOPBOT_VECTOR_INDEX must be 'auto', 'flat' or 'hnsw', got {self.vector_index!r}"
+            )
+        if self.multilingual_limit < 0:
+            raise SettingsError(
+                f"COOPBOT_MULTILINGUAL_LIMIT must be 0 or more, got {self.multilingual_limit}"
             )
         if self.flat_limit < 0:
             raise SettingsError(f"COOPBOT_FLAT_LIMIT must be 0 or more, got {self.flat_limit}")

@@ -74,6 +74,8 @@ class BuildReport:
     removed: int = 0
     full: bool = False
     """True when the index was built from nothing rather than updated in place."""
+    notes: tuple[str, ...] = ()
+    """Decisions the build took that the operator should know about."""
 
     @property
     def skipped(self) -> tuple[FileProblem, ...]:
@@ -108,7 +110,9 @@ def _settings_differ(
     reasons: list[str] = []
     if manifest.model != model:
         reasons.append(f"built with model {manifest.model}, configured {model}")
-    if manifest.multilingual_model != multilingual_model:
+    left_out = (manifest.multilingual_model is None and "multilingual_off" in manifest.extra
+                and cfg.multilingual_limit is not None)
+    if manifest.multilingual_model != multilingual_model and not left_out:
         reasons.append(
             f"built with multilingual model {manifest.multilingual_model}, "
             f"configured {multilingual_model}"
@@ -352,6 +356,18 @@ def _apply(
         for article in articles
     ]
     all_chunks = [c for _, _, chunks in per_article for c in chunks]
+    notes: list[str] = []
+    limit = cfg.multilingual_limit
+    if writer.new and encoders.multilingual is not None and limit is not None and (
+        len(all_chunks) > limit
+    ):
+        reason = (f"{len(all_chunks)} passages is over COOPBOT_MULTILINGUAL_LIMIT={limit}; "
+                  "Vietnamese questions use the primary model and the glossary")
+        notes.append(f"multilingual vectors left out: {reason}")
+        manifest = replace(manifest, multilingual_model=None,
+                           extra={**manifest.extra, "multilingual_off": reason})
+    if manifest.multilingual_model is None:
+        encoders = Encoders(encoders.primary)  # an update adds only the spaces the index has
     embedded = _embed_all(cfg, encoders, observer, per_article, all_chunks)
     offsets = np.cumsum([0] + [len(chunks) for _, _, chunks in per_article])
     new = [
@@ -373,7 +389,7 @@ def _apply(
         articles=after.article_count, chunks=after.chunk_count, embedded=embedded.embedded,
         reused=embedded.reused, problems=tuple(problems), seconds=time.perf_counter() - t0,
         encode_seconds=embedded.seconds, build_path=path, added=len(new),
-        removed=len(removed), full=writer.new,
+        removed=len(removed), full=writer.new, notes=tuple(notes),
     )
 
 

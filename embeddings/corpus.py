@@ -58,7 +58,7 @@ class Corpus:
             if name in self._files:
                 article, found = load_article_file(self._files[name], max_bytes=max_bytes)
             else:
-                article, found = _parse_record(*self._records[name], name=name)
+                article, found = parse_record(*self._records[name])
             problems.extend(found)
             if article is not None:
                 articles.append(article)
@@ -110,7 +110,7 @@ def _scan_jsonl(corpus: Corpus, path: Path) -> None:
             reason = f"line {number} is not a JSON object"
             corpus.problems.append(FileProblem(_entry_path(path, f"line-{number}"), reason, True))
             continue
-        key = safe_id(str(record_id)) if record_id not in (None, "") else f"line-{number}"
+        key = _record_key(record_id, number)
         name = f"{path.name}#{key}"
         if name in corpus.fingerprints:
             reason = f"line {number}: duplicate id {key!r} in {path.name}"
@@ -136,19 +136,33 @@ def _entry_path(path: Path, key: str) -> Path:
     return path.with_name(f"{path.name}#{key}")
 
 
-def _parse_record(
-    path: Path, number: int, line: bytes, *, name: str
-) -> tuple[Article | None, list[FileProblem]]:
-    where = _entry_path(path, name.split("#", 1)[1])
+def _record_key(record_id: object, number: int) -> str:
+    """A record's article id: its own id made safe, or its line number."""
+    return safe_id(str(record_id)) if record_id not in (None, "") else f"line-{number}"
+
+
+def parse_record(path: Path, number: int, line: bytes) -> tuple[Article | None, list[FileProblem]]:
+    """Parse one JSONL line into an article; problems name the record, never raise.
+
+    Args:
+        path: the JSONL file.
+        number: the line number (1-based), used when the record has no id.
+        line: the raw line.
+    """
+    where = _entry_path(path, f"line-{number}")
     try:
         record = json.loads(line)
+        if not isinstance(record, dict):
+            raise ArticleFormatError("not a JSON object")
+        key = _record_key(record.get("id"), number)
+        where = _entry_path(path, key)
         text = record.get("text")
         if not isinstance(text, str) or not text.strip():
             raise ArticleFormatError("no text field")
         fields = {k: v for k, v in record.items() if k not in ("id", "text")}
         if not fields.get("source") and isinstance(fields.get("url"), str):
             fields["source"] = _site(fields["url"])
-        article, warnings = parse_article_fields(fields, text, name.split("#", 1)[1], path)
+        article, warnings = parse_article_fields(fields, text, key, path)
     except ArticleFormatError as exc:
         return None, [FileProblem(where, f"line {number}: {exc}", skipped=True)]
     except Exception as exc:  # one odd record must not stop the load

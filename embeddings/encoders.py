@@ -251,23 +251,9 @@ class SentenceTransformerEncoder:
     def _pool_spans(
         self, text: str, tokens: np.ndarray, spans: Sequence[Span], fallback: np.ndarray
     ) -> np.ndarray:
-        """Normalised mean token vector per span; the passage vector when a span has none."""
         if self._tokenizer is None:  # no offsets to map spans to tokens
             return np.tile(fallback, (len(spans), 1))
-        offsets = np.asarray(self._tokenizer.encode(text).offsets, dtype=np.int64)
-        if len(offsets) > len(tokens):  # the model truncated; its last token is [SEP]
-            offsets = offsets[: len(tokens)]
-        starts, ends = offsets[:, 0], offsets[:, 1]
-        real = ends > starts  # special tokens have empty offsets
-        pooled = np.empty((len(spans), tokens.shape[1]), dtype=np.float32)
-        for j, (a, b) in enumerate(spans):
-            inside = real & (starts >= a) & (ends <= b)
-            if not inside.any() or len(offsets) != len(tokens):
-                pooled[j] = fallback
-                continue
-            mean = tokens[inside].mean(axis=0)
-            pooled[j] = mean / max(float(np.linalg.norm(mean)), 1e-12)
-        return pooled
+        return pool_spans(self._tokenizer.encode(text).offsets, tokens, spans, fallback)
 
     def _batches(self, texts: list[str]) -> list[np.ndarray]:
         """Index slices in longest-first order. Sorting keeps padding waste low;
@@ -293,3 +279,34 @@ class SentenceTransformerEncoder:
             if on_batch is not None:
                 on_batch(len(idx))
         return out
+
+
+def pool_spans(
+    offsets: Sequence[tuple[int, int]],
+    tokens: np.ndarray,
+    spans: Sequence[Span],
+    fallback: np.ndarray,
+) -> np.ndarray:
+    """Normalised mean of the token vectors inside each character span.
+
+    Args:
+        offsets: each token's character range in the text (special tokens: empty ranges).
+        tokens: the model's output vectors for those tokens, shape (tokens, dim); may be
+            shorter than `offsets` when the model truncated the text.
+        spans: character ranges to pool.
+        fallback: the vector of a span with no token (cut off by truncation, say).
+    """
+    marks = np.asarray(offsets, dtype=np.int64).reshape(-1, 2)
+    if len(marks) > len(tokens):  # truncated: the model's last token is [SEP]
+        marks = marks[: len(tokens)]
+    starts, ends = marks[:, 0], marks[:, 1]
+    real = ends > starts
+    pooled = np.empty((len(spans), tokens.shape[1]), dtype=np.float32)
+    for j, (a, b) in enumerate(spans):
+        inside = real & (starts >= a) & (ends <= b)
+        if not inside.any() or len(marks) != len(tokens):
+            pooled[j] = fallback
+            continue
+        mean = tokens[inside].mean(axis=0)
+        pooled[j] = mean / max(float(np.linalg.norm(mean)), 1e-12)
+    return pooled

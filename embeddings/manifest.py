@@ -79,7 +79,9 @@ class Manifest:
     ) -> None:
         """Refuse an index built with another model, chunker or on-disk format."""
         problems = []
-        if self.multilingual_model != multilingual_model:
+        # An index without multilingual vectors (left out for size, or built without them)
+        # still serves: Vietnamese questions fall back to the primary model.
+        if self.multilingual_model not in (None, multilingual_model) and multilingual_model:
             problems.append(
                 f"multilingual model {self.multilingual_model!r} "
                 f"(configured: {multilingual_model!r})"

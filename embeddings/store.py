@@ -484,10 +484,16 @@ class LoadedIndex:
         Rows of articles removed since the vectors were written may appear; `chunks` does not
         resolve them, so callers drop them.
         """
+        import faiss
+
         vectors = self.spaces[space]
         n = min(n, vectors.ntotal)
         if n <= 0:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+        # One question is too little work to share: OpenMP's thread start-up and spinning cost
+        # more than they save, and slow the encoders that run next. The setting is per thread,
+        # so an index build in another thread keeps every core.
+        faiss.omp_set_num_threads(1)
         scores, rows = vectors.search(query.reshape(1, -1).astype(np.float32), n)
         keep = rows[0] >= 0
         return scores[0][keep], rows[0][keep]

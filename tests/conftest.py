@@ -47,12 +47,10 @@ def fake_encoder() -> HashingEncoder:
 @pytest.fixture(scope="session")
 def real_encoder():  # type: ignore[no-untyped-def]
     """The real default model, loaded once for the whole session."""
-    from bot.runtime import prepare_offline_runtime
+    from bot.runtime import make_encoder
+    from bot.settings import Settings
 
-    prepare_offline_runtime()
-    from embeddings.encoders import SentenceTransformerEncoder
-
-    return SentenceTransformerEncoder()
+    return make_encoder(Settings())  # ONNX Runtime, as `coopbot` runs it
 
 
 @pytest.fixture(scope="session")

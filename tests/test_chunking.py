@@ -84,5 +84,5 @@ def test_real_tokenizer_keeps_every_seed_passage_inside_the_window(real_encoder)
     for article in (*report.articles, long_article):
         _, chunks = chunk_article(article, cfg, real_encoder.count_tokens, real_encoder.max_tokens)
         for chunk in chunks:
-            n = len(real_encoder.model.tokenizer(chunk.embed_text)["input_ids"])  # with specials
+            n = len(real_encoder._tokenizer.encode(chunk.embed_text).ids)  # with [CLS], [SEP]
             assert n <= real_encoder.max_tokens, chunk.chunk_id
