@@ -33,6 +33,9 @@ CREATE TABLE vocabulary (word TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROW
 _TITLE_WEIGHT, _TEXT_WEIGHT = 0.4, 1.0
 _WORD = re.compile(r"\w+", re.UNICODE)
 _MAX_TERMS = 32  # a pasted paragraph must not become a 500-term OR query
+_MIN_TERMS = 2
+_SMALL_VOCABULARY = 50_000
+_POSTINGS_BUDGET = 5_000  # passages BM25 may score for one question (see _affordable)
 
 
 def words(text: str) -> list[str]:
@@ -132,6 +135,10 @@ class KeywordSearcher:
 
     def __init__(self, db: sqlite3.Connection) -> None:
         self._db = db
+        # In a large corpus most distinct words are one-offs (names, typos of its own), which
+        # make poor corrections and most of the scan: corrections then need df >= 2.
+        words = db.execute("SELECT count(*) FROM vocabulary").fetchone()[0]
+        self._min_df = 2 if words > _SMALL_VOCABULARY else 1
 
     def prepare(
         self, question: str, expansions: Sequence[str] = (), *, correct: bool = True
@@ -161,14 +168,38 @@ class KeywordSearcher:
 
     def search(self, query: KeywordQuery, n: int) -> list[tuple[int, float]]:
         """Top-n (row, bm25) pairs; higher is better."""
-        if not query.terms:
+        terms = self._affordable(query.terms)
+        if not terms:
             return []
         rows = self._db.execute(
             f"SELECT rowid, -bm25(chunks_fts, {_TITLE_WEIGHT}, {_TEXT_WEIGHT}) AS score "
             "FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY score DESC LIMIT ?",
-            (query.match_expression(), n),
+            (KeywordQuery(terms).match_expression(), n),
         ).fetchall()
         return [(int(r), float(s)) for r, s in rows]
+
+    def _affordable(self, terms: Sequence[str]) -> tuple[str, ...]:
+        """The terms to match, rarest first, within a budget of passages to score.
+
+        BM25 scores every passage that holds any term, so one word found in a third of a large
+        corpus ("president", "security") costs more than the rest of the question, while its IDF
+        adds almost nothing to the ranking. Common words are dropped once the rarer ones already
+        reach `_POSTINGS_BUDGET` passages; the two rarest always stay. Small corpora never reach
+        the budget, so their queries are unchanged.
+        """
+        if len(terms) <= _MIN_TERMS:
+            return tuple(terms)
+        marks = ",".join("?" * len(terms))
+        df = dict(self._db.execute(
+            f"SELECT word, df FROM vocabulary WHERE word IN ({marks})", list(terms)))
+        kept: list[str] = []
+        total = 0
+        for term in sorted(terms, key=lambda t: df.get(t, 0)):
+            total += df.get(term, 0)
+            if len(kept) >= _MIN_TERMS and total > _POSTINGS_BUDGET:
+                break
+            kept.append(term)
+        return tuple(t for t in terms if t in kept)
 
     def _known(self, word: str) -> bool:
         found = self._db.execute("SELECT 1 FROM vocabulary WHERE word = ?", (word,)).fetchone()
@@ -183,11 +214,13 @@ class KeywordSearcher:
         if len(word) < 4 or not word[0].isalpha():
             return None
         limit = 1 if len(word) < 8 else 2
-        upper = word[0] + "\U0010ffff"
+        # Long words may have two typos but then share their first two letters: the prefix
+        # keeps the scan to a small slice of a large vocabulary.
+        prefix = word[:limit]
         candidates = self._db.execute(
             "SELECT word, df FROM vocabulary WHERE word >= ? AND word < ? "
-            "AND length(word) BETWEEN ? AND ?",
-            (word[0], upper, len(word) - limit, len(word) + limit),
+            "AND length(word) BETWEEN ? AND ? AND df >= ?",
+            (prefix, prefix + "\U0010ffff", len(word) - limit, len(word) + limit, self._min_df),
         ).fetchall()
         best: tuple[int, int, str] | None = None
         for candidate, df in candidates:
