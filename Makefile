@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup demo test lint typecheck unit index clean bench-quality bench-telegram
+.PHONY: setup demo test lint typecheck unit index clean bench bench-quick bench-quality bench-telegram
 
 setup: $(STAMP)
 
@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(BIN)/coopbot ask "Who led the delegation from Sainyabuli?"
 
-test: setup lint typecheck unit
+test: setup lint typecheck unit bench-quick
 
 lint: setup
 	$(BIN)/ruff check .
@@ -37,6 +37,14 @@ index: setup
 
 clean:
 	rm -rf $(VENV) index .mypy_cache .ruff_cache .pytest_cache .hypothesis *.egg-info
+
+# Speed and memory at 1k/10k/100k passages and 1M vectors against a naive baseline (about 75 min).
+bench: setup
+	$(BIN)/python benchmarks/scale.py
+
+# The same at 300 passages and 100k vectors (about 2 min; part of `make test`).
+bench-quick: setup
+	$(BIN)/python benchmarks/scale.py --quick
 
 bench-quality: setup
 	$(BIN)/python benchmarks/quality.py

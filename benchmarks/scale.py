@@ -120,10 +120,12 @@ def _naive_build(source: Path, folder: Path, encoder: Any) -> dict[str, Any]:
     corpus = scan_corpus(source)
     loaded = corpus.load(sorted(corpus.fingerprints), max_bytes=10**9)
     texts: list[str] = []
+    body_tokens = 0
     for article in loaded.articles:
-        _, chunks = chunk_article(article, IndexConfig().chunk, encoder.count_tokens,
-                                  encoder.max_tokens)
+        units, chunks = chunk_article(article, IndexConfig().chunk, encoder.count_tokens,
+                                      encoder.max_tokens)
         texts += [c.embed_text for c in chunks]
+        body_tokens += sum(encoder.count_tokens([u.text for u in units]))
     t1 = time.perf_counter()
     vectors = encoder.model.encode(texts, batch_size=32, normalize_embeddings=True,
                                    convert_to_numpy=True, show_progress_bar=False)
@@ -134,10 +136,13 @@ def _naive_build(source: Path, folder: Path, encoder: Any) -> dict[str, Any]:
     np.save(folder / "vectors.npy", vectors)
     (folder / "texts.json").write_text(json.dumps(texts), encoding="utf-8")
     t3 = time.perf_counter()
+    # What overlap and the title prefix cost: tokens encoded per token of article text.
+    encoded_tokens = sum(encoder.count_tokens(texts))
     return {"passages": len(texts), "seconds": round(t3 - t0, 2),
             "encode_seconds": round(t2 - t1, 2), "other_seconds": round(t3 - t0 - (t2 - t1), 2),
             "passages_per_s": round(len(texts) / (t3 - t0), 1),
             "raw_encoder_passages_per_s": round(len(texts) / (t2 - t1), 1),
+            "tokens_encoded_per_article_token": round(encoded_tokens / body_tokens, 3),
             "disk_mb": _folder_mb(folder), "texts": texts}
 
 
@@ -330,6 +335,8 @@ def print_table(out: dict[str, Any]) -> None:
         print(f"build throughput / its raw encoder throughput ({' + '.join(c['spaces'])}): "
               f"{c['throughput_vs_raw_encoder']}"
               f"   (embedding cache {c['cache_mb']} MB besides the index)")
+        print(f"tokens encoded per token of article text (overlap + title prefix): "
+              f"{n['tokens_encoded_per_article_token']}")
         if c.get("hnsw"):
             print(f"HNSW recall@10 vs exact: {c['hnsw']['recall@10']}")
     for v in out.get("vectors", []):
@@ -381,11 +388,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     reference = np.load(WORK / str(sizes[-1]) / "naive" / "vectors.npy")
     for count in vector_counts:
         out["vectors"].append(vectors_run(count, reference))
+    failures = _checks(out)
+    out["failed_checks"] = failures
     name = "scale-quick.json" if args.quick else "scale.json"
     (RESULTS / name).write_text(json.dumps(out, indent=2), encoding="utf-8")
     print_table(out)
     print(f"\nJSON: {RESULTS / name}; total {time.perf_counter() - t0:.0f} s")
-    return 0
+    for failure in failures:
+        print(f"FAILED: {failure}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _checks(out: dict[str, Any]) -> list[str]:
+    """Properties that must hold whatever the machine's speed (timings are only reported)."""
+    failures = []
+    for run in out["sizes"]:
+        c = run["coopbot"]
+        if c["unchanged_embedded"]:
+            failures.append(f"{run['passages']}: unchanged re-run embedded "
+                            f"{c['unchanged_embedded']}")
+        if c["add10_embedded"] != c["add10_passages"] * len(c["spaces"]):
+            failures.append(f"{run['passages']}: adding articles embedded {c['add10_embedded']}, "
+                            f"not only their {c['add10_passages']} passages")
+        if c.get("hnsw") and c["hnsw"]["recall@10"] < 0.95:
+            failures.append(f"{run['passages']}: HNSW recall@10 {c['hnsw']['recall@10']} < 0.95")
+    for v in out["vectors"]:
+        if v["hnsw"]["recall@10"] < 0.95:
+            failures.append(f"{v['vectors']} vectors: HNSW recall@10 {v['hnsw']['recall@10']}")
+    return failures
 
 
 def _cpus() -> int:
