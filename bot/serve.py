@@ -35,13 +35,15 @@ def make_services(settings: Settings) -> BotServices:
     reranker = make_reranker(settings)
     ensure_index(cfg, encoders, notify=lambda line: log.warning("%s", line))
 
-    def rebuild(observer: BuildObserver) -> Retriever:
-        build_index(cfg, encoders, observer)
+    def reopen() -> Retriever:
         return open_retriever(cfg, encoders, retrieval_config(settings), reranker=reranker)
 
-    retriever = open_retriever(cfg, encoders, retrieval_config(settings), reranker=reranker)
+    def rebuild(observer: BuildObserver) -> Retriever:
+        build_index(cfg, encoders, observer)
+        return reopen()
+
     return BotServices(
-        settings=settings, holder=RetrieverHolder(retriever), results=ResultStore(),
+        settings=settings, holder=RetrieverHolder(reopen(), reopen), results=ResultStore(),
         limiter=RateLimiter(settings.rate_limit), feedback=FeedbackStore(
             settings.index_dir / FEEDBACK_DB), reindex=ReindexState(), rebuild=rebuild,
     )

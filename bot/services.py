@@ -6,6 +6,7 @@ Everything here is plain Python (no telegram imports), so it is tested without a
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import sqlite3
 import threading
@@ -17,6 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+log = logging.getLogger(__name__)
+
 if TYPE_CHECKING:
     from embeddings.answers import Answer
     from embeddings.builder import BuildReport
@@ -24,17 +27,46 @@ if TYPE_CHECKING:
 
 
 class RetrieverHolder:
-    """The retriever answering now; a finished rebuild swaps in a new one atomically."""
+    """The retriever answering now; a finished rebuild swaps in a new one atomically.
 
-    def __init__(self, retriever: Retriever) -> None:
+    With `reopen`, a change made to the index by another process (`coopbot index`, or a
+    future `coopbot add`) is picked up at the next question: the check is one SQLite pragma
+    and one small file read.
+    """
+
+    def __init__(
+        self, retriever: Retriever, reopen: Callable[[], Retriever] | None = None
+    ) -> None:
         self._retriever = retriever
+        self._reopen = reopen
         self._lock = threading.Lock()
+        self._reopening = threading.Lock()
 
     @property
     def current(self) -> Retriever:
         """The retriever to use for one question (keep the reference for its duration)."""
         with self._lock:
-            return self._retriever
+            retriever = self._retriever
+        if self._reopen is not None and retriever.index.changed():
+            retriever = self._refresh(retriever)
+        return retriever
+
+    def _refresh(self, stale: Retriever) -> Retriever:
+        from embeddings.errors import CoopbotError
+
+        with self._reopening:
+            with self._lock:
+                if self._retriever is not stale:  # another question reopened it meanwhile
+                    return self._retriever
+            assert self._reopen is not None
+            try:
+                fresh = self._reopen()
+            except CoopbotError as exc:  # caught mid-update, say: keep serving, retry later
+                log.warning("index changed but could not be reopened yet: %s", exc)
+                return stale
+            self.swap(fresh)
+            log.info("index changed on disk: reopened it")
+            return fresh
 
     def swap(self, retriever: Retriever) -> None:
         """Serve from a new retriever from now on; questions in flight finish on the old one."""

@@ -472,9 +472,12 @@ class LoadedIndex:
         return int(self._db.execute("PRAGMA data_version").fetchone()[0])
 
     def changed(self) -> bool:
-        """True once another process committed a change to this build (reopen to see it)."""
+        """True once the index changed on disk: this build was updated in place by another
+        process, or another build became current. Reopen to see the change."""
         with self._lock:
-            return self._data_version() != self._version
+            if self._data_version() != self._version:
+                return True
+        return current_build(self.path.parent.parent) != self.path
 
     def search(
         self, query: np.ndarray, n: int, space: str

@@ -106,3 +106,31 @@ def test_feedback_command_summarises_and_purges(
     assert "1 vote(s)" in capsys.readouterr().out
     assert main(["--index", str(tmp_path / "index"), "feedback", "--purge"]) == 0
     assert "deleted 1 vote(s)" in capsys.readouterr().out
+
+
+def test_holder_reopens_an_index_changed_by_another_process(seeds: Path, tmp_path: Path) -> None:
+    from embeddings.builder import build_index
+    from embeddings.config import IndexConfig
+    from embeddings.service import open_retriever
+    from tests.fakes import HashingEncoder
+
+    cfg = IndexConfig(seeds_dir=seeds, index_dir=tmp_path / "index")
+    build_index(cfg, HashingEncoder())
+    opened: list[object] = []
+
+    def reopen():  # type: ignore[no-untyped-def]
+        opened.append(object())
+        return open_retriever(cfg, HashingEncoder())
+
+    holder = RetrieverHolder(reopen(), reopen)
+    first = holder.current
+    assert holder.current is first and len(opened) == 1  # unchanged: no reopening
+    (seeds / "2024-03-02-office.md").write_text(
+        "---\ntitle: Dien Bien office\n---\nThe police of Dien Bien opened a liaison office.\n",
+        encoding="utf-8")
+    build_index(cfg, HashingEncoder())  # an in-place update, as `coopbot index` does
+    second = holder.current
+    assert second is not first and len(opened) == 2
+    assert second.search("Dien Bien liaison office", 1).results[0].title == "Dien Bien office"
+    build_index(cfg, HashingEncoder(), full=True)  # another build becomes current
+    assert holder.current is not second and len(opened) == 3
