@@ -42,6 +42,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_status)
 
+    p = sub.add_parser("list", help="the indexed articles: id, date, title, source")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=_lazy("cmd_list"))
+
+    p = sub.add_parser("remove", help="remove articles by id (no full rebuild)")
+    p.add_argument("ids", nargs="+", metavar="ID", help="article ids, as `coopbot list` shows")
+    p.set_defaults(func=_lazy("cmd_remove"))
+
     p = sub.add_parser("ask", help="answer a question with cited excerpts")
     p.add_argument("question", nargs="+", help="the question (quote it or not)")
     p.add_argument("-k", type=int, default=None, help="number of results (env COOPBOT_TOP_K)")
@@ -68,6 +76,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_eval)
     return parser
+
+
+def _lazy(name: str) -> Any:
+    """A command from bot.cli_articles, imported only when it runs."""
+
+    def run(args: argparse.Namespace, settings: Settings) -> int:
+        from bot import cli_articles
+
+        result: int = getattr(cli_articles, name)(args, settings)
+        return result
+
+    return run
 
 
 def main(argv: list[str] | None = None) -> int:

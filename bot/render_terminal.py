@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from embeddings.answers import Answer, Result
     from embeddings.builder import BuildReport
     from embeddings.evaluation import QuestionOutcome
+    from embeddings.store import ArticleSummary
 
 BOLD, DIM, RESET = "\033[1m", "\033[2m", "\033[0m"
 NO_ANSWER = (
@@ -92,6 +93,20 @@ def render_build(report: BuildReport) -> str:
                 lines.append(f"  ... and {len(problems) - _MAX_LISTED} more "
                              "(`coopbot status --json` lists every skipped one)")
     lines.append(f"Index: {report.build_path}")
+    return "\n".join(lines)
+
+
+def render_article_list(summaries: Sequence[ArticleSummary]) -> str:
+    """`coopbot list`: one line per article, newest first."""
+    if not summaries:
+        return "The index holds no article."
+    width = min(max(len(a.id) for a in summaries), 40)
+    lines = [f"{'id':<{width}}  {'date':<10}  {'passages':>8}  title · source"]
+    for a in summaries:
+        when = a.date.isoformat() if a.date else "-"
+        source = f" · {a.source}" if a.source else ""
+        lines.append(f"{a.id:<{width}}  {when:<10}  {a.passages:>8}  {a.title}{source}")
+    lines.append(f"{len(summaries)} article(s)")
     return "\n".join(lines)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -174,3 +175,54 @@ def parse_record(path: Path, number: int, line: bytes) -> tuple[Article | None, 
 def _site(url: str) -> str | None:
     host = urlsplit(url).hostname or ""
     return host.removeprefix("www.") or None
+
+
+REMOVED = ".removed"
+"""Folder inside the seeds folder where removed article files are kept (never scanned)."""
+
+
+def remove_entry(source: Path, entry: str) -> Path:
+    """Take an entry out of the corpus; returns the file that changed or was moved.
+
+    An article file moves to ``<seeds>/.removed/`` (recoverable; hidden folders are not
+    read). A JSONL record is dropped from its file, which is rewritten atomically.
+
+    Raises:
+        FileNotFoundError: the entry's file is not in the source any more.
+    """
+    name, _, key = entry.partition("#")
+    folder = source if source.is_dir() else source.parent
+    path = source if source.is_file() else folder / name
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is not in the article source any more")
+    if not key:
+        target = folder / REMOVED / name
+        target.parent.mkdir(exist_ok=True)
+        os.replace(path, _free_name(target))
+        return path
+    kept = [line for number, line in _read_lines(path)
+            if not line.strip() or _line_key(line, number) != key]
+    tmp = path.with_name(f".{path.name}.tmp")
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(tmp, "wb") as handle:
+        handle.writelines(kept)
+    os.replace(tmp, path)
+    return path
+
+
+def _line_key(line: bytes, number: int) -> str | None:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    return _record_key(record.get("id"), number) if isinstance(record, dict) else None
+
+
+def _free_name(target: Path) -> Path:
+    """`target`, or `target` with a number added if a file of that name was removed before."""
+    candidate, n = target, 1
+    while candidate.exists():
+        candidate = target.with_name(f"{target.stem}.{n}{target.suffix}")
+        n += 1
+    return candidate
+

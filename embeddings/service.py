@@ -1,15 +1,18 @@
-"""What front ends call: make sure the index is fresh, then open a retriever over it."""
+"""What front ends call: keep the index fresh, open a retriever over it, remove articles."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from embeddings.builder import BuildObserver, BuildReport, build_index, check_freshness
 from embeddings.config import IndexConfig
+from embeddings.corpus import remove_entry
 from embeddings.encoders import Encoder, Encoders, as_encoders
+from embeddings.errors import CoopbotError
 from embeddings.rerank import Reranker
 from embeddings.retrieval import RetrievalConfig, Retriever
-from embeddings.store import open_index
+from embeddings.store import article_summaries, open_index
 
 
 def ensure_index(
@@ -52,3 +55,39 @@ def open_retriever(
         multilingual_model=encoders.multilingual_name,
     )
     return Retriever(index, encoders, retrieval, reranker=reranker)
+
+
+def remove_articles(
+    cfg: IndexConfig,
+    encoders: Encoder | Encoders,
+    ids: Sequence[str],
+    *,
+    observer: BuildObserver | None = None,
+) -> tuple[list[Path], BuildReport]:
+    """Remove articles from the corpus and the index, in place (no full rebuild).
+
+    Article files are moved to ``<seeds>/.removed/``; JSONL records are dropped from their file.
+    The index update that follows deletes the articles' passages, sentences and keyword
+    postings; their vectors stop resolving at once and leave the FAISS file at the next
+    compaction.
+
+    Returns:
+        The files changed or moved, and the update's report.
+
+    Raises:
+        CoopbotError: an id is not in the index, or its file is gone.
+    """
+    known = {a.id: a for a in article_summaries(cfg.index_dir)}
+    missing = [i for i in ids if i not in known]
+    if missing:
+        raise CoopbotError(f"no article with id {', '.join(map(repr, missing))} in the index; "
+                           "`coopbot list` shows the ids")
+    changed = []
+    for article_id in dict.fromkeys(ids):
+        try:
+            changed.append(remove_entry(cfg.seeds_dir, known[article_id].entry))
+        except FileNotFoundError as exc:
+            raise CoopbotError(f"cannot remove {article_id!r}: {exc}; run `coopbot index` "
+                               "to bring the index up to date") from exc
+    return changed, build_index(cfg, encoders, observer)
+

@@ -577,6 +577,41 @@ def _open_readonly(path: Path) -> sqlite3.Connection:
     return db
 
 
+@dataclass(frozen=True)
+class ArticleSummary:
+    """One indexed article as `coopbot list` shows it."""
+
+    id: str
+    title: str
+    date: date | None
+    source: str | None
+    url: str | None
+    entry: str
+    """The corpus entry it came from: a file name, or ``<file>.jsonl#<record id>``."""
+    passages: int
+
+
+def article_summaries(root: Path) -> list[ArticleSummary]:
+    """Every article of the current build, newest first, without loading any vectors."""
+    build = current_build(root)
+    if build is None:
+        raise IndexMissingError(f"no index in {root}: run `coopbot index` to build it")
+    db = _open_readonly(build / META)
+    try:
+        rows = db.execute(
+            "SELECT a.id, a.title, a.date, a.source, a.url, a.entry, count(c.row) "
+            "FROM articles a LEFT JOIN chunks c ON c.article_id = a.id "
+            "GROUP BY a.id ORDER BY a.date IS NULL, a.date DESC, a.id"
+        ).fetchall()
+    except sqlite3.Error as exc:
+        raise IndexCorruptError(f"cannot read {build / META} ({exc}); run `coopbot index "
+                                "--full` to rebuild") from exc
+    finally:
+        db.close()
+    return [ArticleSummary(r[0], r[1], date.fromisoformat(r[2]) if r[2] else None, *r[3:])
+            for r in rows]
+
+
 def article_date_range(build: Path) -> tuple[date, date] | None:
     """Oldest and newest article dates of a build, without loading its vectors."""
     db = _open_readonly(build / META)
