@@ -257,7 +257,7 @@ def size_run(size: int, records: Sequence[tuple[str, int]], encoders: Any, naive
     coop["serving"] = _serve("coopbot", str(folder / "index"), str(source), str(qfile),
                              "--multilingual", multilingual)
     naive["serving"] = _serve("naive", str(folder / "naive"), str(qfile))
-    coop["hnsw"] = _hnsw_recall(folder / "index", encoders.primary, questions[:100])
+    coop["hnsw"] = _hnsw_recall(folder / "index", encoders.primary, questions)
     return {"passages": len(texts), "articles": articles, "naive": naive, "coopbot": coop}
 
 
@@ -407,7 +407,7 @@ def _checks(out: dict[str, Any]) -> list[str]:
         if c["unchanged_embedded"]:
             failures.append(f"{run['passages']}: unchanged re-run embedded "
                             f"{c['unchanged_embedded']}")
-        if c["add10_embedded"] != c["add10_passages"] * len(c["spaces"]):
+        if not 0 < c["add10_embedded"] <= c["add10_passages"] * len(c["spaces"]):
             failures.append(f"{run['passages']}: adding articles embedded {c['add10_embedded']}, "
                             f"not only their {c['add10_passages']} passages")
         if c.get("hnsw") and c["hnsw"]["recall@10"] < 0.95:

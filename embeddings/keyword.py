@@ -8,7 +8,6 @@ without Vietnamese accents. Porter stemming makes "meets" find "meeting".
 
 from __future__ import annotations
 
-import itertools
 import re
 import sqlite3
 from collections import Counter
@@ -35,7 +34,7 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 _MAX_TERMS = 32  # a pasted paragraph must not become a 500-term OR query
 _MIN_TERMS = 2
 _SMALL_VOCABULARY = 50_000
-_POSTINGS_BUDGET = 5_000  # passages BM25 may score for one question (see _affordable)
+_POSTINGS_BUDGET = 1_500  # passages BM25 may score for one question (see _affordable)
 
 
 def words(text: str) -> list[str]:
@@ -43,27 +42,24 @@ def words(text: str) -> list[str]:
     return _WORD.findall(fold(text))
 
 
-def add_keyword_rows(db: sqlite3.Connection, first_row: int, titles: Sequence[str]) -> None:
+def add_keyword_rows(db: sqlite3.Connection, first_row: int) -> None:
     """Index passages from `first_row` on (just inserted) and count their words.
 
     Args:
         db: the index database, inside the writer's transaction.
         first_row: the first new passage row; every row from it on is new.
-        titles: titles of the new articles (each counted once in the vocabulary).
     """
     db.execute(
         "INSERT INTO chunks_fts(rowid, title, text) "
         "SELECT row, title, text FROM fts_source WHERE row >= ?", (first_row,),
     )
-    texts = (t for (t,) in db.execute("SELECT text FROM chunks WHERE row >= ?", (first_row,)))
-    _count_words(db, itertools.chain(texts, titles), +1)
+    rows = db.execute("SELECT title, text FROM fts_source WHERE row >= ?", (first_row,))
+    _count_words(db, (f"{title} {text}" for title, text in rows), +1)
 
 
-def remove_keyword_rows(
-    db: sqlite3.Connection, rows: Sequence[int], article_ids: Sequence[str]
-) -> None:
-    """Drop passages (and their articles' titles) from the keyword index; call before deleting
-    them, since an external-content FTS table needs the old text to remove its postings."""
+def remove_keyword_rows(db: sqlite3.Connection, rows: Sequence[int]) -> None:
+    """Drop passages from the keyword index; call before deleting them, since an
+    external-content FTS table needs the old text to remove its postings."""
     if not rows:
         return
     marks = ",".join("?" * len(rows))
@@ -73,14 +69,16 @@ def remove_keyword_rows(
     db.executemany(
         "INSERT INTO chunks_fts(chunks_fts, rowid, title, text) VALUES ('delete', ?, ?, ?)", old
     )
-    id_marks = ",".join("?" * len(article_ids))
-    titles = [t for (t,) in db.execute(
-        f"SELECT title FROM articles WHERE id IN ({id_marks})", list(article_ids))]
-    _count_words(db, itertools.chain((text for _, _, text in old), titles), -1)
+    _count_words(db, (f"{title} {text}" for _, title, text in old), -1)
 
 
 def _count_words(db: sqlite3.Connection, texts: Iterable[str], sign: int) -> None:
-    """Add (sign +1) or subtract (-1) each text's distinct words to the vocabulary counts."""
+    """Add (sign +1) or subtract (-1) each passage's distinct words to the vocabulary counts.
+
+    A passage is searched with its article's title, so a title word counts once per passage:
+    `df` is then the number of rows the FTS index matches for the word, which is what the
+    keyword search's cost budget needs.
+    """
     df: Counter[str] = Counter()
     for text in texts:
         df.update(set(words(text)))

@@ -295,7 +295,7 @@ class IndexWriter:
             marks = ",".join("?" * len(batch))
             rows = [r[0] for r in self.db.execute(
                 f"SELECT row FROM chunks WHERE article_id IN ({marks})", batch)]
-            remove_keyword_rows(self.db, rows, batch)
+            remove_keyword_rows(self.db, rows)
             self.db.execute(f"DELETE FROM chunks WHERE article_id IN ({marks})", batch)
             self.db.execute(f"DELETE FROM units WHERE article_id IN ({marks})", batch)
             self.db.execute(f"DELETE FROM articles WHERE id IN ({marks})", batch)
@@ -335,7 +335,7 @@ class IndexWriter:
             rows.extend(range(row, row + len(article.chunks)))
             row += len(article.chunks)
         if rows:
-            add_keyword_rows(self.db, rows[0], [a.record.title for a in articles])
+            add_keyword_rows(self.db, rows[0])
         return rows
 
     def commit(

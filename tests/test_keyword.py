@@ -33,7 +33,7 @@ def searcher() -> KeywordSearcher:
     )
     db.execute("INSERT INTO articles VALUES ('a', 'Police cooperation')")
     db.executemany("INSERT INTO chunks VALUES (?, 'a', ?)", enumerate(PASSAGES))
-    add_keyword_rows(db, 0, ["Police cooperation"])
+    add_keyword_rows(db, 0)
     return KeywordSearcher(db)
 
 
@@ -83,10 +83,11 @@ def test_edit_distance_with_limit() -> None:
 def test_removed_rows_leave_search_and_vocabulary(searcher: KeywordSearcher) -> None:
     db = searcher._db
     assert _top(searcher, "laptops Sainyabuli") == 2
-    remove_keyword_rows(db, [2], ["a"])
+    remove_keyword_rows(db, [2])
     db.execute("DELETE FROM chunks WHERE row = 2")
     assert _top(searcher, "laptops Sainyabuli") is None
     assert searcher.prepare("Sainyabuli").known == ()  # its only passage is gone
-    # Words still used elsewhere keep a count: "police" is in the title of the other rows.
+    # Words still used elsewhere keep a count; title words count once per passage.
     assert db.execute("SELECT df FROM vocabulary WHERE word = 'quang'").fetchone() == (1,)
+    assert db.execute("SELECT df FROM vocabulary WHERE word = 'cooperation'").fetchone() == (3,)
     assert _top(searcher, "Lương Tam Quang") == 0
