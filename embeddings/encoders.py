@@ -184,17 +184,7 @@ class SentenceTransformerEncoder:
 
     @cached_property
     def _tokenizer(self) -> Any:
-        tokenizer_file = Path(self._location) / "tokenizer.json"
-        if tokenizer_file.is_file():
-            # The fast tokenizer alone: chunking stays cheap and never imports torch.
-            from tokenizers import Tokenizer
-
-            tokenizer = Tokenizer.from_file(str(tokenizer_file))
-            # The file ships with padding to 128 and truncation on: both would falsify counts.
-            tokenizer.no_padding()
-            tokenizer.no_truncation()
-            return tokenizer
-        return None
+        return fast_tokenizer(self._location)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Word pieces of each text, without special tokens."""
@@ -279,6 +269,21 @@ class SentenceTransformerEncoder:
             if on_batch is not None:
                 on_batch(len(idx))
         return out
+
+
+def fast_tokenizer(location: str) -> Any:
+    """The model folder's fast tokenizer without padding or truncation, or None if it has no
+    ``tokenizer.json``. Chunking needs only this, so it never imports torch."""
+    tokenizer_file = Path(location) / "tokenizer.json"
+    if not tokenizer_file.is_file():
+        return None
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(tokenizer_file))
+    # The file ships with padding to 128 and truncation on: both would falsify counts.
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    return tokenizer
 
 
 def pool_spans(

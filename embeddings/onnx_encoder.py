@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from embeddings.encoders import BatchCallback, Span, pool_spans, resolve_model
+from embeddings.encoders import BatchCallback, Span, fast_tokenizer, pool_spans, resolve_model
 from embeddings.errors import EncoderError
 
 INT8_SUFFIX = "@onnx-int8"
@@ -99,12 +99,7 @@ class OnnxEncoder:
 
     @cached_property
     def _tokenizer(self) -> Any:
-        from tokenizers import Tokenizer
-
-        tokenizer = Tokenizer.from_file(str(Path(self._location) / "tokenizer.json"))
-        tokenizer.no_padding()
-        tokenizer.no_truncation()
-        return tokenizer
+        return fast_tokenizer(self._location)  # onnx_supported() checked the file exists
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Word pieces of each text, without special tokens."""
