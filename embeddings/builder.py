@@ -384,7 +384,8 @@ def _apply(
     rows = writer.add_articles(new, first_row)
     final = replace(manifest, build_seconds=round(time.perf_counter() - t0, 3))
     path = writer.commit(final, embedded.vectors, rows, cfg.vectors)
-    after = read_manifest(cfg.index_dir)
+    after = writer.written
+    assert after is not None
     return BuildReport(
         articles=after.article_count, chunks=after.chunk_count, embedded=embedded.embedded,
         reused=embedded.reused, problems=tuple(problems), seconds=time.perf_counter() - t0,

@@ -30,7 +30,7 @@ import shutil
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -184,13 +184,7 @@ def _manifest_of(db: sqlite3.Connection, build: Path) -> Manifest:
             f"the index in {build} has format {manifest.format_version} (this coopbot reads "
             f"{FORMAT_VERSION}); run `coopbot index` to rebuild it"
         )
-    return _replace(manifest, skipped=skipped)
-
-
-def _replace(manifest: Manifest, **changes: Any) -> Manifest:
-    from dataclasses import replace
-
-    return replace(manifest, **changes)
+    return replace(manifest, skipped=skipped)
 
 
 @contextlib.contextmanager
@@ -234,7 +228,8 @@ class IndexWriter:
         self.folder = folder
         self.db = db
         self.new = new
-        self._removed_rows = 0
+        self.written: Manifest | None = None
+        """The manifest `commit` stored (counts and files filled in)."""
 
     @classmethod
     def create(cls, root: Path, name: str) -> IndexWriter:
@@ -299,7 +294,6 @@ class IndexWriter:
             self.db.execute(f"DELETE FROM chunks WHERE article_id IN ({marks})", batch)
             self.db.execute(f"DELETE FROM units WHERE article_id IN ({marks})", batch)
             self.db.execute(f"DELETE FROM articles WHERE id IN ({marks})", batch)
-            self._removed_rows += len(rows)
 
     def set_entries(self, entries: dict[str, tuple[str, str | None]]) -> None:
         """Record entries as seen: name -> (fingerprint, skip reason or None)."""
@@ -378,7 +372,7 @@ class IndexWriter:
             write_index(index, self.folder / files[space])
             _fsync(self.folder / files[space])
         next_row = max([old.next_row if old else 0, int(rows.max()) + 1 if len(rows) else 0])
-        final = _replace(
+        final = replace(
             manifest, vector_files=files, vector_total=totals, next_row=next_row,
             chunk_count=live, article_count=articles, vector_index=vector_cfg.as_dict(),
             extra={**manifest.extra, "generation": generation},
@@ -389,6 +383,7 @@ class IndexWriter:
         )
         self.db.execute("COMMIT")
         self.db.close()
+        self.written = final
         if self.new:
             return self._publish()
         _remove_unreferenced(self.folder, set(files.values()))
