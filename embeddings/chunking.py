@@ -60,6 +60,7 @@ class Chunk:
     end: int
     text: str
     embed_text: str
+    tokens: int = 0  # word pieces of embed_text, from the chunker's counts (for batching)
 
     @property
     def chunk_id(self) -> str:
@@ -100,19 +101,30 @@ def unit_spans(units: Sequence[Unit], offset: int = 0) -> list[tuple[int, int]]:
     return spans
 
 
-def article_units(article: Article, count_tokens: TokenCounter, budget: int) -> list[Unit]:
-    """Split an article into sentences; a sentence over `budget` tokens is cut at word bounds."""
+def article_units(
+    article: Article, count_tokens: TokenCounter, budget: int
+) -> tuple[list[Unit], list[int]]:
+    """Split an article into sentences; a sentence over `budget` tokens is cut at word bounds.
+
+    Returns:
+        The units and each one's word-piece count (the tokenizer is the costly part of
+        chunking, so no text is counted twice).
+    """
     sentences = [
         (p, s) for p, para in enumerate(article.paragraphs) for s in split_sentences(para)
     ]
     counts = count_tokens([s for _, s in sentences])
     units: list[Unit] = []
+    sizes: list[int] = []
     for (p, sentence), n in zip(sentences, counts, strict=True):
         if n <= budget:
             units.append(Unit(p, sentence))
+            sizes.append(n)
         else:
-            units.extend(Unit(p, piece) for piece in _split_long(sentence, count_tokens, budget))
-    return units
+            pieces = _split_long(sentence, count_tokens, budget)
+            units.extend(Unit(p, piece) for piece in pieces)
+            sizes.extend(count_tokens(pieces))
+    return units, sizes
 
 
 def _split_long(sentence: str, count_tokens: TokenCounter, budget: int) -> list[str]:
@@ -155,9 +167,9 @@ def chunk_article(
         The article's units (sentences) and its chunks, whose spans index into those units.
     """
     prefix = passage_prefix(article)
-    budget = chunk_budget(cfg, count_tokens([prefix])[0], max_tokens)
-    units = article_units(article, count_tokens, budget)
-    sizes = count_tokens([u.text for u in units])
+    prefix_tokens = count_tokens([prefix])[0]
+    budget = chunk_budget(cfg, prefix_tokens, max_tokens)
+    units, sizes = article_units(article, count_tokens, budget)
     chunks: list[Chunk] = []
     start = 0
     while start < len(units):
@@ -168,7 +180,8 @@ def chunk_article(
             used += sizes[end]
             end += 1
         text = join_units(units[start:end])
-        chunks.append(Chunk(article.id, len(chunks), start, end, text, prefix + text))
+        chunks.append(Chunk(article.id, len(chunks), start, end, text, prefix + text,
+                            prefix_tokens + used))
         if end == len(units):
             break
         # Step back for the overlap (not over a paragraph break), but always move forward.

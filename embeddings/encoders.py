@@ -191,8 +191,7 @@ class SentenceTransformerEncoder:
         if not texts:
             return []
         if self._tokenizer is not None:
-            encodings = self._tokenizer.encode_batch(list(texts), add_special_tokens=False)
-            return [len(e.ids) for e in encodings]
+            return token_counts(self._tokenizer, texts)
         tok = self.model.tokenizer
         return [len(ids) for ids in tok(list(texts), add_special_tokens=False)["input_ids"]]
 
@@ -284,6 +283,16 @@ def fast_tokenizer(location: str) -> Any:
     tokenizer.no_padding()
     tokenizer.no_truncation()
     return tokenizer
+
+
+def token_counts(tokenizer: Any, texts: Sequence[str]) -> list[int]:
+    """Word pieces of each text (no special tokens) by a fast tokenizer.
+
+    ``encode_batch_fast`` skips character offsets, which counting does not need: chunking a
+    100k-passage corpus spent 17 s tokenizing before.
+    """
+    return [len(e.ids) for e in tokenizer.encode_batch_fast(list(texts),
+                                                            add_special_tokens=False)]
 
 
 def pool_spans(

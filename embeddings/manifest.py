@@ -37,8 +37,10 @@ class Manifest:
     """The vector index settings (kind, thresholds) the build used."""
     vector_files: dict[str, str] = field(default_factory=dict)
     """Vector space -> FAISS file name in the build folder."""
+    vector_deltas: dict[str, str] = field(default_factory=dict)
+    """Vector space -> FAISS file of the vectors added since its main file was written."""
     vector_total: dict[str, int] = field(default_factory=dict)
-    """Vector space -> vectors in the FAISS file (live and dead)."""
+    """Vector space -> vectors in its FAISS files (live and dead)."""
     next_row: int = 0
     """The row id the next passage gets; rows are never reused."""
     updated_at: str | None = None

@@ -26,7 +26,14 @@ from typing import Any
 
 import numpy as np
 
-from embeddings.encoders import BatchCallback, Span, fast_tokenizer, pool_spans, resolve_model
+from embeddings.encoders import (
+    BatchCallback,
+    Span,
+    fast_tokenizer,
+    pool_spans,
+    resolve_model,
+    token_counts,
+)
 from embeddings.errors import EncoderError
 
 INT8_SUFFIX = "@onnx-int8"
@@ -105,8 +112,7 @@ class OnnxEncoder:
         """Word pieces of each text, without special tokens."""
         if not texts:
             return []
-        return [len(e.ids) for e in self._tokenizer.encode_batch(list(texts),
-                                                               add_special_tokens=False)]
+        return token_counts(self._tokenizer, texts)
 
     @property
     def session(self) -> Any:

@@ -32,6 +32,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,13 @@ from embeddings.keyword import (
     remove_keyword_rows,
 )
 from embeddings.manifest import FORMAT_VERSION, Manifest
-from embeddings.vector_index import VectorIndexConfig, read_index, updated_index, write_index
+from embeddings.vector_index import (
+    VectorIndexConfig,
+    VectorSpace,
+    read_index,
+    updated_space,
+    write_index,
+)
 
 META = "meta.sqlite"
 CURRENT = "CURRENT"
@@ -355,26 +362,31 @@ class IndexWriter:
         live = int(self.db.execute("SELECT count(*) FROM chunks").fetchone()[0])
         articles = int(self.db.execute("SELECT count(*) FROM articles").fetchone()[0])
         files: dict[str, str] = {}
+        deltas: dict[str, str] = {}
         totals: dict[str, int] = {}
         rows = np.asarray(new_rows, dtype=np.int64)
         for space, vectors in new_vectors.items():
-            current = None
-            if old is not None and space in old.vector_files:
-                current = read_index(self.folder / old.vector_files[space], mmap=False)
-            index, rebuilt = updated_index(
-                current, vectors, rows, live, self._live_rows, vector_cfg
+            known = old is not None and space in old.vector_files
+            current = open_space(self.folder, old, space, mmap=True) if old and known else None
+            main_name = old.vector_files[space] if old and known else ""
+            update = updated_space(
+                current, partial(read_index, self.folder / main_name, mmap=False),
+                vectors, rows, live, self._live_rows, vector_cfg,
             )
-            totals[space] = int(index.ntotal)
-            if old is not None and current is not None and not rebuilt and not len(rows):
-                files[space] = old.vector_files[space]  # nothing added: keep the file
-                continue
-            files[space] = f"vectors-{space}-{generation}.faiss"
-            write_index(index, self.folder / files[space])
-            _fsync(self.folder / files[space])
+            totals[space] = update.total
+            files[space] = main_name
+            if update.main is not None:
+                files[space] = self._write(update.main, f"vectors-{space}-{generation}.faiss")
+            if update.delta is not None and update.delta_changed:
+                deltas[space] = self._write(update.delta,
+                                            f"vectors-{space}-delta-{generation}.faiss")
+            elif update.delta is not None and old is not None:
+                deltas[space] = old.vector_deltas[space]
         next_row = max([old.next_row if old else 0, int(rows.max()) + 1 if len(rows) else 0])
         final = replace(
-            manifest, vector_files=files, vector_total=totals, next_row=next_row,
-            chunk_count=live, article_count=articles, vector_index=vector_cfg.as_dict(),
+            manifest, vector_files=files, vector_deltas=deltas, vector_total=totals,
+            next_row=next_row, chunk_count=live, article_count=articles,
+            vector_index=vector_cfg.as_dict(),
             extra={**manifest.extra, "generation": generation},
         )
         self.db.execute(
@@ -386,8 +398,13 @@ class IndexWriter:
         self.written = final
         if self.new:
             return self._publish()
-        _remove_unreferenced(self.folder, set(files.values()))
+        _remove_unreferenced(self.folder, {*files.values(), *deltas.values()})
         return self.folder
+
+    def _write(self, index: Any, name: str) -> str:
+        write_index(index, self.folder / name)
+        _fsync(self.folder / name)
+        return name
 
     def _live_rows(self) -> np.ndarray:
         return np.fromiter((r for (r,) in self.db.execute("SELECT row FROM chunks")),
@@ -426,6 +443,25 @@ def _remove_unreferenced(folder: Path, keep: set[str]) -> None:
             path.unlink(missing_ok=True)
 
 
+def open_space(build: Path, manifest: Manifest, space: str, *, mmap: bool) -> VectorSpace:
+    """A vector space's main and delta files, checked against the manifest's count.
+
+    Raises:
+        IndexCorruptError: a file is missing, unreadable, or holds another number of vectors.
+    """
+    ef = manifest.vector_index.get("ef_search")
+    main = read_index(build / manifest.vector_files[space], mmap=mmap, ef_search=ef)
+    delta_name = manifest.vector_deltas.get(space)
+    delta = read_index(build / delta_name, mmap=mmap) if delta_name else None
+    opened = VectorSpace(main, delta)
+    if opened.ntotal != manifest.vector_total.get(space):
+        raise IndexCorruptError(
+            f"the {space} vectors in {build} number {opened.ntotal}, the manifest says "
+            f"{manifest.vector_total.get(space)}; run `coopbot index --full` to rebuild"
+        )
+    return opened
+
+
 def prune_builds(root: Path) -> None:
     """Delete builds other than the current one, and temporaries left by crashed builds.
 
@@ -447,16 +483,9 @@ class LoadedIndex:
     def __init__(self, build: Path, db: sqlite3.Connection, manifest: Manifest) -> None:
         self.path = build
         self.manifest = manifest
-        ef = manifest.vector_index.get("ef_search")
-        self.spaces: dict[str, Any] = {}
-        for space, name in manifest.vector_files.items():
-            vectors = read_index(build / name, mmap=True, ef_search=ef)
-            if vectors.ntotal != manifest.vector_total.get(space):
-                raise IndexCorruptError(
-                    f"{build / name} holds {vectors.ntotal} vectors, the manifest says "
-                    f"{manifest.vector_total.get(space)}; run `coopbot index --full` to rebuild"
-                )
-            self.spaces[space] = vectors
+        self.spaces: dict[str, VectorSpace] = {
+            space: open_space(build, manifest, space, mmap=True) for space in manifest.vector_files
+        }
         self._db = db
         self._keyword = KeywordSearcher(self._db)
         self._version = self._data_version()

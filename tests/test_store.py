@@ -21,7 +21,7 @@ from embeddings.store import (
     prune_builds,
     read_manifest,
 )
-from embeddings.vector_index import VectorIndexConfig, kind_of
+from embeddings.vector_index import VectorIndexConfig
 
 CHUNKER = {"target_tokens": 96, "overlap_sentences": 1, "paragraph_fill": 0.5}
 FLAT = VectorIndexConfig(kind="flat")
@@ -186,7 +186,7 @@ def test_hnsw_above_the_threshold_finds_the_exact_neighbours(tmp_path: Path) -> 
     vectors = _random_unit(3000, 16, 1)
     _write(tmp_path, "b1", vectors, cfg=cfg)
     index = open_index(tmp_path, model="m", chunker=CHUNKER)
-    assert kind_of(index.spaces["primary"]) == "hnsw"
+    assert index.spaces["primary"].kind == "hnsw"
     queries = _random_unit(50, 16, 2)
     found = 0
     for query in queries:
@@ -194,7 +194,14 @@ def test_hnsw_above_the_threshold_finds_the_exact_neighbours(tmp_path: Path) -> 
         exact = np.argsort(-(vectors @ query))[:10]
         found += len(set(rows.tolist()) & set(exact.tolist()))
     assert found / (10 * len(queries)) >= 0.95
-    # Growing it adds to the same graph (no rebuild: the file keeps every earlier vector).
+    # Growing it leaves the graph's file alone: the new vectors go to a small delta file.
+    main_file = index.manifest.vector_files["primary"]
     _update(tmp_path, [_article("b", 5)], _random_unit(5, 16, 3), cfg=cfg)
     grown = open_index(tmp_path, model="m", chunker=CHUNKER)
-    assert kind_of(grown.spaces["primary"]) == "hnsw" and grown.spaces["primary"].ntotal == 3005
+    space = grown.spaces["primary"]
+    assert space.kind == "hnsw" and space.ntotal == 3005 and space.delta is not None
+    assert grown.manifest.vector_files["primary"] == main_file
+    assert sorted(p.name for p in grown.path.glob("*.faiss")) == sorted(
+        [main_file, grown.manifest.vector_deltas["primary"]])  # nothing stale left behind
+    _, rows = grown.search(_random_unit(5, 16, 3)[2], 1, "primary")
+    assert rows[0] >= 3000  # a vector of the new article, found through the delta
