@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -377,7 +378,16 @@ def test_webhook_mode_requires_the_secret(tmp_path: Path) -> None:
             except urllib.error.HTTPError as exc:
                 return int(exc.code)
 
-        assert post({}) == 403
+        # PTB registers the webhook and starts its listener concurrently: wait for the port.
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                first = post({})
+                break
+            except urllib.error.URLError:
+                assert time.monotonic() < deadline, "webhook listener never started"
+                time.sleep(0.2)
+        assert first == 403
         assert post({"X-Telegram-Bot-Api-Secret-Token": "wrong"}) == 403
         assert post({"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"}) == 200
         reply = harness.wait_for("sendMessage", lambda c: int(c.params["chat_id"]) == 301)[-1]
