@@ -46,6 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_lazy("cmd_list"))
 
+    p = sub.add_parser("add", help="add articles from files, folders or web pages, then update "
+                                   "the index (embeds only the new passages)")
+    p.add_argument("sources", nargs="+", metavar="PATH_OR_URL",
+                   help=".txt, .md or .html files, folders of them, or http(s) URLs")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_lazy("cmd_add"))
+
     p = sub.add_parser("remove", help="remove articles by id (no full rebuild)")
     p.add_argument("ids", nargs="+", metavar="ID", help="article ids, as `coopbot list` shows")
     p.set_defaults(func=_lazy("cmd_remove"))

@@ -1,4 +1,4 @@
-"""`coopbot list` and `coopbot remove`: the articles in the index, and taking some out."""
+"""`coopbot add`, `list` and `remove`: putting articles in, seeing them, taking them out."""
 
 from __future__ import annotations
 
@@ -38,3 +38,20 @@ def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
         print(f"removed from the corpus: {path}")
     print(render_build(report))
     return 0
+
+
+def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
+    """Save files, folders or pages as articles in the seeds folder and update the index.
+
+    Exit status 1 when a source could not be added for a reason other than being indexed
+    already."""
+    from bot.cli import _observer
+    from bot.render_terminal import render_added
+    from bot.runtime import index_config, make_encoders
+    from embeddings.adding import add_articles
+
+    report = add_articles(index_config(settings), make_encoders(settings), args.sources,
+                          observer=_observer(not args.no_progress))
+    print(render_added(report))
+    failed = [o for o in report.outcomes if o.problem is not None and not o.duplicate]
+    return 1 if failed else 0

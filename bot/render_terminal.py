@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from embeddings.adding import AddReport
     from embeddings.answers import Answer, Result
     from embeddings.builder import BuildReport
     from embeddings.evaluation import QuestionOutcome
@@ -93,6 +94,26 @@ def render_build(report: BuildReport) -> str:
                 lines.append(f"  ... and {len(problems) - _MAX_LISTED} more "
                              "(`coopbot status --json` lists every skipped one)")
     lines.append(f"Index: {report.build_path}")
+    return "\n".join(lines)
+
+
+def render_added(report: AddReport) -> str:
+    """`coopbot add`: per source, the article added (title, date, source, passages, file) or
+    why not; then the index update."""
+    lines = []
+    for o in report.outcomes:
+        if o.problem is None and o.article is not None and o.path is not None:
+            a = o.article
+            about = ", ".join(x for x in (a.date.isoformat() if a.date else "no date", a.source)
+                              if x)
+            lines += [f"Added {a.title!r} ({about}): {o.passages} passages, id {a.id}",
+                      f"  saved as {o.path}"]
+        else:
+            lines.append(f"Not added {o.source}: {o.problem}")
+    if report.build is not None:
+        lines.append(render_build(report.build))
+    else:
+        lines.append("Nothing added; the index is unchanged.")
     return "\n".join(lines)
 
 

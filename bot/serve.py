@@ -15,7 +15,10 @@ from bot.settings import Settings
 from embeddings.errors import CoopbotError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from bot.telegram_app import BotServices
+    from embeddings.adding import AddReport
     from embeddings.builder import BuildObserver
     from embeddings.retrieval import Retriever
 
@@ -27,6 +30,7 @@ FEEDBACK_DB = "feedback.sqlite"
 def make_services(settings: Settings) -> BotServices:
     """Build the index if needed and assemble what the handlers share."""
     from bot.telegram_app import BotServices
+    from embeddings.adding import add_articles
     from embeddings.builder import build_index
     from embeddings.service import ensure_index, open_retriever
 
@@ -42,10 +46,14 @@ def make_services(settings: Settings) -> BotServices:
         build_index(cfg, encoders, observer)
         return reopen()
 
+    def add(sources: Sequence[str]) -> AddReport:
+        return add_articles(cfg, encoders, sources)
+
     return BotServices(
         settings=settings, holder=RetrieverHolder(reopen(), reopen), results=ResultStore(),
         limiter=RateLimiter(settings.rate_limit), feedback=FeedbackStore(
             settings.index_dir / FEEDBACK_DB), reindex=ReindexState(), rebuild=rebuild,
+        add=add,
     )
 
 

@@ -68,6 +68,11 @@ class RetrieverHolder:
             log.info("index changed on disk: reopened it")
             return fresh
 
+    def reload(self) -> None:
+        """Reopen the index now (after this process changed it)."""
+        if self._reopen is not None:
+            self.swap(self._reopen())
+
     def swap(self, retriever: Retriever) -> None:
         """Serve from a new retriever from now on; questions in flight finish on the old one."""
         with self._lock:

@@ -27,6 +27,7 @@ from telegram.ext import (
 
 from bot import telegram_render as render
 from bot.settings import Settings
+from bot.telegram_add import add_command, add_document
 from bot.telegram_articles import article_command, articles_command, sorted_articles
 from bot.telegram_callbacks import on_callback
 from bot.telegram_context import (
@@ -36,7 +37,7 @@ from bot.telegram_context import (
 )
 from bot.telegram_questions import ask_command, group_text, inline_query, private_text
 from bot.telegram_reindex import reindex
-from bot.texts import t
+from bot.texts import COMMANDS, t
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +87,6 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             log.warning("could not send the apology for update %s", update_id)
 
 
-COMMANDS = ("start", "help", "ask", "articles", "article", "about", "reindex")
-
 
 async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Register the command list in English (default) and Vietnamese."""
@@ -118,6 +117,9 @@ def build_application(
     application.add_handler(CommandHandler("article", article_command))
     application.add_handler(CommandHandler("about", about))
     application.add_handler(CommandHandler("reindex", reindex))
+    application.add_handler(CommandHandler("add", add_command))
+    application.add_handler(MessageHandler(
+        filters.Document.ALL & filters.CaptionRegex(r"^/add(@\w+)?\s*$"), add_document))
     application.add_handler(CallbackQueryHandler(on_callback))
     application.add_handler(InlineQueryHandler(inline_query))
     text = filters.TEXT & ~filters.COMMAND

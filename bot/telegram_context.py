@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -15,6 +15,7 @@ from bot.texts import t
 from embeddings.builder import BuildObserver
 
 if TYPE_CHECKING:
+    from embeddings.adding import AddReport
     from embeddings.retrieval import Retriever
 
 
@@ -25,6 +26,9 @@ ARTICLES_PER_PAGE = 8
 
 Rebuilder = Callable[[BuildObserver], "Retriever"]
 """Builds the index (in a worker thread) and returns a retriever over the new build."""
+
+Adder = Callable[[Sequence[str]], "AddReport"]
+"""Adds articles from files or URLs and updates the index (in a worker thread)."""
 
 
 @dataclass
@@ -38,6 +42,7 @@ class BotServices:
     feedback: FeedbackStore
     reindex: ReindexState
     rebuild: Rebuilder
+    add: Adder
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> BotServices:

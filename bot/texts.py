@@ -7,7 +7,7 @@ in both modes. Values are inserted as given: callers escape user and article tex
 
 from __future__ import annotations
 
-COMMANDS = ("start", "help", "ask", "articles", "article", "about", "reindex")
+COMMANDS = ("start", "help", "ask", "articles", "article", "about", "add", "reindex")
 """The commands registered with setMyCommands, in menu order (their texts are ``cmd_*``)."""
 
 EN: dict[str, str] = {
@@ -30,6 +30,8 @@ EN: dict[str, str] = {
         "/articles – list the indexed articles\n"
         "/article N – read article number N\n"
         "/about – the index and the model\n"
+        "/add URL – add a web page as an article (admins only; or send a .txt, .md or "
+        ".html file with the caption /add)\n"
         "/reindex – rebuild the index (admins only)"
     ),
     "no_answer": (
@@ -81,6 +83,19 @@ EN: dict[str, str] = {
     "cmd_articles": "List the indexed articles",
     "cmd_article": "Read an article: /article N",
     "cmd_about": "About the index and the model",
+    "add_usage": (
+        "Send /add followed by the address of a web page, or send a .txt, .md or .html file "
+        "with the caption /add."
+    ),
+    "add_not_allowed": "Not allowed: only administrators can add articles.",
+    "add_private_only": "Please send /add to me in a private chat.",
+    "add_bad_document": "I can add only {suffixes} files.",
+    "add_too_large": "The file is too large: articles up to {mb} MB can be added.",
+    "add_started": "Adding… I keep answering from the current index meanwhile.",
+    "add_done": "Added “{title}” ({date}): now searchable, {passages} passages.",
+    "add_refused": "Not added ({source}): {reason}",
+    "add_failed": "Adding failed: {error}\nThe index is unchanged.",
+    "cmd_add": "Add an article from a web page (admins only)",
     "cmd_reindex": "Rebuild the index (admins only)",
 }
 
@@ -105,6 +120,8 @@ VI: dict[str, str] = {
         "/articles – danh sách bài báo đã lập chỉ mục\n"
         "/article N – đọc bài báo số N\n"
         "/about – thông tin về chỉ mục và mô hình\n"
+        "/add URL – thêm trang web làm bài báo (chỉ quản trị viên; hoặc gửi tệp .txt, .md, "
+        ".html với chú thích /add)\n"
         "/reindex – lập lại chỉ mục (chỉ quản trị viên)"
     ),
     "no_answer": (
@@ -160,6 +177,18 @@ VI: dict[str, str] = {
     "cmd_articles": "Danh sách bài báo đã lập chỉ mục",
     "cmd_article": "Đọc một bài báo: /article N",
     "cmd_about": "Về chỉ mục và mô hình",
+    "add_usage": (
+        "Gửi /add kèm địa chỉ trang web, hoặc gửi tệp .txt, .md hay .html với chú thích /add."
+    ),
+    "add_not_allowed": "Không được phép: chỉ quản trị viên mới có thể thêm bài báo.",
+    "add_private_only": "Vui lòng gửi /add cho tôi trong cuộc trò chuyện riêng.",
+    "add_bad_document": "Tôi chỉ thêm được các tệp {suffixes}.",
+    "add_too_large": "Tệp quá lớn: chỉ thêm được bài báo tối đa {mb} MB.",
+    "add_started": "Đang thêm… Trong lúc đó tôi vẫn trả lời bằng chỉ mục hiện tại.",
+    "add_done": "Đã thêm “{title}” ({date}): có thể tìm kiếm ngay, {passages} đoạn văn.",
+    "add_refused": "Không thêm ({source}): {reason}",
+    "add_failed": "Thêm bài thất bại: {error}\nChỉ mục không thay đổi.",
+    "cmd_add": "Thêm bài báo từ trang web (chỉ quản trị viên)",
     "cmd_reindex": "Lập lại chỉ mục (chỉ quản trị viên)",
 }
 

@@ -22,6 +22,7 @@ from embeddings.cache import EmbeddingCache, cache_key
 from embeddings.chunking import Chunk, Unit, chunk_article, unit_spans
 from embeddings.config import IndexConfig
 from embeddings.corpus import Corpus, scan_corpus
+from embeddings.duplicates import signature
 from embeddings.encoders import PRIMARY, Encoder, Encoders, SpanEncoder, as_encoders
 from embeddings.errors import CoopbotError
 from embeddings.manifest import PIPELINE_VERSION, Manifest, describe_settings
@@ -358,11 +359,12 @@ def _apply(
     removed = writer.remove_entries(stale)
     loaded = corpus.load(fresh, max_bytes=cfg.max_file_bytes)
     problems = list(corpus.problems) + list(loaded.problems)
-    articles, duplicates = _without_duplicates(loaded.articles, writer)
+    kept, duplicates = _without_duplicates(loaded.articles, writer)
+    articles = [article for article, _ in kept]
     problems += duplicates
     skipped = {p.path.name: p.reason for p in problems if p.skipped}
     writer.set_entries({n: (now[n], skipped.get(n)) for n in fresh})
-    if not articles and not writer.article_ids():
+    if not articles and not writer.has_articles():
         # Replacing a good index with an empty one (a folder not mounted, say) helps nobody.
         raise CoopbotError(
             f"no usable article in {cfg.seeds_dir} ({len(skipped)} file(s) skipped); "
@@ -391,6 +393,7 @@ def _apply(
     new = [
         NewArticle(
             record=_record(article), entry=_entry_name(article), body_key=body_fingerprint(article),
+            minhash=kept[i][1],
             paragraphs=len(article.paragraphs), units=[(u.paragraph, u.text) for u in units],
             unit_vectors=(_unit_vectors(units, chunks, embedded.spans[offsets[i]:offsets[i + 1]])
                           if embedded.spans is not None and chunks else None),
@@ -421,24 +424,22 @@ def _entry_name(article: Article) -> str:
 
 def _without_duplicates(
     articles: Sequence[Article], writer: IndexWriter
-) -> tuple[list[Article], list[FileProblem]]:
-    """Drop articles whose id or body text the index (or an earlier new article) already has."""
-    ids = writer.article_ids()
-    bodies = writer.body_keys()
-    kept: list[Article] = []
+) -> tuple[list[tuple[Article, np.ndarray]], list[FileProblem]]:
+    """Drop articles the index (or an earlier new article) already has: the same id, body,
+    page or nearly the same text. Returns the rest with their MinHash signatures."""
+    known = writer.known_articles()
+    kept: list[tuple[Article, np.ndarray]] = []
     problems: list[FileProblem] = []
     for article in articles:
-        where = article.path.with_name(_entry_name(article))
+        entry = _entry_name(article)
         key = body_fingerprint(article)
-        if article.id in ids:
-            problems.append(FileProblem(where, f"duplicate id {article.id!r} (already indexed "
-                                               f"from {ids[article.id]})", skipped=True))
-        elif key in bodies:
-            problems.append(FileProblem(where, f"duplicate of {bodies[key]}", skipped=True))
+        sig = signature("\n".join(article.paragraphs))
+        reason = known.duplicate_of(article.id, key, article.url, sig)
+        if reason is not None:
+            problems.append(FileProblem(article.path.with_name(entry), reason, skipped=True))
         else:
-            kept.append(article)
-            ids[article.id] = _entry_name(article)
-            bodies[key] = article.id
+            kept.append((article, sig))
+            known.add(article.id, entry, key, article.url, sig)
     return kept, problems
 
 

@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from embeddings.duplicates import KnownArticles, canonical_url
 from embeddings.errors import (
     IndexCorruptError,
     IndexLockedError,
@@ -77,10 +78,13 @@ CREATE TABLE entries (
 CREATE TABLE articles (
     id TEXT PRIMARY KEY, title TEXT NOT NULL, date TEXT, source TEXT, byline TEXT,
     place TEXT, url TEXT, language TEXT, file TEXT NOT NULL, paragraphs INTEGER NOT NULL,
-    entry TEXT NOT NULL, body_key TEXT NOT NULL
+    entry TEXT NOT NULL, body_key TEXT NOT NULL,
+    url_key TEXT,                -- the URL without scheme, "www.", tracking parameters, fragment
+    minhash BLOB NOT NULL        -- 128 uint32: the body's MinHash, for near-duplicates
 );
 CREATE INDEX articles_entry ON articles(entry);
 CREATE INDEX articles_body ON articles(body_key);
+CREATE INDEX articles_url ON articles(url_key);
 CREATE TABLE units (
     article_id TEXT NOT NULL, idx INTEGER NOT NULL, paragraph INTEGER NOT NULL, text TEXT NOT NULL,
     vector BLOB,                 -- float16 sentence vector in the primary space, or NULL
@@ -129,6 +133,8 @@ class NewArticle:
     record: ArticleRecord
     entry: str
     body_key: str
+    minhash: np.ndarray
+    """The body's MinHash signature (`duplicates.signature`)."""
     paragraphs: int
     units: Sequence[tuple[int, str]]
     """(paragraph number, sentence) in order."""
@@ -271,13 +277,13 @@ class IndexWriter:
         """Entry name -> fingerprint, for everything the index has seen (skipped ones too)."""
         return dict(self.db.execute("SELECT name, fingerprint FROM entries"))
 
-    def body_keys(self) -> dict[str, str]:
-        """Body fingerprint -> article id, to spot the same article under another name."""
-        return dict(self.db.execute("SELECT body_key, id FROM articles"))
+    def known_articles(self) -> KnownArticles:
+        """The indexed articles' ids, bodies, URLs and signatures, to spot duplicates."""
+        return read_known_articles(self.db)
 
-    def article_ids(self) -> dict[str, str]:
-        """Article id -> the entry it came from."""
-        return dict(self.db.execute("SELECT id, entry FROM articles"))
+    def has_articles(self) -> bool:
+        """True when the index holds at least one article."""
+        return self.db.execute("SELECT 1 FROM articles LIMIT 1").fetchone() is not None
 
     def remove_entries(self, names: Iterable[str]) -> list[str]:
         """Forget entries, deleting their articles and passages. Returns the article ids."""
@@ -316,10 +322,11 @@ class IndexWriter:
         for article in articles:
             r = article.record
             self.db.execute(
-                "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (r.id, r.title, r.date.isoformat() if r.date else None, r.source, r.byline,
                  r.place, r.url, r.language, r.file, article.paragraphs, article.entry,
-                 article.body_key),
+                 article.body_key, canonical_url(r.url) if r.url else None,
+                 article.minhash.astype("<u4").tobytes()),
             )
             vectors = (article.unit_vectors.astype("<f2") if article.unit_vectors is not None
                        else None)
@@ -441,6 +448,16 @@ def _remove_unreferenced(folder: Path, keep: set[str]) -> None:
     for path in folder.glob("vectors-*.faiss"):
         if path.name not in keep:
             path.unlink(missing_ok=True)
+
+
+def read_known_articles(db: sqlite3.Connection) -> KnownArticles:
+    """Every article of an index database, as duplicate checks need them."""
+    known = KnownArticles()
+    for article_id, entry, body_key, url, blob in db.execute(
+        "SELECT id, entry, body_key, url, minhash FROM articles"
+    ):
+        known.add(article_id, entry, body_key, url, np.frombuffer(blob, dtype="<u4"))
+    return known
 
 
 def open_space(build: Path, manifest: Manifest, space: str, *, mmap: bool) -> VectorSpace:
@@ -615,17 +632,21 @@ class ArticleSummary:
     passages: int
 
 
-def article_summaries(root: Path) -> list[ArticleSummary]:
-    """Every article of the current build, newest first, without loading any vectors."""
+def article_summaries(root: Path, ids: Sequence[str] | None = None) -> list[ArticleSummary]:
+    """The articles of the current build (all, or those of `ids`), newest first, without
+    loading any vectors."""
     build = current_build(root)
     if build is None:
         raise IndexMissingError(f"no index in {root}: run `coopbot index` to build it")
     db = _open_readonly(build / META)
+    where, params = "", list(ids or ())
+    if ids is not None:
+        where = f"WHERE a.id IN ({','.join('?' * len(params))})"
     try:
         rows = db.execute(
             "SELECT a.id, a.title, a.date, a.source, a.url, a.entry, count(c.row) "
-            "FROM articles a LEFT JOIN chunks c ON c.article_id = a.id "
-            "GROUP BY a.id ORDER BY a.date IS NULL, a.date DESC, a.id"
+            f"FROM articles a LEFT JOIN chunks c ON c.article_id = a.id {where} "
+            "GROUP BY a.id ORDER BY a.date IS NULL, a.date DESC, a.id", params
         ).fetchall()
     except sqlite3.Error as exc:
         raise IndexCorruptError(f"cannot read {build / META} ({exc}); run `coopbot index "
@@ -634,6 +655,21 @@ def article_summaries(root: Path) -> list[ArticleSummary]:
         db.close()
     return [ArticleSummary(r[0], r[1], date.fromisoformat(r[2]) if r[2] else None, *r[3:])
             for r in rows]
+
+
+def known_articles(root: Path) -> KnownArticles:
+    """The current build's articles as duplicate checks need them (none without an index)."""
+    build = current_build(root)
+    if build is None:
+        return KnownArticles()
+    db = _open_readonly(build / META)
+    try:
+        return read_known_articles(db)
+    except sqlite3.Error as exc:
+        raise IndexCorruptError(f"cannot read {build / META} ({exc}); run `coopbot index "
+                                "--full` to rebuild") from exc
+    finally:
+        db.close()
 
 
 def article_date_range(build: Path) -> tuple[date, date] | None:

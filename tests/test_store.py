@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from embeddings.duplicates import signature
 from embeddings.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from embeddings.manifest import Manifest
 from embeddings.store import (
@@ -36,7 +37,8 @@ def _article(article_id: str, n: int) -> NewArticle:
     return NewArticle(
         record=ArticleRecord(article_id, f"Title {article_id}", None, None, None, None, None,
                              None, f"{article_id}.txt"),
-        entry=f"{article_id}.txt", body_key=article_id, paragraphs=1,
+        entry=f"{article_id}.txt", body_key=article_id, minhash=signature(article_id),
+        paragraphs=1,
         units=[(0, f"s{i}") for i in range(n)], unit_vectors=None,
         chunks=[(i, i + 1, f"{article_id} passage s{i}") for i in range(n)],
     )

@@ -1,0 +1,47 @@
+"""The fake Bot API server on a background event loop, driven from synchronous tests that run
+`coopbot serve` as a subprocess."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from tests.fake_telegram import Call, FakeTelegram
+
+
+class Harness:
+    """The fake server on a background event loop, driven from synchronous tests."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.server = self.run(self._start())
+        self.proc: subprocess.Popen[str] | None = None
+
+    async def _start(self) -> FakeTelegram:
+        return await FakeTelegram().start()
+
+    def run(self, coro: Any, timeout: float = 60) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        async def wrapper() -> Any:
+            return fn(*args, **kwargs)
+        return self.run(wrapper())
+
+    def wait_for(self, method: str, predicate: Callable[[Call], bool] | None = None,
+                 count: int = 1, timeout: float = 30) -> list[Call]:
+        return self.run(self.server.wait_for(method, predicate, count, timeout), timeout + 5)
+
+    def replies(self, chat_id: int) -> list[Call]:
+        return [c for c in self.server.calls_to("sendMessage")
+                if c.ok and int(c.params["chat_id"]) == chat_id]
+
+    def close(self) -> None:
+        self.run(self.server.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
