@@ -19,6 +19,7 @@ This module is the public face (result types, parsing, folder loading); the stag
 from __future__ import annotations
 
 import datetime
+import errno
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -217,11 +218,12 @@ def article_files(folder: Path) -> list[Path]:
     Returns:
         The paths, sorted by file name.
     """
-    return [path for path in _candidates(folder) if _is_regular_file(path)]
+    return [path for path in article_candidates(folder) if not_a_file(path) is None]
 
 
-def _candidates(folder: Path) -> list[Path]:
-    """Visible entries of `folder` with an article suffix, sorted by name."""
+def article_candidates(folder: Path) -> list[Path]:
+    """Visible entries of `folder` with an article suffix, sorted by name (some may not be
+    regular files: see `not_a_file`)."""
     return sorted(
         (
             path
@@ -232,11 +234,19 @@ def _candidates(folder: Path) -> list[Path]:
     )
 
 
-def _is_regular_file(path: Path) -> bool:
+def not_a_file(path: Path) -> str | None:
+    """Why an entry named like an article is not a readable regular file, or None if it is."""
     try:
-        return path.is_file()
-    except OSError:  # e.g. a symlink loop, or permission denied on the target
-        return False
+        path.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loop"
+        if path.is_symlink():
+            return "broken symbolic link (target missing)"
+        return f"cannot read file: {exc.strerror or type(exc).__name__}"
+    if not path.is_file():
+        return "not a regular file"
+    return None
 
 
 def load_article_file(
@@ -293,7 +303,7 @@ def load_articles(folder: Path, *, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> L
     articles: dict[str, Article] = {}
     by_body: dict[str, str] = {}
     problems: list[FileProblem] = []
-    for path in _candidates(folder):
+    for path in article_candidates(folder):
         article, found = _load_candidate(path, max_bytes)
         problems.extend(found)
         if article is None:
@@ -309,11 +319,10 @@ def load_articles(folder: Path, *, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> L
 
 
 def _load_candidate(path: Path, max_bytes: int) -> tuple[Article | None, list[FileProblem]]:
-    """Like load_article_file, but names broken symlinks and non-files instead of failing."""
-    if path.is_symlink() and not path.exists():
-        return None, [FileProblem(path, "broken symbolic link (target missing)", skipped=True)]
-    if path.is_dir():
-        return None, []  # a folder named like an article is not a file to report
+    """Like load_article_file, but names symlink loops, broken links and non-files."""
+    problem = not_a_file(path)
+    if problem is not None:
+        return None, [FileProblem(path, problem, skipped=True)]
     return load_article_file(path, max_bytes=max_bytes)
 
 

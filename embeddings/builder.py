@@ -145,7 +145,7 @@ def check_freshness(
     if other:
         reasons.append(f"built from {manifest.source}, configured {cfg.seeds_dir}")
     try:
-        now = scan_corpus(cfg.seeds_dir).fingerprints
+        now = scan_corpus(cfg.seeds_dir, max_bytes=cfg.max_file_bytes).fingerprints
     except OSError:
         now = {}
     added = sorted(set(now) - set(known))
@@ -268,7 +268,7 @@ def _unit_vectors(
 
 def _scan(cfg: IndexConfig) -> Corpus:
     try:
-        return scan_corpus(cfg.seeds_dir)
+        return scan_corpus(cfg.seeds_dir, max_bytes=cfg.max_file_bytes)
     except OSError as exc:
         raise CoopbotError(
             f"cannot read the articles at {cfg.seeds_dir} ({exc.strerror or exc}): "

@@ -22,11 +22,13 @@ from urllib.parse import urlsplit
 
 from embeddings.article_text import ArticleFormatError, error_summary
 from embeddings.articles import (
+    DEFAULT_MAX_FILE_BYTES,
     Article,
     FileProblem,
     LoadReport,
-    article_files,
+    article_candidates,
     load_article_file,
+    not_a_file,
     parse_article_fields,
 )
 from embeddings.manifest import fingerprint_bytes
@@ -66,8 +68,12 @@ class Corpus:
         return LoadReport(tuple(articles), tuple(problems))
 
 
-def scan_corpus(source: Path) -> Corpus:
+def scan_corpus(source: Path, *, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Corpus:
     """List a source's entries with their fingerprints (reads every file once).
+
+    A file over `max_bytes` is not read: its fingerprint is its size and modification time
+    (loading it reports it as too large). Entries with an article suffix that are not regular
+    files (a symlink loop, a broken link, a folder) are reported as problems.
 
     Raises:
         FileNotFoundError: the source does not exist.
@@ -83,17 +89,27 @@ def scan_corpus(source: Path) -> Corpus:
             )
         _scan_jsonl(corpus, source)
         return corpus
-    for path in article_files(source):
-        try:
-            data = path.read_bytes()
-        except OSError:
-            data = b""  # load() reports why it cannot be read
-        corpus.fingerprints[path.name] = fingerprint_bytes(data)
+    for path in article_candidates(source):
+        problem = not_a_file(path)
+        if problem is not None:
+            corpus.problems.append(FileProblem(path, problem, skipped=True))
+            continue
+        corpus.fingerprints[path.name] = _file_fingerprint(path, max_bytes)
         corpus._files[path.name] = path
     for path in sorted(source.iterdir(), key=lambda p: p.name):
         if is_jsonl(path) and not path.name.startswith(".") and path.is_file():
             _scan_jsonl(corpus, path)
     return corpus
+
+
+def _file_fingerprint(path: Path, max_bytes: int) -> str:
+    try:
+        info = path.stat()
+        if info.st_size > max_bytes:  # never read only to be refused (a 100 MB file, say)
+            return f"oversized:{info.st_size}:{info.st_mtime_ns}"
+        return fingerprint_bytes(path.read_bytes())
+    except OSError:
+        return "unreadable"  # load() reports why it cannot be read
 
 
 def _scan_jsonl(corpus: Corpus, path: Path) -> None:

@@ -548,7 +548,7 @@ def test_load_article_file_refuses_special_files(tmp_path: Path) -> None:
         assert article is None
         assert problems == [FileProblem(path, "not a regular file", skipped=True)]
     report = load_articles(tmp_path)
-    assert [p.path.name for p in report.skipped] == ["pipe.txt"]
+    assert [p.path.name for p in report.skipped] == ["dir.txt", "pipe.txt"]
 
 
 def test_load_article_file_size_limit_checked(tmp_path: Path) -> None:
