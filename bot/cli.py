@@ -235,12 +235,18 @@ def _retriever(settings: Settings) -> Any:
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     """Answer one question."""
     from bot.render_terminal import render_answer
+    from embeddings.text import clean_question
 
     k = args.k if args.k is not None else settings.top_k
     if not 1 <= k <= 50:
         _stderr("error: -k must be between 1 and 50")
         return 2
-    answer = _retriever(settings).search(" ".join(args.question), k)
+    question = " ".join(args.question)
+    if not clean_question(question):
+        _stderr('error: the question is empty; ask in words, e.g. coopbot ask "Who led the '
+                'delegation from Sainyabuli?"')
+        return 2
+    answer = _retriever(settings).search(question, k)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:

@@ -121,6 +121,21 @@ def test_special_characters_are_escaped(bot: Harness) -> None:
     assert "&lt;joint&gt;" in text and "police &amp; customs" in text and "*alpha*" in text
 
 
+def test_bad_questions_get_valid_replies(bot: Harness) -> None:
+    """Each reply passed the fake server's Telegram HTML and length checks (c.ok), so none is
+    a message Telegram would reject; and the bot still answers afterwards."""
+    from tests.test_bad_questions import BAD_QUESTIONS
+
+    for n, question in enumerate([*BAD_QUESTIONS, "   ", "\x00\x01"]):
+        chat = 900 + n
+        reply = _ask(bot, question, chat_id=chat, user_id=chat)
+        assert reply.ok and str(reply.params["text"]).strip()
+        assert not [c for c in bot.server.calls_to("sendMessage")
+                    if not c.ok and int(c.params["chat_id"]) == chat]
+    assert "Kham Pheng Phet" in _ask(bot, "Who led the delegation from Sainyabuli?",
+                                     chat_id=950, user_id=950).params["text"]
+
+
 def test_articles_paging_and_full_article(bot: Harness) -> None:
     listing = _ask(bot, "/articles", chat_id=104, user_id=104)
     assert "Vietnam, Thailand foster security cooperation" in listing.params["text"]
