@@ -9,6 +9,8 @@ when the model, chunker or on-disk format changed, or on request.
 
 from __future__ import annotations
 
+import errno
+import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -24,7 +26,12 @@ from embeddings.config import IndexConfig
 from embeddings.corpus import Corpus, scan_corpus
 from embeddings.duplicates import signature
 from embeddings.encoders import PRIMARY, Encoder, Encoders, SpanEncoder, as_encoders
-from embeddings.errors import CoopbotError
+from embeddings.errors import (
+    CoopbotError,
+    IndexCorruptError,
+    IndexMissingError,
+    IndexWriteError,
+)
 from embeddings.manifest import PIPELINE_VERSION, Manifest, describe_settings
 from embeddings.store import (
     ArticleRecord,
@@ -283,8 +290,8 @@ def _writer(cfg: IndexConfig, encoders: Encoders, full: bool) -> tuple[IndexWrit
     if not full and current_build(cfg.index_dir) is not None:
         try:
             old = read_manifest(cfg.index_dir)
-        except CoopbotError:
-            old = None
+        except (IndexCorruptError, IndexMissingError):
+            old = None  # a damaged index is rebuilt from nothing; a busy one is not
         if old is not None and not _settings_differ(
             old, cfg, primary.name, encoders.multilingual_name
         ):
@@ -324,17 +331,37 @@ def build_index(
     """
     observer = observer or BuildObserver()
     encoders = as_encoders(encoders)
-    with build_lock(cfg.index_dir, observer.waiting_for_lock):
-        t0 = time.perf_counter()
-        corpus = _scan(cfg)
-        writer, manifest = _writer(cfg, encoders, full)
-        try:
-            report = _apply(cfg, encoders, observer, corpus, writer, manifest, t0)
-        except BaseException:
-            writer.abort()
-            raise
-        prune_builds(cfg.index_dir)
-        return report
+    try:
+        with build_lock(cfg.index_dir, observer.waiting_for_lock):
+            t0 = time.perf_counter()
+            corpus = _scan(cfg)
+            writer, manifest = _writer(cfg, encoders, full)
+            try:
+                report = _apply(cfg, encoders, observer, corpus, writer, manifest, t0)
+            except BaseException:
+                writer.abort()
+                raise
+            prune_builds(cfg.index_dir)
+            return report
+    except (OSError, sqlite3.OperationalError) as exc:
+        raise write_error(cfg.index_dir, exc) from exc
+
+
+def write_error(index_dir: Path, exc: Exception) -> CoopbotError:
+    """An OS or SQLite failure while changing the index, as a message saying what to do."""
+    detail = (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc))
+    where = getattr(exc, "filename", None) or index_dir
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        hint = "free some disk space and run `coopbot index` again"
+    elif isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        hint = ("make the folder writable by this user, or set COOPBOT_INDEX_DIR to a "
+                "writable folder")
+    elif "locked" in detail:
+        hint = "another program holds the index database open for writing; close it and retry"
+    else:
+        hint = "run `coopbot index` again; if it keeps failing, `coopbot index --full`"
+    return IndexWriteError(f"cannot update the index ({detail}: {where}); {hint}. "
+                           "The index in use is unchanged")
 
 
 def _apply(

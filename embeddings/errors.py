@@ -23,6 +23,15 @@ class IndexCorruptError(CoopbotError):
     """An index file is unreadable (truncated, corrupt or from an incompatible version)."""
 
 
+class IndexWriteError(CoopbotError):
+    """The index could not be written (disk full, no permission, database locked); the index
+    in use is unchanged."""
+
+
+class IndexBusyError(CoopbotError):
+    """Another program holds the index database locked; retrying later will work."""
+
+
 class IndexLockedError(CoopbotError):
     """Another process is building the index and we were asked not to wait."""
 

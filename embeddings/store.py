@@ -40,6 +40,7 @@ import numpy as np
 
 from embeddings.duplicates import KnownArticles, canonical_url
 from embeddings.errors import (
+    IndexBusyError,
     IndexCorruptError,
     IndexLockedError,
     IndexMismatchError,
@@ -142,6 +143,10 @@ class NewArticle:
     """One primary-space vector per unit, or None when the encoder gives none."""
     chunks: Sequence[tuple[int, int, str]]
     """(start unit, end unit, text) per passage, in order."""
+
+
+WRITE_WAIT_SECONDS = 30.0
+"""How long an update waits for another program's write lock on the index database."""
 
 
 def current_build(root: Path) -> Path | None:
@@ -253,6 +258,8 @@ class IndexWriter:
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir()
         db = sqlite3.connect(folder / META, isolation_level=None)
+        # WAL from the start: later in-place updates never block a serving process's reads.
+        db.execute("PRAGMA journal_mode=WAL")
         db.executescript(_META_SCHEMA + FTS_SCHEMA)
         db.execute("BEGIN")
         return cls(root, folder, db, new=True)
@@ -263,7 +270,7 @@ class IndexWriter:
         build = current_build(root)
         if build is None:
             raise IndexMissingError(f"no index in {root}: run `coopbot index` to build it")
-        db = sqlite3.connect(build / META, isolation_level=None, timeout=30)
+        db = sqlite3.connect(build / META, isolation_level=None, timeout=WRITE_WAIT_SECONDS)
         # WAL: readers (a serving bot) keep reading the last commit while this one writes.
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("BEGIN IMMEDIATE")
@@ -611,6 +618,13 @@ def _open_readonly(path: Path) -> sqlite3.Connection:
             f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
         )
         db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise IndexBusyError(f"{path} is locked by another program ({exc}); run again "
+                                 "once it is done") from exc
+        raise IndexCorruptError(
+            f"cannot read {path} ({exc}); run `coopbot index --full` to rebuild"
+        ) from exc
     except sqlite3.Error as exc:
         raise IndexCorruptError(
             f"cannot read {path} ({exc}); run `coopbot index --full` to rebuild"
