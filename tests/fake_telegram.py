@@ -358,6 +358,8 @@ class _Fault:
     retry_after: int | None
     description: str | None
     drop: bool = False
+    delay: float = 0.0
+    """Seconds to wait before answering normally (a server slower than the client's timeout)."""
 
 
 def check_text(
@@ -635,6 +637,11 @@ class FakeTelegram:
         fault = _Fault(0, None, None, drop=True)
         self._faults.setdefault(self._canonical(method), []).extend([fault] * times)
 
+    def delay_next(self, method: str, seconds: float, times: int = 1) -> None:
+        """Answer the next ``times`` calls of ``method`` only after ``seconds``."""
+        fault = _Fault(0, None, None, delay=seconds)
+        self._faults.setdefault(self._canonical(method), []).extend([fault] * times)
+
     def block_chat(self, chat_id: int) -> None:
         """Every send to ``chat_id`` answers 403 "Forbidden: bot was blocked by the user"."""
         self.blocked_chats.add(chat_id)
@@ -820,6 +827,9 @@ class FakeTelegram:
         faults = self._faults.get(call.method)
         if faults:
             fault = faults.pop(0)
+            if fault.delay:
+                await asyncio.sleep(fault.delay)
+                return await known[1](call.params)
             if fault.drop:
                 if request.transport is not None:
                     request.transport.abort()
