@@ -6,7 +6,8 @@ STAMP  := $(VENV)/.installed-stamp
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup demo test lint typecheck unit index clean bench bench-quick bench-quality bench-telegram
+.PHONY: setup demo test lint typecheck unit index clean bench bench-quick bench-quality bench-telegram \
+	bench-soak bench-soak-quick
 
 setup: $(STAMP)
 
@@ -21,7 +22,7 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(BIN)/coopbot ask "Who led the delegation from Sainyabuli?"
 
-test: setup lint typecheck unit bench-quick
+test: setup lint typecheck unit bench-quick bench-soak-quick
 
 lint: setup
 	$(BIN)/ruff check .
@@ -51,3 +52,12 @@ bench-quality: setup
 
 bench-telegram: setup
 	$(BIN)/python benchmarks/telegram_latency.py
+
+# 50 users x 20 questions through the fake Bot API server with a /reindex midway: every
+# question answered exactly once (exit 1 otherwise); p95 latency, bot RSS at start and end.
+bench-soak: setup
+	$(BIN)/python benchmarks/soak.py
+
+# The same with 10 users x 5 questions (part of `make test`).
+bench-soak-quick: setup
+	$(BIN)/python benchmarks/soak.py --quick
