@@ -169,7 +169,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="coopbot-soak-") as tmp:
         root = Path(tmp)
         shutil.copytree(REPO / "seeds", root / "seeds")
-        env = {**os.environ, "HF_HUB_OFFLINE": "1", "COOPBOT_SEEDS_DIR": str(root / "seeds"),
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO),
+               "COOPBOT_SEEDS_DIR": str(root / "seeds"),
                "COOPBOT_INDEX_DIR": str(root / "index"), "COOPBOT_ADMIN_IDS": str(ADMIN),
                "COOPBOT_RATE_LIMIT": "1000"}
         out = asyncio.run(run(args, root, env))

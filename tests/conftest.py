@@ -15,6 +15,11 @@ REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
 SHARED = REPO.parent / "shared"
 
+# Subprocesses (`python -m bot.cli serve` in a temp folder) must run this checkout's code, not
+# whatever checkout the virtualenv's editable install points at.
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])
+
 
 @pytest.fixture(autouse=True)
 def isolated_env(
