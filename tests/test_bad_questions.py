@@ -42,4 +42,4 @@ def test_an_empty_question_is_one_polite_line(
     argv = ["--seeds", str(real_index.seeds_dir), "--index", str(real_index.index_dir)]
     assert main([*argv, "ask", question]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("error: the question is empty") and "\n" not in err
+    assert err.startswith("coopbot: error: the question is empty") and "\n" not in err
