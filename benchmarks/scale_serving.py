@@ -5,7 +5,9 @@ RSS and start-up time belong to that system alone.
     python benchmarks/scale_serving.py naive   BASELINE_DIR QUESTIONS.json
 
 Prints one JSON object: ready_s (model loaded and index open, from process start), per-question
-latency percentiles (warm: ten untimed questions first), rss_ready_mb and peak_rss_mb.
+latency percentiles warm (the questions are asked once untimed, then timed: the index's pages
+are then in memory, as they are in a bot that has been answering for a while), the first
+pass's p95 too (pages read from disk on first use), rss_ready_mb and peak_rss_mb.
 
 * coopbot: `Retriever.search(question, 3)`, the function the bot calls (hybrid search, grouping,
   answer sentence, abstention).
@@ -23,7 +25,6 @@ from typing import Any
 START = time.perf_counter()
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-WARMUP = 10
 K = 3
 
 
@@ -80,6 +81,15 @@ def _naive(folder: Path) -> Any:
     return search
 
 
+def _timed(search: Any, questions: list[str]) -> list[float]:
+    times = []
+    for question in questions:
+        t0 = time.perf_counter()
+        search(question)
+        times.append((time.perf_counter() - t0) * 1000)
+    return times
+
+
 def main(argv: list[str]) -> int:
     """Run one serving measurement and print its JSON."""
     import numpy as np
@@ -94,19 +104,14 @@ def main(argv: list[str]) -> int:
         questions = json.loads(Path(argv[2]).read_text(encoding="utf-8"))
     ready = time.perf_counter() - START
     rss_ready = _rss_mb()
-    for question in questions[:WARMUP]:
-        search(question)
-    times = []
-    for question in questions:
-        t0 = time.perf_counter()
-        search(question)
-        times.append((time.perf_counter() - t0) * 1000)
-    arr = np.asarray(times)
+    first = _timed(search, questions)
+    arr = np.asarray(_timed(search, questions))
     print(json.dumps({
-        "ready_s": round(ready, 2), "questions": len(times),
+        "ready_s": round(ready, 2), "questions": len(arr),
         "p50_ms": round(float(np.percentile(arr, 50)), 1),
         "p95_ms": round(float(np.percentile(arr, 95)), 1),
         "p99_ms": round(float(np.percentile(arr, 99)), 1),
+        "first_pass_p95_ms": round(float(np.percentile(first, 95)), 1),
         "rss_ready_mb": round(rss_ready), "peak_rss_mb": round(_peak_mb()),
     }))
     return 0

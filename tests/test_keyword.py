@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from embeddings.keyword import (
     FTS_SCHEMA,
@@ -72,6 +74,21 @@ def test_typos_are_corrected_to_corpus_words(searcher: KeywordSearcher) -> None:
 def test_only_stopwords_searches_nothing(searcher: KeywordSearcher) -> None:
     assert searcher.search(searcher.prepare("What is the?"), 5) == []
     assert query_terms("Who did what, and why?") == []
+
+
+def _levenshtein(a: str, b: str) -> int:
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i]
+        for j, cb in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+@given(st.text("abcđ", max_size=7), st.text("abcđ", max_size=7), st.integers(0, 3))
+def test_edit_distance_agrees_with_the_full_table(a: str, b: str, limit: int) -> None:
+    assert edit_distance(a, b, limit) == min(_levenshtein(a, b), limit + 1)
 
 
 def test_edit_distance_with_limit() -> None:
