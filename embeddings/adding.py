@@ -158,12 +158,12 @@ def _prepare(source: str, web: WebArticle | str, cfg: IndexConfig,
     article, _ = parse_article_with_warnings(text, target)  # exactly what the build will read
     key = body_fingerprint(article)
     sig = signature("\n".join(article.paragraphs))
-    reason = known.duplicate_of(article.id, key, article.url, sig)
+    reason = known.duplicate_of(article.id, key, article.url, sig, article.date)
     if reason is not None:
         return AddOutcome(source, article, problem=f"already indexed: {reason}", duplicate=True)
     cfg.seeds_dir.mkdir(parents=True, exist_ok=True)
     _write_atomically(target, text)
-    known.add(article.id, target.name, key, article.url, sig)
+    known.add(article.id, target.name, key, article.url, sig, article.date)
     return AddOutcome(source, article, target)
 
 

@@ -465,12 +465,12 @@ def _without_duplicates(
         entry = _entry_name(article)
         key = body_fingerprint(article)
         sig = signature("\n".join(article.paragraphs))
-        reason = known.duplicate_of(article.id, key, article.url, sig)
+        reason = known.duplicate_of(article.id, key, article.url, sig, article.date)
         if reason is not None:
             problems.append(FileProblem(article.path.with_name(entry), reason, skipped=True))
         else:
             kept.append((article, sig))
-            known.add(article.id, entry, key, article.url, sig)
+            known.add(article.id, entry, key, article.url, sig, article.date)
     return kept, problems
 
 

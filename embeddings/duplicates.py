@@ -12,6 +12,7 @@ article without comparing it with every indexed one.
 
 from __future__ import annotations
 
+import datetime
 import re
 import zlib
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -25,6 +26,9 @@ BANDS = 16  # locality-sensitive hashing: 16 bands of 4 values; texts at 0.8 sim
 # a band with probability 1 - (1 - 0.8**4)**16 > 0.9998, unrelated ones almost never.
 SHINGLE_WORDS = 5
 MAX_WORDS = 2000  # a republished story is the same from its start: this bounds the cost (~3 ms)
+NEAR_DAYS = 7
+"""Near-identical texts dated further apart than this are different events told with the same
+formula (a yearly meeting, a recurring notice), not one story republished."""
 THRESHOLD = 0.8
 """Estimated Jaccard similarity of 5-word shingles from which two articles are one story.
 In tests/test_duplicates.py a republished copy with another headline, a credit line and a
@@ -83,24 +87,32 @@ class NearDuplicates:
     def __init__(self) -> None:
         self._ids: list[str] = []
         self._signatures: list[np.ndarray] = []
+        self._dates: list[datetime.date | None] = []
         self._bands: dict[bytes, list[int]] = {}
 
-    def add(self, article_id: str, sig: np.ndarray) -> None:
-        """Remember an article's signature."""
+    def add(self, article_id: str, sig: np.ndarray, date: datetime.date | None = None) -> None:
+        """Remember an article's signature (and date, when known)."""
         position = len(self._ids)
         self._ids.append(article_id)
         self._signatures.append(sig)
+        self._dates.append(date)
         for key in _band_keys(sig):
             self._bands.setdefault(key, []).append(position)
 
-    def find(self, sig: np.ndarray) -> tuple[str, float] | None:
-        """(id, similarity) of the most similar known article at or over the threshold."""
-        candidates = {p for key in _band_keys(sig) for p in self._bands.get(key, ())}
+    def find(self, sig: np.ndarray, date: datetime.date | None = None) -> tuple[str, float] | None:
+        """(id, similarity) of the most similar known article at or over the threshold, among
+        those dated within `NEAR_DAYS` of `date` (or either undated)."""
+        candidates = {p for key in _band_keys(sig) for p in self._bands.get(key, ())
+                      if _close_in_time(date, self._dates[p])}
         scored = [(similarity(sig, self._signatures[p]), p) for p in candidates]
         best = max(scored, default=None)
         if best is None or best[0] < THRESHOLD:
             return None
         return self._ids[best[1]], best[0]
+
+
+def _close_in_time(a: datetime.date | None, b: datetime.date | None) -> bool:
+    return a is None or b is None or abs((a - b).days) <= NEAR_DAYS
 
 
 def _band_keys(sig: np.ndarray) -> list[bytes]:
@@ -119,16 +131,16 @@ class KnownArticles:
         self._near = NearDuplicates()
 
     def add(self, article_id: str, where: str, body_key: str, url: str | None,
-            sig: np.ndarray) -> None:
+            sig: np.ndarray, date: datetime.date | None = None) -> None:
         """Remember an article (`where`: the file or record it came from)."""
         self.ids[article_id] = where
         self._bodies[body_key] = article_id
         if url:
             self._urls[canonical_url(url)] = article_id
-        self._near.add(article_id, sig)
+        self._near.add(article_id, sig, date)
 
     def duplicate_of(self, article_id: str, body_key: str, url: str | None,
-                     sig: np.ndarray) -> str | None:
+                     sig: np.ndarray, date: datetime.date | None = None) -> str | None:
         """Why an article is already known (same id, page, text or nearly), or None."""
         if article_id in self.ids:
             return f"duplicate id {article_id!r} (already indexed from {self.ids[article_id]})"
@@ -136,7 +148,7 @@ class KnownArticles:
             return f"duplicate of {self._bodies[body_key]}"
         if url and canonical_url(url) in self._urls:
             return f"same page as {self._urls[canonical_url(url)]} ({url})"
-        near = self._near.find(sig)
+        near = self._near.find(sig, date)
         if near is not None:
             return f"near-duplicate of {near[0]} ({near[1]:.0%} of its text is the same)"
         return None

@@ -460,10 +460,11 @@ def _remove_unreferenced(folder: Path, keep: set[str]) -> None:
 def read_known_articles(db: sqlite3.Connection) -> KnownArticles:
     """Every article of an index database, as duplicate checks need them."""
     known = KnownArticles()
-    for article_id, entry, body_key, url, blob in db.execute(
-        "SELECT id, entry, body_key, url, minhash FROM articles"
+    for article_id, entry, body_key, url, day, blob in db.execute(
+        "SELECT id, entry, body_key, url, date, minhash FROM articles"
     ):
-        known.add(article_id, entry, body_key, url, np.frombuffer(blob, dtype="<u4"))
+        known.add(article_id, entry, body_key, url, np.frombuffer(blob, dtype="<u4"),
+                  date.fromisoformat(day) if day else None)
     return known
 
 

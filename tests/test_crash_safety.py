@@ -59,6 +59,9 @@ def test_killed_build_keeps_previous_index_serving(tmp_path: Path, real_encoder)
         [sys.executable, "-m", "bot.cli", "--seeds", str(seeds), "--index", str(cfg.index_dir),
          "index", "--no-progress"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        # The same model as this test's builds (MiniLM alone), so what the killed build
+        # cached is what the next one can reuse.
+        env={**os.environ, "COOPBOT_MULTILINGUAL": "off"},
     )
     deadline = time.monotonic() + 240
     cached = _cached(cfg.index_dir)

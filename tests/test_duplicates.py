@@ -3,6 +3,7 @@ near-identical copy dropped into the seeds folder."""
 
 from __future__ import annotations
 
+import datetime
 import random
 from pathlib import Path
 
@@ -72,6 +73,15 @@ def test_the_republished_page_is_a_near_duplicate_and_unrelated_pages_are_not() 
     found = near.find(signature("\n".join(copy.paragraphs)))
     assert found is not None and found[0] == "original" and found[1] >= THRESHOLD
     assert near.find(signature(_text(3))) is None
+
+
+def test_the_same_formula_years_apart_is_not_a_duplicate() -> None:
+    known = KnownArticles()
+    sig = signature(_text(1))
+    known.add("talks-2021", "a.md", "body-a", None, sig, datetime.date(2021, 3, 10))
+    assert known.duplicate_of("talks-2023", "body-b", None, sig, datetime.date(2023, 12, 5)) is None
+    assert known.duplicate_of("copy", "body-c", None, sig, datetime.date(2021, 3, 12))
+    assert known.duplicate_of("undated", "body-d", None, sig, None)  # no date: text decides
 
 
 def test_known_articles_name_the_reason() -> None:
