@@ -20,7 +20,11 @@ from pathlib import Path
 
 import yaml
 
-from embeddings.article_reading import decode_article_bytes, read_article_bytes
+from embeddings.article_reading import (
+    UnreadableFileError,
+    decode_article_bytes,
+    read_article_bytes,
+)
 from embeddings.articles import Article, body_fingerprint, parse_article_with_warnings
 from embeddings.builder import BuildObserver, BuildReport, build_index
 from embeddings.config import IndexConfig
@@ -34,6 +38,8 @@ from embeddings.store import article_summaries, known_articles
 
 FILE_SUFFIXES = (".txt", ".md", ".html", ".htm")
 _HTML = (".html", ".htm")
+# What a bad source can raise: each becomes that source's reason, never a crash.
+_SOURCE_ERRORS = (CoopbotError, OSError, ValueError, UnreadableFileError)
 
 
 @dataclass(frozen=True)
@@ -117,9 +123,8 @@ def _expand(item: str, limits: FetchLimits | None) -> list[tuple[str, WebArticle
             if page.is_html:
                 return [(item, extract_article(page.body, page.url))]
             text = page.body.decode(page.charset or "utf-8", errors="replace")
-            name = Path(page.url.rstrip("/").rsplit("/", 1)[-1] or "page").with_suffix(".txt")
-            return [(item, replace(_from_text(text, name), url=page.url))]
-        except CoopbotError as exc:
+            return [(item, replace(_from_text(text, Path("page.txt")), url=page.url))]
+        except _SOURCE_ERRORS as exc:
             return [(item, str(exc))]
     path = Path(item).expanduser()
     if path.is_dir():
@@ -137,7 +142,7 @@ def _expand(item: str, limits: FetchLimits | None) -> list[tuple[str, WebArticle
         if path.suffix.lower() in _HTML:
             return [(item, extract_article(data))]
         return [(item, _from_text(decode_article_bytes(data)[0], path))]
-    except (CoopbotError, OSError, ValueError) as exc:
+    except _SOURCE_ERRORS as exc:
         return [(item, str(exc))]
 
 

@@ -39,6 +39,7 @@ def site() -> Iterator[WebServer]:
               "/republished": page("news_page_republished.html"),
               "/short": Route(body=b"<html><body><nav>Home</nav><p>Coming soon.</p></body></html>"),
               "/brief.pdf": Route(content_type="application/pdf", body=b"%PDF-1.7"),
+              "/empty.txt": Route(content_type="text/plain", body=b"   \n"),
               "/go": Route(302, location=PAGE_PATH)}
     with web_server(routes) as server:
         yield server
@@ -131,6 +132,18 @@ def test_files_and_folders_are_added_and_bad_sources_say_why(
     assert problems == ["no such file or folder (URLs start with http:// or https://)",
                         "not an article file (expected .txt, .md, .html, .htm)",
                         "only http and https URLs can be fetched, not file: file:///etc/hosts"]
+
+
+def test_an_empty_text_page_and_an_oversized_file_are_reasons_not_crashes(
+    cfg: IndexConfig, site: WebServer, tmp_path: Path
+) -> None:
+    big = tmp_path / "big.md"
+    with big.open("wb") as handle:
+        handle.truncate(6_000_000)
+    report = add_articles(cfg, HashingEncoder(), [f"{site.url}/empty.txt", str(big)])
+    assert [o.problem for o in report.outcomes] == ["no article text",
+                                                   "file is 6 MB, over the 5 MB limit"]
+    assert report.build is None
 
 
 def test_a_failed_update_removes_what_it_wrote(
