@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import platform
@@ -43,6 +42,7 @@ from benchmarks.telegram_latency import (  # noqa: E402
     ask,
     language_of,
     peak_rss_mb,
+    status_mb,
     stop_bot,
     wait_ready,
 )
@@ -63,11 +63,7 @@ Border guards of Lang Son and Guangxi agreed on a joint hotline during the soak 
 
 def rss_mb(pid: int) -> float | None:
     """The process's resident set now (VmRSS), MB."""
-    with contextlib.suppress(OSError):
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    return None
+    return status_mb(pid, "VmRSS")
 
 
 class Soak:

@@ -171,13 +171,19 @@ def assignments(total: int, users: int) -> list[list[str]]:
     return out
 
 
-def peak_rss_mb(pid: int) -> float | None:
-    """The process's peak resident set (VmHWM), MB, or None where /proc has no such line."""
+def status_mb(pid: int, field: str) -> float | None:
+    """A memory line of /proc/<pid>/status (VmRSS now, VmHWM peak) in MB, or None where /proc
+    has no such line."""
     with contextlib.suppress(OSError):
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{field}:"):
                 return round(int(line.split()[1]) / 1024, 1)
     return None
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    """The process's peak resident set (VmHWM), MB."""
+    return status_mb(pid, "VmHWM")
 
 
 async def stop_bot(proc: asyncio.subprocess.Process) -> int | None:

@@ -4,11 +4,17 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
 import subprocess
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
+from tests.conftest import SEEDS
 from tests.fake_telegram import Call, FakeTelegram
 
 
@@ -45,3 +51,26 @@ class Harness:
         self.run(self.server.stop())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
+
+
+@contextmanager
+def serving(root: Path, **env: str) -> Iterator[Harness]:
+    """A real `coopbot serve` on a copy of the seeds in `root`, polling a fresh fake server,
+    ready (first getUpdates) when the block starts; killed if still running at its end."""
+    shutil.copytree(SEEDS, root / "seeds")
+    harness = Harness()
+    harness.proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--api-base-url", f"{harness.server.url}/bot"],
+        cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "TELEGRAM_BOT_TOKEN": harness.server.token, "HF_HUB_OFFLINE": "1",
+             "COOPBOT_SEEDS_DIR": str(root / "seeds"), "COOPBOT_INDEX_DIR": str(root / "index"),
+             **env},
+    )
+    harness.seeds = root / "seeds"  # type: ignore[attr-defined]
+    try:
+        harness.wait_for("getUpdates", timeout=180)
+        yield harness
+    finally:
+        if harness.proc.poll() is None:
+            harness.proc.kill()
+        harness.close()

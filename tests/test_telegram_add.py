@@ -4,16 +4,11 @@ Bot API server and a web server, all on 127.0.0.1."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.conftest import SEEDS
-from tests.telegram_harness import Harness
+from tests.telegram_harness import Harness, serving
 from tests.web_server import Route, WebServer, page, web_server
 
 pytestmark = pytest.mark.slow
@@ -35,25 +30,9 @@ def site() -> Iterator[WebServer]:
 
 @pytest.fixture(scope="module")
 def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
-    root = tmp_path_factory.mktemp("serve-add")
-    seeds = root / "seeds"
-    shutil.copytree(SEEDS, seeds)
-    harness = Harness()
-    env = {**os.environ, "TELEGRAM_BOT_TOKEN": harness.server.token, "HF_HUB_OFFLINE": "1",
-           "COOPBOT_SEEDS_DIR": str(seeds), "COOPBOT_INDEX_DIR": str(root / "index"),
-           "COOPBOT_ADMIN_IDS": str(ADMIN), "COOPBOT_RATE_LIMIT": "30"}
-    harness.proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--api-base-url", f"{harness.server.url}/bot"],
-        cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    harness.seeds = seeds  # type: ignore[attr-defined]
-    try:
-        harness.wait_for("getUpdates", timeout=180)
+    with serving(tmp_path_factory.mktemp("serve-add"), COOPBOT_ADMIN_IDS=str(ADMIN),
+                 COOPBOT_RATE_LIMIT="30") as harness:
         yield harness
-    finally:
-        if harness.proc.poll() is None:
-            harness.proc.kill()
-        harness.close()
 
 
 def _reply(bot: Harness, chat_id: int, send: Callable[[], object],

@@ -5,16 +5,11 @@ none twice, none skipped)."""
 from __future__ import annotations
 
 import itertools
-import os
-import shutil
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.conftest import SEEDS
-from tests.telegram_harness import Harness
+from tests.telegram_harness import Harness, serving
 
 pytestmark = pytest.mark.slow
 
@@ -25,23 +20,8 @@ _chats = itertools.count(3000)
 
 @pytest.fixture(scope="module")
 def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
-    root = tmp_path_factory.mktemp("serve-faults")
-    shutil.copytree(SEEDS, root / "seeds")
-    harness = Harness()
-    env = {**os.environ, "TELEGRAM_BOT_TOKEN": harness.server.token, "HF_HUB_OFFLINE": "1",
-           "COOPBOT_SEEDS_DIR": str(root / "seeds"), "COOPBOT_INDEX_DIR": str(root / "index"),
-           "COOPBOT_RATE_LIMIT": "100"}
-    harness.proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--api-base-url", f"{harness.server.url}/bot"],
-        cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    try:
-        harness.wait_for("getUpdates", timeout=180)
+    with serving(tmp_path_factory.mktemp("serve-faults"), COOPBOT_RATE_LIMIT="100") as harness:
         yield harness
-    finally:
-        if harness.proc.poll() is None:
-            harness.proc.kill()
-        harness.close()
 
 
 def _questions(bot: Harness, count: int) -> list[int]:
