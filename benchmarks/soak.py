@@ -42,6 +42,7 @@ from benchmarks.telegram_latency import (  # noqa: E402
     ask,
     language_of,
     peak_rss_mb,
+    start_bot,
     status_mb,
     stop_bot,
     wait_ready,
@@ -116,11 +117,7 @@ async def run(args: argparse.Namespace, root: Path, env: dict[str, str]) -> dict
     server = await FakeTelegram().start()
     clock = ReplyClock(server)
     log = (WORKDIR / "bot.log").open("wb")
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "serve", "--api-base-url", f"{server.url}/bot",
-        cwd=root, env={**env, "TELEGRAM_BOT_TOKEN": server.token},
-        stdout=log, stderr=asyncio.subprocess.STDOUT,
-    )
+    proc = await start_bot(server, root, env, log)
     out: dict[str, Any] = {"users": args.users, "questions_per_user": args.questions}
     try:
         out["ready_s"] = round(await wait_ready(server, proc), 1)

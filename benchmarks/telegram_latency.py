@@ -200,16 +200,22 @@ async def stop_bot(proc: asyncio.subprocess.Process) -> int | None:
     return proc.returncode
 
 
+async def start_bot(server: FakeTelegram, root: Path, env: dict[str, str],
+                    log: Any) -> asyncio.subprocess.Process:
+    """`coopbot serve` in `root`, long-polling `server`, its output into the open file `log`."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "serve", "--api-base-url", f"{server.url}/bot",
+        cwd=root, env={**env, "TELEGRAM_BOT_TOKEN": server.token},
+        stdout=log, stderr=asyncio.subprocess.STDOUT,
+    )
+
+
 async def telegram_run(args: argparse.Namespace, env: dict[str, str], root: Path,
                        out: dict[str, Any]) -> None:
     server = await FakeTelegram().start()
     clock = ReplyClock(server)
     log = (WORKDIR / "bot.log").open("wb")
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "serve", "--api-base-url", f"{server.url}/bot",
-        cwd=root, env={**env, "TELEGRAM_BOT_TOKEN": server.token},
-        stdout=log, stderr=asyncio.subprocess.STDOUT,
-    )
+    proc = await start_bot(server, root, env, log)
     try:
         out["startup_s"] = round(await wait_ready(server, proc), 1)
         print(f"  bot ready after {out['startup_s']} s (pid {proc.pid})", file=sys.stderr)
