@@ -99,9 +99,9 @@ def add_articles(
     if is_jsonl(cfg.seeds_dir) or cfg.seeds_dir.is_file():
         raise CoopbotError(f"articles are added to a folder, and {cfg.seeds_dir} is a file; "
                            "set COOPBOT_SEEDS_DIR to a folder")
-    known = known_articles(cfg.index_dir)
-    outcomes = [_prepare(source, web, cfg, known)
-                for item in sources for source, web in _expand(item, limits)]
+    with known_articles(cfg.index_dir) as known:
+        outcomes = [_prepare(source, web, cfg, known)
+                    for item in sources for source, web in _expand(item, limits)]
     written = [o for o in outcomes if o.problem is None]
     if not written:
         return AddReport(tuple(outcomes), None)

@@ -29,6 +29,7 @@ from embeddings.encoders import PRIMARY, Encoder, Encoders, SpanEncoder, as_enco
 from embeddings.errors import (
     CoopbotError,
     IndexCorruptError,
+    IndexMismatchError,
     IndexMissingError,
     IndexWriteError,
 )
@@ -294,8 +295,10 @@ def _writer(cfg: IndexConfig, encoders: Encoders, full: bool) -> tuple[IndexWrit
     if not full and current_build(cfg.index_dir) is not None:
         try:
             old = read_manifest(cfg.index_dir)
-        except (IndexCorruptError, IndexMissingError):
-            old = None  # a damaged index is rebuilt from nothing; a busy one is not
+        except (IndexCorruptError, IndexMissingError, IndexMismatchError):
+            # A damaged index, or one of an older format, is rebuilt (vectors come from the
+            # embedding cache); a busy one is not.
+            old = None
         if old is not None and not _settings_differ(
             old, cfg, primary.name, encoders.multilingual_name
         ):
@@ -388,6 +391,9 @@ def _apply(
         return BuildReport(old.article_count, old.chunk_count, 0, 0, tuple(corpus.problems),
                            time.perf_counter() - t0, 0.0, writer.folder)
     removed = writer.remove_entries(stale)
+    if removed:
+        # A copy skipped while its original was indexed may now be the only one left.
+        fresh = sorted({*fresh, *(n for n in writer.skipped_as_duplicates() if n in now)})
     loaded = corpus.load(fresh, max_bytes=cfg.max_file_bytes)
     problems = list(corpus.problems) + list(loaded.problems)
     kept, duplicates = _without_duplicates(loaded.articles, writer)

@@ -15,6 +15,8 @@ from __future__ import annotations
 import datetime
 import re
 import zlib
+from collections.abc import Iterable, Sequence
+from typing import Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import numpy as np
@@ -82,7 +84,7 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
 
 
 class NearDuplicates:
-    """Signatures of known articles, searchable for one at least `THRESHOLD` similar."""
+    """Signatures of articles, searchable for one at least `THRESHOLD` similar."""
 
     def __init__(self) -> None:
         self._ids: list[str] = []
@@ -96,36 +98,81 @@ class NearDuplicates:
         self._ids.append(article_id)
         self._signatures.append(sig)
         self._dates.append(date)
-        for key in _band_keys(sig):
+        for key in band_keys(sig):
             self._bands.setdefault(key, []).append(position)
+
+    def candidates(self, sig: np.ndarray) -> list[Candidate]:
+        """The articles sharing at least one band with a signature."""
+        positions = {p for key in band_keys(sig) for p in self._bands.get(key, ())}
+        return [(self._ids[p], self._signatures[p], self._dates[p]) for p in positions]
 
     def find(self, sig: np.ndarray, date: datetime.date | None = None) -> tuple[str, float] | None:
         """(id, similarity) of the most similar known article at or over the threshold, among
         those dated within `NEAR_DAYS` of `date` (or either undated)."""
-        candidates = {p for key in _band_keys(sig) for p in self._bands.get(key, ())
-                      if _close_in_time(date, self._dates[p])}
-        scored = [(similarity(sig, self._signatures[p]), p) for p in candidates]
-        best = max(scored, default=None)
-        if best is None or best[0] < THRESHOLD:
-            return None
-        return self._ids[best[1]], best[0]
+        return most_similar(sig, date, self.candidates(sig))
+
+
+Candidate = tuple[str, np.ndarray, "datetime.date | None"]
+"""An article that may be a near-duplicate: (id, signature, date)."""
+
+
+def most_similar(sig: np.ndarray, date: datetime.date | None,
+                 candidates: Iterable[Candidate]) -> tuple[str, float] | None:
+    """(id, similarity) of the candidate most similar to `sig`, if at or over the threshold
+    and dated within `NEAR_DAYS` of `date` (or either undated)."""
+    scored = [(similarity(sig, other), article_id)
+              for article_id, other, day in candidates if _close_in_time(date, day)]
+    best = max(scored, default=None)
+    if best is None or best[0] < THRESHOLD:
+        return None
+    return best[1], best[0]
 
 
 def _close_in_time(a: datetime.date | None, b: datetime.date | None) -> bool:
     return a is None or b is None or abs((a - b).days) <= NEAR_DAYS
 
 
-def _band_keys(sig: np.ndarray) -> list[bytes]:
+def band_keys(sig: np.ndarray) -> list[bytes]:
+    """The signature's LSH band keys: two texts are compared only if they share one."""
     data = sig.astype("<u4")
     return [bytes([band]) + data[band * _ROWS : (band + 1) * _ROWS].tobytes()
             for band in range(BANDS)]
 
 
-class KnownArticles:
-    """What an index already holds, to name the article a new one duplicates."""
+class IndexedArticles(Protocol):
+    """Articles an index holds, found by key (`store.IndexedArticleLookup` reads them from
+    the index database, so a check costs a few indexed queries whatever the index's size)."""
 
-    def __init__(self) -> None:
-        self.ids: dict[str, str] = {}
+    def entry_of(self, article_id: str) -> str | None:
+        """The file or record the article came from, if indexed."""
+
+    def with_body(self, body_key: str) -> str | None:
+        """The id of an article with this body fingerprint, if any."""
+
+    def with_url(self, url_key: str) -> str | None:
+        """The id of an article with this canonical URL, if any."""
+
+    def sharing_a_band(self, keys: Sequence[bytes]) -> list[Candidate]:
+        """The articles with at least one of these band keys."""
+
+
+def names_a_duplicate(reason: str) -> bool:
+    """True for a skip reason `KnownArticles.duplicate_of` gave: the article may be indexed
+    once the one it duplicates is removed."""
+    return reason.startswith(("duplicate id ", "duplicate of ", "same page as ",
+                              "near-duplicate of "))
+
+
+class KnownArticles:
+    """What an index already holds, plus what this run added, to name the article a new one
+    duplicates."""
+
+    def __init__(self, indexed: IndexedArticles | None = None) -> None:
+        """Args:
+        indexed: the index's articles; None for an empty index.
+        """
+        self._indexed = indexed
+        self._ids: dict[str, str] = {}
         self._bodies: dict[str, str] = {}
         self._urls: dict[str, str] = {}
         self._near = NearDuplicates()
@@ -133,7 +180,7 @@ class KnownArticles:
     def add(self, article_id: str, where: str, body_key: str, url: str | None,
             sig: np.ndarray, date: datetime.date | None = None) -> None:
         """Remember an article (`where`: the file or record it came from)."""
-        self.ids[article_id] = where
+        self._ids[article_id] = where
         self._bodies[body_key] = article_id
         if url:
             self._urls[canonical_url(url)] = article_id
@@ -142,13 +189,22 @@ class KnownArticles:
     def duplicate_of(self, article_id: str, body_key: str, url: str | None,
                      sig: np.ndarray, date: datetime.date | None = None) -> str | None:
         """Why an article is already known (same id, page, text or nearly), or None."""
-        if article_id in self.ids:
-            return f"duplicate id {article_id!r} (already indexed from {self.ids[article_id]})"
-        if body_key in self._bodies:
-            return f"duplicate of {self._bodies[body_key]}"
-        if url and canonical_url(url) in self._urls:
-            return f"same page as {self._urls[canonical_url(url)]} ({url})"
-        near = self._near.find(sig, date)
+        indexed = self._indexed
+        where = self._ids.get(article_id) or (indexed.entry_of(article_id) if indexed else None)
+        if where is not None:
+            return f"duplicate id {article_id!r} (already indexed from {where})"
+        same = self._bodies.get(body_key) or (indexed.with_body(body_key) if indexed else None)
+        if same is not None:
+            return f"duplicate of {same}"
+        if url:
+            key = canonical_url(url)
+            same = self._urls.get(key) or (indexed.with_url(key) if indexed else None)
+            if same is not None:
+                return f"same page as {same} ({url})"
+        candidates = self._near.candidates(sig)
+        if indexed is not None:
+            candidates += indexed.sharing_a_band(band_keys(sig))
+        near = most_similar(sig, date, candidates)
         if near is not None:
             return f"near-duplicate of {near[0]} ({near[1]:.0%} of its text is the same)"
         return None

@@ -11,7 +11,7 @@ from typing import Any
 from embeddings import __version__
 from embeddings.errors import IndexCorruptError, IndexMismatchError
 
-FORMAT_VERSION = 4  # 4: articles keep a URL key and a MinHash signature
+FORMAT_VERSION = 5  # 4: articles keep a URL key and a MinHash signature; 5: its LSH bands
 # Bump when parsing or chunking changes what the same files produce; the index is then stale.
 PIPELINE_VERSION = 1
 

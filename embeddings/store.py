@@ -38,7 +38,13 @@ from typing import Any
 
 import numpy as np
 
-from embeddings.duplicates import KnownArticles, canonical_url
+from embeddings.duplicates import (
+    Candidate,
+    KnownArticles,
+    band_keys,
+    canonical_url,
+    names_a_duplicate,
+)
 from embeddings.errors import (
     IndexBusyError,
     IndexCorruptError,
@@ -81,8 +87,12 @@ CREATE TABLE articles (
     place TEXT, url TEXT, language TEXT, file TEXT NOT NULL, paragraphs INTEGER NOT NULL,
     entry TEXT NOT NULL, body_key TEXT NOT NULL,
     url_key TEXT,                -- the URL without scheme, "www.", tracking parameters, fragment
-    minhash BLOB NOT NULL        -- 128 uint32: the body's MinHash, for near-duplicates
+    minhash BLOB NOT NULL        -- 64 uint32: the body's MinHash, for near-duplicates
 );
+CREATE TABLE article_bands (     -- the MinHash's LSH band keys: near-duplicate candidates
+    band BLOB NOT NULL, article_id TEXT NOT NULL, PRIMARY KEY (band, article_id)
+) WITHOUT ROWID;
+CREATE INDEX article_bands_article ON article_bands(article_id);
 CREATE INDEX articles_entry ON articles(entry);
 CREATE INDEX articles_body ON articles(body_key);
 CREATE INDEX articles_url ON articles(url_key);
@@ -286,7 +296,13 @@ class IndexWriter:
 
     def known_articles(self) -> KnownArticles:
         """The indexed articles' ids, bodies, URLs and signatures, to spot duplicates."""
-        return read_known_articles(self.db)
+        return KnownArticles(IndexedArticleLookup(self.db))
+
+    def skipped_as_duplicates(self) -> list[str]:
+        """Entries skipped because they duplicated an indexed article."""
+        return [name for name, reason in self.db.execute(
+            "SELECT name, skipped FROM entries WHERE skipped IS NOT NULL")
+            if names_a_duplicate(reason)]
 
     def has_articles(self) -> bool:
         """True when the index holds at least one article."""
@@ -313,6 +329,7 @@ class IndexWriter:
             remove_keyword_rows(self.db, rows)
             self.db.execute(f"DELETE FROM chunks WHERE article_id IN ({marks})", batch)
             self.db.execute(f"DELETE FROM units WHERE article_id IN ({marks})", batch)
+            self.db.execute(f"DELETE FROM article_bands WHERE article_id IN ({marks})", batch)
             self.db.execute(f"DELETE FROM articles WHERE id IN ({marks})", batch)
 
     def set_entries(self, entries: dict[str, tuple[str, str | None]]) -> None:
@@ -335,6 +352,8 @@ class IndexWriter:
                  article.body_key, canonical_url(r.url) if r.url else None,
                  article.minhash.astype("<u4").tobytes()),
             )
+            self.db.executemany("INSERT OR IGNORE INTO article_bands VALUES (?, ?)",
+                                ((key, r.id) for key in band_keys(article.minhash)))
             vectors = (article.unit_vectors.astype("<f2") if article.unit_vectors is not None
                        else None)
             self.db.executemany(
@@ -457,15 +476,37 @@ def _remove_unreferenced(folder: Path, keep: set[str]) -> None:
             path.unlink(missing_ok=True)
 
 
-def read_known_articles(db: sqlite3.Connection) -> KnownArticles:
-    """Every article of an index database, as duplicate checks need them."""
-    known = KnownArticles()
-    for article_id, entry, body_key, url, day, blob in db.execute(
-        "SELECT id, entry, body_key, url, date, minhash FROM articles"
-    ):
-        known.add(article_id, entry, body_key, url, np.frombuffer(blob, dtype="<u4"),
-                  date.fromisoformat(day) if day else None)
-    return known
+class IndexedArticleLookup:
+    """An index database's articles found by id, body, URL or LSH band (indexed queries:
+    checking a new article costs the same at 3 articles or 100,000)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def entry_of(self, article_id: str) -> str | None:
+        """The file or record the article came from, if indexed."""
+        return self._one("SELECT entry FROM articles WHERE id = ?", article_id)
+
+    def with_body(self, body_key: str) -> str | None:
+        """The id of an article with this body fingerprint, if any."""
+        return self._one("SELECT id FROM articles WHERE body_key = ? LIMIT 1", body_key)
+
+    def with_url(self, url_key: str) -> str | None:
+        """The id of an article with this canonical URL, if any."""
+        return self._one("SELECT id FROM articles WHERE url_key = ? LIMIT 1", url_key)
+
+    def sharing_a_band(self, keys: Sequence[bytes]) -> list[Candidate]:
+        """The articles with at least one of these band keys."""
+        marks = ",".join("?" * len(keys))
+        rows = self._db.execute(
+            "SELECT id, minhash, date FROM articles WHERE id IN "
+            f"(SELECT article_id FROM article_bands WHERE band IN ({marks}))", list(keys))
+        return [(article_id, np.frombuffer(blob, dtype="<u4"),
+                 date.fromisoformat(day) if day else None) for article_id, blob, day in rows]
+
+    def _one(self, sql: str, value: str) -> str | None:
+        row = self._db.execute(sql, (value,)).fetchone()
+        return None if row is None else str(row[0])
 
 
 def open_space(build: Path, manifest: Manifest, space: str, *, mmap: bool) -> VectorSpace:
@@ -672,14 +713,18 @@ def article_summaries(root: Path, ids: Sequence[str] | None = None) -> list[Arti
             for r in rows]
 
 
-def known_articles(root: Path) -> KnownArticles:
-    """The current build's articles as duplicate checks need them (none without an index)."""
+@contextlib.contextmanager
+def known_articles(root: Path) -> Iterator[KnownArticles]:
+    """The current build's articles as duplicate checks need them (none without an index),
+    read from the index database while the context lasts."""
     build = current_build(root)
     if build is None:
-        return KnownArticles()
+        yield KnownArticles()
+        return
     db = _open_readonly(build / META)
     try:
-        return read_known_articles(db)
+        db.execute("SELECT 1 FROM article_bands LIMIT 1")
+        yield KnownArticles(IndexedArticleLookup(db))
     except sqlite3.Error as exc:
         raise IndexCorruptError(f"cannot read {build / META} ({exc}); run `coopbot index "
                                 "--full` to rebuild") from exc

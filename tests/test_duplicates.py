@@ -113,3 +113,23 @@ def test_a_near_copy_dropped_into_the_folder_is_skipped_and_named(
     assert problem.path.name == "2024-01-02-copy.md"
     assert problem.reason.startswith("near-duplicate of 2024-01-01-original (")
     assert "2024-01-02-copy" not in {a.id for a in article_summaries(cfg.index_dir)}
+
+
+def test_a_skipped_copy_is_indexed_once_its_original_is_removed(
+    seeds: Path, tmp_path: Path
+) -> None:
+    cfg = IndexConfig(seeds_dir=seeds, index_dir=tmp_path / "index")
+    body = "\n\n".join(_text(i, 60) for i in range(5))
+    original = seeds / "2024-01-01-original.md"
+    original.write_text(f"---\ntitle: Original\ndate: 2024-01-01\n---\n{body}\n",
+                        encoding="utf-8")
+    (seeds / "2024-01-02-copy.md").write_text(
+        f"---\ntitle: A copy elsewhere\ndate: 2024-01-02\n---\n{body}\nCredit: wire.\n",
+        encoding="utf-8")
+    first = build_index(cfg, HashingEncoder())
+    assert [p.path.name for p in first.skipped] == ["2024-01-02-copy.md"]
+    original.unlink()
+    second = build_index(cfg, HashingEncoder())
+    assert second.removed == 1 and second.added == 1 and not second.skipped
+    ids = {a.id for a in article_summaries(cfg.index_dir)}
+    assert "2024-01-02-copy" in ids and "2024-01-01-original" not in ids

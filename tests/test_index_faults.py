@@ -4,6 +4,7 @@ answering, and concurrent builds wait for each other."""
 from __future__ import annotations
 
 import errno
+import json
 import shutil
 import sqlite3
 import threading
@@ -161,6 +162,23 @@ def test_a_second_build_waits_for_the_first_and_says_so(
 
     _observer(False).waiting_for_lock()
     assert "another build of this index is running; waiting" in capsys.readouterr().err
+
+
+def test_an_index_of_an_older_format_is_rebuilt_by_a_plain_build(cfg: IndexConfig) -> None:
+    build = current_build(cfg.index_dir)
+    assert build is not None
+    db = sqlite3.connect(build / META)
+    with db:
+        (text,) = db.execute("SELECT value FROM state WHERE key = 'manifest'").fetchone()
+        old = json.loads(text)
+        old["format_version"] -= 1
+        db.execute("UPDATE state SET value = ? WHERE key = 'manifest'", (json.dumps(old),))
+    db.close()
+    with pytest.raises(CoopbotError, match="coopbot index"):
+        open_retriever(cfg, HashingEncoder())
+    report = build_index(cfg, HashingEncoder())  # what the message says to run
+    assert report.full and report.build_path != build
+    assert open_retriever(cfg, HashingEncoder()).search(QUESTION, 1)
 
 
 def test_an_index_for_another_model_says_to_rebuild(cfg: IndexConfig) -> None:
