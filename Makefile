@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup demo test lint typecheck unit index clean bench bench-quick bench-quality bench-telegram \
+.PHONY: setup demo test lint typecheck audit unit index clean bench bench-quick bench-quality bench-telegram \
 	bench-soak bench-soak-quick
 
 setup: $(STAMP)
@@ -22,13 +22,18 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(BIN)/coopbot ask "Who led the delegation from Sainyabuli?"
 
-test: setup lint typecheck unit bench-quick bench-soak-quick
+test: setup lint typecheck audit unit bench-quick bench-soak-quick
 
 lint: setup
 	$(BIN)/ruff check .
 
 typecheck: setup
 	$(BIN)/mypy
+
+# Known vulnerabilities in the installed packages (pip-audit); says NOT RUN where no advisory
+# service is reachable, and fails then only with COOPBOT_AUDIT_REQUIRED=1.
+audit: setup
+	$(BIN)/python .ci/audit.py
 
 unit: setup
 	$(BIN)/pytest -q

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import sqlite3
 import stat
 from dataclasses import replace
 from pathlib import Path
@@ -51,10 +52,20 @@ def make_services(settings: Settings) -> BotServices:
 
     return BotServices(
         settings=settings, holder=RetrieverHolder(reopen(), reopen), results=ResultStore(),
-        limiter=RateLimiter(settings.rate_limit), feedback=FeedbackStore(
-            settings.index_dir / FEEDBACK_DB), reindex=ReindexState(), rebuild=rebuild,
-        add=add,
+        limiter=RateLimiter(settings.rate_limit),
+        feedback=open_feedback(settings.index_dir / FEEDBACK_DB), reindex=ReindexState(),
+        rebuild=rebuild, add=add,
     )
+
+
+def open_feedback(path: Path) -> FeedbackStore | None:
+    """The vote store, or None (with a warning) where it cannot be written, such as an index
+    served from a read-only folder: the bot then answers votes without keeping them."""
+    try:
+        return FeedbackStore(path)
+    except (sqlite3.Error, OSError) as exc:
+        log.warning("votes will not be stored: cannot open %s (%s)", path, exc)
+        return None
 
 
 class RedactToken(logging.Filter):

@@ -140,15 +140,16 @@ class RateLimiter:
 class FeedbackStore:
     """👍/👎 with the question and the results shown, for later evaluation.
 
-    Stored: time, chat id, the vote, the question, and per result its article id, chunk id,
-    score and highlight. Not stored: names, usernames or message texts other than the question.
+    Stored per vote: the time, the vote, the question, whether it was answered, and per
+    result shown its rank, article id, passage id, score and highlighted sentence: what
+    scoring retrieval against the votes needs. Not stored: who voted (no user or chat id, no
+    name or username), nor any other message.
     """
 
     _SCHEMA = """
-    CREATE TABLE IF NOT EXISTS feedback (
-        id INTEGER PRIMARY KEY, at TEXT NOT NULL, chat_id INTEGER NOT NULL,
-        vote INTEGER NOT NULL, question TEXT NOT NULL, answered INTEGER NOT NULL,
-        results TEXT NOT NULL
+    CREATE TABLE IF NOT EXISTS votes (
+        id INTEGER PRIMARY KEY, at TEXT NOT NULL, vote INTEGER NOT NULL,
+        question TEXT NOT NULL, answered INTEGER NOT NULL, results TEXT NOT NULL
     );
     """
 
@@ -158,6 +159,21 @@ class FeedbackStore:
         self._db = sqlite3.connect(path, check_same_thread=False, timeout=10)
         self._db.executescript(self._SCHEMA)
         self._lock = threading.Lock()
+        self._forget_old_chat_ids()
+
+    def _forget_old_chat_ids(self) -> None:
+        """Move votes stored by an older coopbot (table `feedback`, with chat ids) to `votes`,
+        without the chat ids, and wipe them from the file."""
+        old = self._db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'feedback'").fetchone()
+        if old is None:
+            return
+        with self._db:
+            self._db.execute("INSERT INTO votes (at, vote, question, answered, results) "
+                             "SELECT at, vote, question, answered, results FROM feedback "
+                             "ORDER BY id")
+            self._db.execute("DROP TABLE feedback")
+        self._db.execute("VACUUM")
 
     def record(self, stored: StoredAnswer, vote: int) -> None:
         """Save one vote (+1 or -1)."""
@@ -168,17 +184,16 @@ class FeedbackStore:
         ]
         with self._lock, self._db:
             self._db.execute(
-                "INSERT INTO feedback (at, chat_id, vote, question, answered, results) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (datetime.now(UTC).isoformat(timespec="seconds"), stored.chat_id, vote,
-                 stored.answer.query, int(stored.answer.answered), json.dumps(results)),
+                "INSERT INTO votes (at, vote, question, answered, results) VALUES (?, ?, ?, ?, ?)",
+                (datetime.now(UTC).isoformat(timespec="seconds"), vote, stored.answer.query,
+                 int(stored.answer.answered), json.dumps(results)),
             )
 
     def rows(self) -> list[dict[str, Any]]:
         """All feedback, oldest first."""
         with self._lock:
             cursor = self._db.execute(
-                "SELECT at, chat_id, vote, question, answered, results FROM feedback ORDER BY id"
+                "SELECT at, vote, question, answered, results FROM votes ORDER BY id"
             )
             names = [d[0] for d in cursor.description]
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
@@ -186,7 +201,7 @@ class FeedbackStore:
     def purge(self) -> int:
         """Delete all stored feedback; returns how many votes were deleted."""
         with self._lock, self._db:
-            deleted = self._db.execute("DELETE FROM feedback").rowcount
+            deleted = self._db.execute("DELETE FROM votes").rowcount
         with self._lock:
             self._db.execute("VACUUM")  # the deleted questions must not linger in free pages
         return int(deleted)

@@ -77,7 +77,9 @@ async def _vote(update: Update, context: ContextTypes.DEFAULT_TYPE, rest: str, l
     stored = services(context).results.get(key)
     if stored is None or vote not in ("1", "-1") or update.callback_query is None:
         return False
-    await asyncio.to_thread(services(context).feedback.record, stored, int(vote))
+    feedback = services(context).feedback
+    if feedback is not None:
+        await asyncio.to_thread(feedback.record, stored, int(vote))
     await update.callback_query.answer(t("feedback_thanks", lang))
     return True
 

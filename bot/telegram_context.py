@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from telegram import Update
+from telegram import InlineQueryResultsButton, Update
 from telegram.ext import ContextTypes
 
 from bot.services import FeedbackStore, RateLimiter, ReindexState, ResultStore, RetrieverHolder
@@ -39,7 +39,8 @@ class BotServices:
     holder: RetrieverHolder
     results: ResultStore
     limiter: RateLimiter
-    feedback: FeedbackStore
+    feedback: FeedbackStore | None
+    """None where votes cannot be stored (a read-only index folder)."""
     reindex: ReindexState
     rebuild: Rebuilder
     add: Adder
@@ -70,7 +71,10 @@ async def limited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
     if update.callback_query is not None:
         await update.callback_query.answer(text)
     elif update.inline_query is not None:
-        await update.inline_query.answer([], cache_time=0)
+        # No results, and the reason above the (empty) list; pressing it opens the bot.
+        await update.inline_query.answer(
+            [], cache_time=0, is_personal=True,
+            button=InlineQueryResultsButton(text=text, start_parameter="wait"))
     elif update.effective_message is not None:
         await update.effective_message.reply_text(text)
     return True

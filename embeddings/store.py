@@ -656,10 +656,12 @@ class LoadedIndex:
 
 def _open_readonly(path: Path) -> sqlite3.Connection:
     try:
-        db = sqlite3.connect(
-            f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
-        )
-        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        try:
+            db = _connect_readonly(path)
+        except sqlite3.OperationalError as exc:
+            if "unable to open" not in str(exc) or not path.is_file():
+                raise
+            db = _connect_immutable(path)
     except sqlite3.OperationalError as exc:
         if "locked" in str(exc) or "busy" in str(exc):
             raise IndexBusyError(f"{path} is locked by another program ({exc}); run again "
@@ -671,6 +673,28 @@ def _open_readonly(path: Path) -> sqlite3.Connection:
         raise IndexCorruptError(
             f"cannot read {path} ({exc}); run `coopbot index --full` to rebuild"
         ) from exc
+    return db
+
+
+def _connect_readonly(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+    db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    return db
+
+
+def _connect_immutable(path: Path) -> sqlite3.Connection:
+    """Open an index database in a folder nobody can write (a read-only mount, a copy owned by
+    another user). A WAL-mode database then cannot be opened read-only, since SQLite must
+    create its -shm file; as nobody can change the file either, it is opened as immutable."""
+    wal = path.with_name(path.name + "-wal")
+    if wal.is_file() and wal.stat().st_size:
+        raise IndexCorruptError(
+            f"cannot read {path}: {wal.name} holds changes not yet merged into it and the "
+            "folder is read-only; run `coopbot index` where the index is writable (it merges "
+            "them), then copy it again")
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True,
+                         check_same_thread=False)
+    db.execute("SELECT count(*) FROM sqlite_master").fetchone()
     return db
 
 

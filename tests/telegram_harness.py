@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -54,13 +54,15 @@ class Harness:
 
 
 @contextmanager
-def serving(root: Path, **env: str) -> Iterator[Harness]:
-    """A real `coopbot serve` on a copy of the seeds in `root`, polling a fresh fake server,
-    ready (first getUpdates) when the block starts; killed if still running at its end."""
+def serving(root: Path, *, cli_args: Sequence[str] = (), **env: str) -> Iterator[Harness]:
+    """A real `coopbot [cli_args] serve` on a copy of the seeds in `root`, polling a fresh fake
+    server, ready (first getUpdates) when the block starts; killed if still running at its
+    end."""
     shutil.copytree(SEEDS, root / "seeds")
     harness = Harness()
     harness.proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--api-base-url", f"{harness.server.url}/bot"],
+        [sys.executable, "-m", "bot.cli", *cli_args, "serve",
+         "--api-base-url", f"{harness.server.url}/bot"],
         cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "TELEGRAM_BOT_TOKEN": harness.server.token, "HF_HUB_OFFLINE": "1",
              "COOPBOT_SEEDS_DIR": str(root / "seeds"), "COOPBOT_INDEX_DIR": str(root / "index"),

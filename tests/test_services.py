@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -34,19 +35,6 @@ def test_result_store_ids_are_short_and_old_ones_expire() -> None:
     assert store.get("forged") is None
 
 
-def test_feedback_keeps_what_evaluation_needs(tmp_path: Path) -> None:
-    store = FeedbackStore(tmp_path / "feedback.sqlite")
-    stored = ResultStore().put(ANSWER, "en", 42)
-    holder = ResultStore()
-    key = holder.put(ANSWER, "vi", 42)
-    store.record(holder.get(key), -1)  # type: ignore[arg-type]
-    rows = store.rows()
-    assert len(rows) == 1 and stored
-    row = rows[0]
-    assert row["vote"] == -1 and row["question"] == "who?" and row["chat_id"] == 42
-    assert '"article_id": "a"' in row["results"] and '"highlight": "Hi."' in row["results"]
-
-
 def test_holder_swaps_atomically() -> None:
     holder = RetrieverHolder("old")  # type: ignore[arg-type]
     before = holder.current
@@ -75,6 +63,39 @@ def test_feedback_purge_deletes_everything(tmp_path: Path) -> None:
     assert store.purge() == 2 and store.rows() == []
     store.close()
     assert b"who?" not in (tmp_path / "feedback.sqlite").read_bytes()
+
+
+def test_feedback_keeps_what_evaluation_needs_and_nobody_s_id(tmp_path: Path) -> None:
+    path = tmp_path / "feedback.sqlite"
+    store = FeedbackStore(path)
+    results = ResultStore()
+    stored = results.get(results.put(ANSWER, "en", 918273645))
+    assert stored is not None
+    store.record(stored, -1)
+    [row] = store.rows()
+    store.close()
+    assert set(row) == {"at", "vote", "question", "answered", "results"}
+    assert row["vote"] == -1 and row["question"] == ANSWER.query and row["answered"] == 1
+    assert '"article_id": "a"' in row["results"] and '"highlight": "Hi."' in row["results"]
+    assert b"918273645" not in path.read_bytes()
+
+
+def test_feedback_from_an_older_coopbot_loses_its_chat_ids(tmp_path: Path) -> None:
+    path = tmp_path / "feedback.sqlite"
+    old = sqlite3.connect(path)
+    with old:
+        old.execute("CREATE TABLE feedback (id INTEGER PRIMARY KEY, at TEXT NOT NULL, "
+                    "chat_id INTEGER NOT NULL, vote INTEGER NOT NULL, question TEXT NOT NULL, "
+                    "answered INTEGER NOT NULL, results TEXT NOT NULL)")
+        old.execute("INSERT INTO feedback VALUES (1, '2026-01-01T00:00:00+00:00', 918273645, 1, "
+                    "'who signed?', 1, '[]')")
+    old.close()
+    store = FeedbackStore(path)
+    assert store.rows() == [{"at": "2026-01-01T00:00:00+00:00", "vote": 1,
+                             "question": "who signed?", "answered": 1, "results": "[]"}]
+    store.close()
+    assert 918273645 .to_bytes(4, "big") not in path.read_bytes()
+    assert b"918273645" not in path.read_bytes()
 
 
 def test_env_file_readable_by_others_is_warned_about(
