@@ -14,6 +14,8 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "coopbot needs Python 3.11+"'
 	$(PYTHON) -m venv $(VENV)
+	# The pip that ships with Python can be old enough to have known vulnerabilities.
+	$(BIN)/python -m pip install --quiet --upgrade pip
 	# torch first and pinned: 2.13.0 has a local CPU build; anything else pulls GBs of CUDA.
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[test]'

@@ -52,6 +52,7 @@ from tests.fake_telegram import FakeTelegram  # noqa: E402
 WORKDIR = RESULTS / "soak"
 ADMIN = 424_242
 CHAT_BASE = 600_000
+RSS_EVERY_S = 10.0
 GRACE_S = 3.0  # after the last answer, time for any duplicate to show up
 NEW_ARTICLE = """---
 title: Soak test cooperation note
@@ -113,6 +114,15 @@ class Soak:
         return extra
 
 
+async def _sample_rss(pid: int, soak: Soak, t0: float,
+                      samples: list[tuple[float, float | None, int]]) -> None:
+    """Every `RSS_EVERY_S` seconds, the bot's RSS and how many questions it has answered: does
+    memory level off under steady load, or keep growing?"""
+    while True:
+        samples.append((round(time.perf_counter() - t0, 1), rss_mb(pid), soak.answered))
+        await asyncio.sleep(RSS_EVERY_S)
+
+
 async def run(args: argparse.Namespace, root: Path, env: dict[str, str]) -> dict[str, Any]:
     server = await FakeTelegram().start()
     clock = ReplyClock(server)
@@ -128,11 +138,17 @@ async def run(args: argparse.Namespace, root: Path, env: dict[str, str]) -> dict
         soak = Soak(server, clock, root / "seeds", args.users * args.questions)
         chats = [CHAT_BASE + u for u in range(args.users)]
         t0 = time.perf_counter()
-        async with asyncio.timeout(args.deadline):
-            await asyncio.gather(soak.admin(), *(soak.user(chat, questions)
-                                                 for chat, questions in zip(chats, plan,
-                                                                            strict=True)))
-            await asyncio.sleep(GRACE_S)
+        samples: list[tuple[float, float | None, int]] = []
+        sampler = asyncio.create_task(_sample_rss(proc.pid, soak, t0, samples))
+        try:
+            async with asyncio.timeout(args.deadline):
+                await asyncio.gather(soak.admin(), *(soak.user(chat, questions)
+                                                     for chat, questions in zip(chats, plan,
+                                                                                strict=True)))
+                await asyncio.sleep(GRACE_S)
+        finally:
+            sampler.cancel()
+        out["rss_samples"] = [{"s": s, "mb": mb, "answered": n} for s, mb, n in samples]
         out.update({
             "wall_s": round(time.perf_counter() - t0, 1), "asked": soak.total,
             "answered": soak.answered, "lost": soak.lost, "errors": soak.errors,
@@ -177,6 +193,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"latency p50/p95/p99 {out.get('p50')}/{out.get('p95')}/{out.get('p99')} ms; bot RSS "
           f"start {out.get('rss_start_mb')} MB, end {out.get('rss_end_mb')} MB, peak "
           f"{out.get('rss_peak_mb')} MB; wall {out.get('wall_s')} s; JSON {RESULTS / name}")
+    samples = out.get("rss_samples", [])
+    step = max(1, len(samples) // 12)
+    print("bot RSS over the run (s: MB, answered): " + ", ".join(
+        f"{r['s']:.0f}: {r['mb']} MB, {r['answered']}" for r in samples[::step]))
     ok = (out.get("answered") == out.get("asked") and not out.get("lost")
           and not out.get("duplicated") and not out.get("errors") and out.get("reindex"))
     return 0 if ok else 1

@@ -64,15 +64,50 @@ def test_osv_is_asked_when_pypi_skipped_every_package(
     assert "dependency audit (osv)" in capsys.readouterr().out
 
 
-def test_no_reachable_service_is_reported_as_not_run_never_as_a_pass(
+def test_unreadable_services_are_named_and_never_reported_as_a_pass(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     reports = {"pypi": SKIPPED, "osv": ConnectionError("Failed to resolve 'api.osv.dev'")}
-    assert _audit(monkeypatch, reports).main() == 0
+    audit = _audit(monkeypatch, reports)
+    monkeypatch.setattr(audit, "_project", lambda name: None)
+    assert audit.main() == 0
     out = capsys.readouterr().out
     assert "NOT RUN" in out and "no known vulnerabilities" not in out.lower()
     assert "Dependency not found on PyPI and could not be audited" in out
     assert "numpy (2.3.0)" not in out  # the reason once, not once per package
     assert "Failed to resolve 'api.osv.dev'" in out
+
+
+def test_without_pip_audit_services_the_latest_release_advisories_are_read(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from importlib import metadata
+
+    numpy_version = metadata.version("numpy")
+    reports = {"pypi": SKIPPED, "osv": ConnectionError("Failed to resolve 'api.osv.dev'")}
+    audit = _audit(monkeypatch, reports)
+
+    def project(name: str) -> dict[str, Any] | None:
+        if name == "numpy":  # installed at its latest release, with an advisory
+            return {"info": {"version": numpy_version}, "vulnerabilities": [
+                {"id": "PYSEC-2099-7", "aliases": [], "fixed_in": ["99.0"]}]}
+        return {"info": {"version": "0.0.0.dev0"}, "vulnerabilities": []}
+
+    monkeypatch.setattr(audit, "_project", project)
+    assert audit.main() == 1
+    out = capsys.readouterr().out
+    assert "falling back to PyPI's advisories for each project's latest release" in out
+    assert f"numpy {numpy_version}: PYSEC-2099-7; fixed in 99.0" in out
+    assert "advisories readable here for the latest release (0.0.0.dev0) only" in out
+    assert "coopbot" not in out.replace("COOPBOT_", "")  # this project is not looked up
+
+
+def test_nothing_readable_at_all_is_not_run(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    audit = _audit(monkeypatch, {"pypi": SKIPPED, "osv": ConnectionError("no DNS")})
+    monkeypatch.setattr(audit, "_project", lambda name: None)
+    assert audit.main() == 0
+    assert "dependency audit: NOT RUN" in capsys.readouterr().out
     monkeypatch.setenv("COOPBOT_AUDIT_REQUIRED", "1")
-    assert _audit(monkeypatch, reports).main() == 1
+    assert audit.main() == 1
