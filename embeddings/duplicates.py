@@ -83,6 +83,10 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean(a == b))
 
 
+Candidate = tuple[str, np.ndarray, "datetime.date | None"]
+"""An article that may be a near-duplicate: (id, signature, date)."""
+
+
 class NearDuplicates:
     """Signatures of articles, searchable for one at least `THRESHOLD` similar."""
 
@@ -110,10 +114,6 @@ class NearDuplicates:
         """(id, similarity) of the most similar known article at or over the threshold, among
         those dated within `NEAR_DAYS` of `date` (or either undated)."""
         return most_similar(sig, date, self.candidates(sig))
-
-
-Candidate = tuple[str, np.ndarray, "datetime.date | None"]
-"""An article that may be a near-duplicate: (id, signature, date)."""
 
 
 def most_similar(sig: np.ndarray, date: datetime.date | None,
