@@ -169,6 +169,7 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     show_bar = sys.stderr.isatty() and not args.no_progress
     report = build_index(index_config(settings), encoders, _observer(show_bar), full=args.full)
     print(render_build(report))
+    log.info("build steps: %s", ", ".join(f"{step} {s:.2f} s" for step, s in report.phases.items()))
     if args.from_jsonl is not None:
         _stderr(f"to ask and serve from this index, set COOPBOT_SEEDS_DIR={args.from_jsonl} "
                 "(in the environment or .env)")

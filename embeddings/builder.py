@@ -88,6 +88,9 @@ class BuildReport:
     """True when the index was built from nothing rather than updated in place."""
     notes: tuple[str, ...] = ()
     """Decisions the build took that the operator should know about."""
+    phases: dict[str, float] = field(default_factory=dict)
+    """Seconds per step: scan, open, remove, load, duplicates, chunk, cache (embedding minus
+    encoding), encode, store, commit; for finding where an update's time goes."""
 
     @property
     def skipped(self) -> tuple[FileProblem, ...]:
@@ -113,6 +116,20 @@ class Freshness:
     def fresh(self) -> bool:
         """True when the index exists and nothing changed since it was built."""
         return self.manifest is not None and not self.reasons
+
+
+class _Phases:
+    """Seconds spent in each step of a build, marked as each step ends."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def end(self, step: str) -> None:
+        """The step since the previous mark is over."""
+        now = time.perf_counter()
+        self.seconds[step] = round(self.seconds.get(step, 0.0) + now - self._last, 4)
+        self._last = now
 
 
 def _settings_differ(
@@ -341,10 +358,13 @@ def build_index(
     try:
         with build_lock(cfg.index_dir, observer.waiting_for_lock):
             t0 = time.perf_counter()
+            phases = _Phases()
             corpus = _scan(cfg)
+            phases.end("scan")
             writer, manifest = _writer(cfg, encoders, full)
+            phases.end("open")
             try:
-                report = _apply(cfg, encoders, observer, corpus, writer, manifest, t0)
+                report = _apply(cfg, encoders, observer, corpus, writer, manifest, t0, phases)
             except BaseException:
                 writer.abort()
                 raise
@@ -379,6 +399,7 @@ def _apply(
     writer: IndexWriter,
     manifest: Manifest,
     t0: float,
+    phases: _Phases,
 ) -> BuildReport:
     known = writer.entries()
     now = corpus.fingerprints
@@ -388,15 +409,19 @@ def _apply(
         old = writer.manifest()
         writer.abort()
         assert old is not None
+        phases.end("compare")
         return BuildReport(old.article_count, old.chunk_count, 0, 0, tuple(corpus.problems),
-                           time.perf_counter() - t0, 0.0, writer.folder)
+                           time.perf_counter() - t0, 0.0, writer.folder, phases=phases.seconds)
     removed = writer.remove_entries(stale)
     if removed:
         # A copy skipped while its original was indexed may now be the only one left.
         fresh = sorted({*fresh, *(n for n in writer.skipped_as_duplicates() if n in now)})
+    phases.end("remove")
     loaded = corpus.load(fresh, max_bytes=cfg.max_file_bytes)
+    phases.end("load")
     problems = list(corpus.problems) + list(loaded.problems)
     kept, duplicates = _without_duplicates(loaded.articles, writer)
+    phases.end("duplicates")
     articles = [article for article, _ in kept]
     problems += duplicates
     skipped = {p.path.name: p.reason for p in problems if p.skipped}
@@ -413,6 +438,7 @@ def _apply(
         for article in articles
     ]
     all_chunks = [c for _, _, chunks in per_article for c in chunks]
+    phases.end("chunk")
     notes: list[str] = []
     limit = cfg.multilingual_limit
     if writer.new and encoders.multilingual is not None and limit is not None and (
@@ -426,6 +452,9 @@ def _apply(
     if manifest.multilingual_model is None:
         encoders = Encoders(encoders.primary)  # an update adds only the spaces the index has
     embedded = _embed_all(cfg, encoders, observer, per_article, all_chunks)
+    phases.end("embed")
+    phases.seconds["encode"] = round(embedded.seconds, 4)
+    phases.seconds["cache"] = round(phases.seconds.pop("embed") - embedded.seconds, 4)
     offsets = np.cumsum([0] + [len(chunks) for _, _, chunks in per_article])
     new = [
         NewArticle(
@@ -440,15 +469,17 @@ def _apply(
     ]
     first_row = manifest.next_row
     rows = writer.add_articles(new, first_row)
+    phases.end("store")
     final = replace(manifest, build_seconds=round(time.perf_counter() - t0, 3))
     path = writer.commit(final, embedded.vectors, rows, cfg.vectors)
+    phases.end("commit")
     after = writer.written
     assert after is not None
     return BuildReport(
         articles=after.article_count, chunks=after.chunk_count, embedded=embedded.embedded,
         reused=embedded.reused, problems=tuple(problems), seconds=time.perf_counter() - t0,
         encode_seconds=embedded.seconds, build_path=path, added=len(new),
-        removed=len(removed), full=writer.new, notes=tuple(notes),
+        removed=len(removed), full=writer.new, notes=tuple(notes), phases=phases.seconds,
     )
 
 

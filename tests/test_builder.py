@@ -106,6 +106,14 @@ def test_adding_an_article_embeds_only_its_chunks(seeds: Path, tmp_path: Path) -
     answer = open_retriever(cfg, enc).search("joint liaison office Dien Bien Phongsaly", 1)
     assert answer.results[0].article_id == "2024-03-02-liaison-office"
     assert answer.results[0].title == "Vietnam and Laos open a joint border liaison office"
+    steps = ["scan", "open", "remove", "load", "duplicates", "chunk", "encode", "cache", "store",
+             "commit"]
+    assert list(report.phases) == steps
+    assert all(s >= 0 for s in report.phases.values())
+    assert sum(report.phases.values()) <= report.seconds + 0.05
+    assert report.phases["encode"] == round(report.encode_seconds, 4)
+    again = build_index(cfg, enc)
+    assert list(again.phases) == ["scan", "open", "compare"]
 
 
 def test_bad_files_are_skipped_with_reasons_and_the_rest_indexed(
