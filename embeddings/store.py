@@ -676,8 +676,9 @@ def _open_readonly(path: Path) -> sqlite3.Connection:
     return db
 
 
-def _connect_readonly(path: Path) -> sqlite3.Connection:
-    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+def _connect_readonly(path: Path, options: str = "mode=ro") -> sqlite3.Connection:
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?{options}", uri=True,
+                         check_same_thread=False)
     db.execute("SELECT count(*) FROM sqlite_master").fetchone()
     return db
 
@@ -692,10 +693,7 @@ def _connect_immutable(path: Path) -> sqlite3.Connection:
             f"cannot read {path}: {wal.name} holds changes not yet merged into it and the "
             "folder is read-only; run `coopbot index` where the index is writable (it merges "
             "them), then copy it again")
-    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True,
-                         check_same_thread=False)
-    db.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    return db
+    return _connect_readonly(path, "mode=ro&immutable=1")
 
 
 @dataclass(frozen=True)
