@@ -21,10 +21,9 @@ import numpy as np
 
 from embeddings.articles import Article, FileProblem, body_fingerprint
 from embeddings.cache import EmbeddingCache, cache_key
-from embeddings.chunking import Chunk, Unit, chunk_article, unit_spans
+from embeddings.chunking import Chunk, Unit, unit_spans
 from embeddings.config import IndexConfig
 from embeddings.corpus import Corpus, scan_corpus
-from embeddings.duplicates import signature
 from embeddings.encoders import PRIMARY, Encoder, Encoders, SpanEncoder, as_encoders
 from embeddings.errors import (
     CoopbotError,
@@ -34,6 +33,7 @@ from embeddings.errors import (
     IndexWriteError,
 )
 from embeddings.manifest import PIPELINE_VERSION, Manifest, describe_settings
+from embeddings.preparing import Prepared, prepare_articles
 from embeddings.store import (
     ArticleRecord,
     IndexWriter,
@@ -89,8 +89,8 @@ class BuildReport:
     notes: tuple[str, ...] = ()
     """Decisions the build took that the operator should know about."""
     phases: dict[str, float] = field(default_factory=dict)
-    """Seconds per step: scan, open, remove, load, duplicates, chunk, cache (embedding minus
-    encoding), encode, store, commit; for finding where an update's time goes."""
+    """Seconds per step: scan, open, remove, load, chunk (with MinHash signatures), duplicates,
+    encode, cache (embedding minus encoding), store, commit; for finding where time goes."""
 
     @property
     def skipped(self) -> tuple[FileProblem, ...]:
@@ -420,7 +420,12 @@ def _apply(
     loaded = corpus.load(fresh, max_bytes=cfg.max_file_bytes)
     phases.end("load")
     problems = list(corpus.problems) + list(loaded.problems)
-    kept, duplicates = _without_duplicates(loaded.articles, writer)
+    primary = encoders.primary
+    # Duplicates are chunked too (they are rare, and this runs in parallel on large builds).
+    prepared = prepare_articles(loaded.articles, cfg.chunk, primary.count_tokens,
+                                primary.max_tokens)
+    phases.end("chunk")
+    kept, duplicates = _without_duplicates(loaded.articles, prepared, writer)
     phases.end("duplicates")
     articles = [article for article, _ in kept]
     problems += duplicates
@@ -432,13 +437,8 @@ def _apply(
             f"no usable article in {cfg.seeds_dir} ({len(skipped)} file(s) skipped); "
             "the current index is unchanged"
         )
-    primary = encoders.primary
-    per_article = [
-        (article, *chunk_article(article, cfg.chunk, primary.count_tokens, primary.max_tokens))
-        for article in articles
-    ]
+    per_article = [(article, ready.units, ready.chunks) for article, ready in kept]
     all_chunks = [c for _, _, chunks in per_article for c in chunks]
-    phases.end("chunk")
     notes: list[str] = []
     limit = cfg.multilingual_limit
     if writer.new and encoders.multilingual is not None and limit is not None and (
@@ -459,7 +459,7 @@ def _apply(
     new = [
         NewArticle(
             record=_record(article), entry=_entry_name(article), body_key=body_fingerprint(article),
-            minhash=kept[i][1],
+            minhash=kept[i][1].signature,
             paragraphs=len(article.paragraphs), units=[(u.paragraph, u.text) for u in units],
             unit_vectors=(_unit_vectors(units, chunks, embedded.spans[offsets[i]:offsets[i + 1]])
                           if embedded.spans is not None and chunks else None),
@@ -491,22 +491,22 @@ def _entry_name(article: Article) -> str:
 
 
 def _without_duplicates(
-    articles: Sequence[Article], writer: IndexWriter
-) -> tuple[list[tuple[Article, np.ndarray]], list[FileProblem]]:
+    articles: Sequence[Article], prepared: Sequence[Prepared], writer: IndexWriter
+) -> tuple[list[tuple[Article, Prepared]], list[FileProblem]]:
     """Drop articles the index (or an earlier new article) already has: the same id, body,
-    page or nearly the same text. Returns the rest with their MinHash signatures."""
+    page or nearly the same text. Returns the rest with their prepared chunks."""
     known = writer.known_articles()
-    kept: list[tuple[Article, np.ndarray]] = []
+    kept: list[tuple[Article, Prepared]] = []
     problems: list[FileProblem] = []
-    for article in articles:
+    for article, ready in zip(articles, prepared, strict=True):
         entry = _entry_name(article)
         key = body_fingerprint(article)
-        sig = signature("\n".join(article.paragraphs))
+        sig = ready.signature
         reason = known.duplicate_of(article.id, key, article.url, sig, article.date)
         if reason is not None:
             problems.append(FileProblem(article.path.with_name(entry), reason, skipped=True))
         else:
-            kept.append((article, sig))
+            kept.append((article, ready))
             known.add(article.id, entry, key, article.url, sig, article.date)
     return kept, problems
 

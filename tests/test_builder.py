@@ -106,7 +106,7 @@ def test_adding_an_article_embeds_only_its_chunks(seeds: Path, tmp_path: Path) -
     answer = open_retriever(cfg, enc).search("joint liaison office Dien Bien Phongsaly", 1)
     assert answer.results[0].article_id == "2024-03-02-liaison-office"
     assert answer.results[0].title == "Vietnam and Laos open a joint border liaison office"
-    steps = ["scan", "open", "remove", "load", "duplicates", "chunk", "encode", "cache", "store",
+    steps = ["scan", "open", "remove", "load", "chunk", "duplicates", "encode", "cache", "store",
              "commit"]
     assert list(report.phases) == steps
     assert all(s >= 0 for s in report.phases.values())

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from embeddings.builder import build_index
+from embeddings.cache import TABLE
 from embeddings.config import IndexConfig
 from embeddings.service import open_retriever
 from embeddings.store import CACHE, current_build
@@ -41,7 +42,7 @@ def _extra_articles(folder: Path, count: int) -> None:
 def _cached(index_dir: Path) -> int:
     db = sqlite3.connect(index_dir / CACHE, timeout=30)
     try:
-        return int(db.execute("SELECT count(*) FROM embeddings").fetchone()[0])
+        return int(db.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0])
     except sqlite3.Error:
         return 0
     finally:
