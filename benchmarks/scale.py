@@ -175,6 +175,7 @@ def _coopbot_builds(source: Path, index_dir: Path, extra: list[str], encoders: A
         "passages": full.chunks, "articles": full.articles, "seconds": round(full.seconds, 2),
         "encode_seconds": round(full.encode_seconds, 2),
         "other_seconds": round(full.seconds - full.encode_seconds, 2),
+        "full_phases": full.phases,
         "passages_per_s": round(full.chunks / full.seconds, 1),
         "unchanged_seconds": round(again.seconds, 2), "unchanged_embedded": again.embedded,
         "add10_seconds": round(added.seconds, 2),
@@ -417,6 +418,8 @@ def print_table(out: dict[str, Any]) -> None:
               f"    embedding cache {c['cache_mb']} MB besides the index")
         print(f"tokens encoded per token of article text (overlap + title prefix): "
               f"{n['tokens_encoded_per_article_token']}")
+        print("full build, seconds per step beyond encoding: " + ", ".join(
+            f"{p} {s:.1f}" for p, s in c["full_phases"].items() if p != "encode"))
         for i, run in enumerate(c.get("add10_runs", []), 1):
             steps = sorted(((s, p) for p, s in run["phases"].items() if p != "encode"),
                            reverse=True)[:4]

@@ -54,11 +54,19 @@ class Harness:
 
 
 @contextmanager
-def serving(root: Path, *, cli_args: Sequence[str] = (), **env: str) -> Iterator[Harness]:
+def serving(
+    root: Path,
+    *,
+    cli_args: Sequence[str] = (),
+    prepare_seeds: Callable[[Path], None] | None = None,
+    **env: str,
+) -> Iterator[Harness]:
     """A real `coopbot [cli_args] serve` on a copy of the seeds in `root`, polling a fresh fake
     server, ready (first getUpdates) when the block starts; killed if still running at its
-    end."""
+    end. `prepare_seeds` may add articles to the copy before the bot starts."""
     shutil.copytree(SEEDS, root / "seeds")
+    if prepare_seeds is not None:
+        prepare_seeds(root / "seeds")
     harness = Harness()
     harness.proc = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", *cli_args, "serve",

@@ -20,7 +20,7 @@ import pytest
 
 from tests.conftest import SEEDS
 from tests.fake_telegram import Call
-from tests.telegram_harness import Harness
+from tests.telegram_harness import Harness, serving
 
 pytestmark = pytest.mark.slow
 
@@ -61,28 +61,15 @@ def _filler_articles(seeds: Path) -> None:
 @pytest.fixture(scope="module")
 def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
     """A running `coopbot serve` against the fake server."""
-    root = tmp_path_factory.mktemp("serve")
-    seeds = root / "seeds"
-    shutil.copytree(SEEDS, seeds)
-    (seeds / "2024-02-01-special.md").write_text(SPECIAL_ARTICLE, encoding="utf-8")
-    _filler_articles(seeds)
-    harness = Harness()
-    env = {**os.environ, "TELEGRAM_BOT_TOKEN": harness.server.token,
-           "COOPBOT_SEEDS_DIR": str(seeds), "COOPBOT_INDEX_DIR": str(root / "index"),
-           "COOPBOT_ADMIN_IDS": str(ADMIN), "COOPBOT_RATE_LIMIT": "6", "HF_HUB_OFFLINE": "1"}
-    harness.proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--api-base-url", f"{harness.server.url}/bot"],
-        cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    harness.seeds = seeds  # type: ignore[attr-defined]
-    try:
-        harness.wait_for("setMyCommands", count=2, timeout=180)
-        harness.wait_for("getUpdates", timeout=30)
+
+    def add_articles(seeds: Path) -> None:
+        (seeds / "2024-02-01-special.md").write_text(SPECIAL_ARTICLE, encoding="utf-8")
+        _filler_articles(seeds)
+
+    with serving(tmp_path_factory.mktemp("serve"), prepare_seeds=add_articles,
+                 COOPBOT_ADMIN_IDS=str(ADMIN), COOPBOT_RATE_LIMIT="6") as harness:
+        harness.wait_for("setMyCommands", count=2, timeout=30)
         yield harness
-    finally:
-        if harness.proc.poll() is None:
-            harness.proc.kill()
-        harness.close()
 
 
 def _ask(bot: Harness, text: str, chat_id: int, user_id: int, **kw: Any) -> Call:
