@@ -46,7 +46,7 @@ index: setup
 clean:
 	rm -rf $(VENV) index .mypy_cache .ruff_cache .pytest_cache .hypothesis *.egg-info
 
-# Speed and memory at 1k/10k/100k passages and 1M vectors against a naive baseline (about 85 min).
+# Speed and memory at 1k/10k/100k passages and 1M vectors against a naive baseline (about 75 min).
 bench: setup
 	$(BIN)/python benchmarks/scale.py
 
