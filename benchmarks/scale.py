@@ -511,7 +511,9 @@ def _checks(out: dict[str, Any]) -> list[str]:
 
 
 def _cpus() -> int:
-    return len(os.sched_getaffinity(0))
+    from embeddings.preparing import usable_cpus
+
+    return usable_cpus()
 
 
 if __name__ == "__main__":

@@ -74,10 +74,16 @@ def prepare_articles(
         _job = None
 
 
+def usable_cpus() -> int:
+    """CPUs this process may run on (a container's limit, not the host's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def _workers(articles: Sequence[Article]) -> int:
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     text = sum(len(p) for article in articles for p in article.paragraphs)
-    return min(cpus or 1, 8) if text >= PARALLEL_MIN_CHARS else 1
+    return min(usable_cpus(), 8) if text >= PARALLEL_MIN_CHARS else 1
 
 
 def _prepare_inherited(article: Article) -> Prepared:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 
 from embeddings.chunking import ChunkConfig
 from embeddings.corpus import scan_corpus
 from embeddings.duplicates import signature
-from embeddings.preparing import PARALLEL_MIN_CHARS, _workers, prepare_articles
+from embeddings.preparing import PARALLEL_MIN_CHARS, _workers, prepare_articles, usable_cpus
 from tests.conftest import SEEDS
 from tests.fakes import HashingEncoder
 
@@ -41,5 +39,5 @@ def test_only_large_jobs_use_workers(articles) -> None:  # type: ignore[no-untyp
     assert _workers(articles) == 1  # three seed articles: a few thousand characters
     text = sum(len(p) for a in articles for p in a.paragraphs)
     enough = list(articles) * (PARALLEL_MIN_CHARS // text + 1)
-    assert _workers(enough) == min(len(os.sched_getaffinity(0)), 8)  # one per CPU
+    assert _workers(enough) == min(usable_cpus(), 8)  # one per CPU
     assert prepare_articles([], ChunkConfig(), HashingEncoder().count_tokens, 256) == []
