@@ -26,10 +26,10 @@ def _retriever(index_dir: Path, seeds: Path) -> Any:
     from bot.runtime import prepare_offline_runtime
 
     prepare_offline_runtime()
-    from embeddings.builder import build_index
     from embeddings.config import IndexConfig
-    from embeddings.e5_encoder import load_e5_encoder
-    from embeddings.encoders import Encoders, SentenceTransformerEncoder
+    from embeddings.encoders.base import Encoders, SentenceTransformerEncoder
+    from embeddings.encoders.e5_encoder import load_e5_encoder
+    from embeddings.index.builder import build_index
     from embeddings.service import open_retriever
 
     encoders = Encoders(SentenceTransformerEncoder(), load_e5_encoder())

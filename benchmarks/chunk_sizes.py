@@ -45,10 +45,10 @@ def main() -> int:
     from bot.runtime import prepare_offline_runtime
 
     prepare_offline_runtime()
-    from embeddings.builder import build_index
-    from embeddings.chunking import ChunkConfig
+    from embeddings.chunking.chunker import ChunkConfig
     from embeddings.config import IndexConfig
-    from embeddings.encoders import SentenceTransformerEncoder
+    from embeddings.encoders.base import SentenceTransformerEncoder
+    from embeddings.index.builder import build_index
     from embeddings.service import open_retriever
 
     data = json.loads(SQUAD.read_text())["data"][: args.titles]

@@ -29,7 +29,7 @@ SQUAD = REPO.parent / "shared" / "data" / "squad" / "squad-v1.1-dev.json"
 
 def _workloads(squad_paragraphs: int, queries: int) -> tuple[list[str], list[str], list[str]]:
     """(seed paragraphs, SQuAD paragraphs, SQuAD questions)."""
-    from embeddings.articles import load_articles
+    from embeddings.articles.parsing import load_articles
 
     report = load_articles(REPO / "seeds")
     seeds = [p for article in report.articles for p in article.paragraphs]
@@ -53,7 +53,7 @@ def _percentile(values: Sequence[float], q: float) -> float:
 
 def _single_process(num_threads: int, squad_paragraphs: int, queries: int) -> dict[str, float]:
     """Runs in a child: all three figures for one process with `num_threads` OpenMP threads."""
-    from embeddings.e5_encoder import E5Encoder
+    from embeddings.encoders.e5_encoder import E5Encoder
 
     seeds, contexts, questions = _workloads(squad_paragraphs, queries)
     encoder = E5Encoder(num_threads=num_threads)
@@ -73,7 +73,7 @@ def _single_process(num_threads: int, squad_paragraphs: int, queries: int) -> di
 
 def _worker(texts: list[str], barrier: Any, results: Any, caller_threads: int) -> None:
     """Encode `texts` with 1 OpenMP thread per caller thread; report (start, end) times."""
-    from embeddings.e5_encoder import E5Encoder
+    from embeddings.encoders.e5_encoder import E5Encoder
 
     encoder = E5Encoder(num_threads=1)
     encoder.encode_passages(texts[:2])  # load and warm up before the clock starts
@@ -113,7 +113,7 @@ def main() -> int:
     parser.add_argument("--queries", type=int, default=50, help="questions for the latency")
     args = parser.parse_args()
 
-    from embeddings.e5_encoder import E5Encoder, e5_available
+    from embeddings.encoders.e5_encoder import E5Encoder, e5_available
 
     reason = e5_available()
     if reason is not None:

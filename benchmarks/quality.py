@@ -61,8 +61,8 @@ def _variant(name: str) -> str:
 def _encoders(memo: bool) -> Any:
     from bot.runtime import make_encoder
     from bot.settings import Settings
-    from embeddings.e5_encoder import load_e5_encoder
-    from embeddings.encoders import Encoders
+    from embeddings.encoders.base import Encoders
+    from embeddings.encoders.e5_encoder import load_e5_encoder
 
     primary: Any = make_encoder(Settings(encoder=ENCODER["kind"]))
     multilingual: Any = load_e5_encoder()
@@ -73,8 +73,8 @@ def _encoders(memo: bool) -> Any:
 
 
 def _index(name: str, seeds: Path, encoders: Any) -> Any:
-    from embeddings.builder import BuildObserver, build_index
     from embeddings.config import IndexConfig
+    from embeddings.index.builder import BuildObserver, build_index
 
     class Progress(BuildObserver):
         def encoding_started(self, total: int, model: str) -> None:
@@ -91,7 +91,7 @@ def _index(name: str, seeds: Path, encoders: Any) -> Any:
 
 def _squad_like_index(name: str, data: dict[str, Any], encoders: Any) -> tuple[Any, Any, dict]:
     """Write a SQuAD-format data set as articles, index it; (config, open index, gold map)."""
-    from embeddings.store import open_index
+    from embeddings.index.store import open_index
 
     gold_of = write_squad_articles(data, RESULTS / name / "seeds")
     cfg = _index(name, RESULTS / name / "seeds", encoders)
@@ -137,7 +137,7 @@ def _ranked_paragraphs(retriever: Any, question: str, row_paragraph: dict) -> li
 
 
 def _modes(index: Any, encoders: Any) -> dict[str, Any]:
-    from embeddings.retrieval import RetrievalConfig, Retriever
+    from embeddings.search.retrieval import RetrievalConfig, Retriever
 
     modes = {
         "keyword (FTS5 BM25)": RetrievalConfig(mode="keyword"),
@@ -195,7 +195,7 @@ def squad(args: argparse.Namespace, out: dict[str, Any]) -> Any:
         ranked = [_ranked_paragraphs(retriever, q, row_paragraph) for q in texts]
         table[name] = _recall(ranked, gold)
         print(f"  {name}: {table[name]}", file=sys.stderr, flush=True)
-    from embeddings.retrieval import Retriever
+    from embeddings.search.retrieval import Retriever
 
     sample = questions[: args.answer_sample]
     answers = squad_answers(Retriever(index, encoders), sample,
@@ -209,8 +209,8 @@ def squad(args: argparse.Namespace, out: dict[str, Any]) -> Any:
 
 def xquad(out: dict[str, Any]) -> None:
     """Vietnamese vs English questions against the 240 English paragraphs."""
-    from embeddings.encoders import Encoders
-    from embeddings.retrieval import Retriever
+    from embeddings.encoders.base import Encoders
+    from embeddings.search.retrieval import Retriever
 
     en_path, vi_path = DATA / "xquad" / "xquad.en.json", DATA / "xquad" / "xquad.vi.json"
     if not (require(en_path) and require(vi_path)):

@@ -75,9 +75,9 @@ def _folder_mb(path: Path) -> float:
 
 def _passages_per_record(encoder: Any, limit: int) -> list[tuple[str, int]]:
     """(JSONL line, passage count) for records in file order until `limit` passages."""
-    from embeddings.chunking import chunk_article
+    from embeddings.chunking.chunker import chunk_article
     from embeddings.config import IndexConfig
-    from embeddings.corpus import parse_record
+    from embeddings.corpus.sources import parse_record
 
     chunk_cfg = IndexConfig().chunk
     out: list[tuple[str, int]] = []
@@ -117,9 +117,9 @@ def _naive_build(source: Path, folder: Path, encoder: Any) -> dict[str, Any]:
     """Parse and chunk, encode everything with plain sentence-transformers, IndexFlatIP."""
     import faiss
 
-    from embeddings.chunking import chunk_article
+    from embeddings.chunking.chunker import chunk_article
     from embeddings.config import IndexConfig
-    from embeddings.corpus import scan_corpus
+    from embeddings.corpus.sources import scan_corpus
 
     t0 = time.perf_counter()
     corpus = scan_corpus(source)
@@ -153,8 +153,8 @@ def _naive_build(source: Path, folder: Path, encoder: Any) -> dict[str, Any]:
 
 def _coopbot_builds(source: Path, index_dir: Path, extra: list[str], encoders: Any
                     ) -> dict[str, Any]:
-    from embeddings.builder import build_index
     from embeddings.config import IndexConfig
+    from embeddings.index.builder import build_index
 
     cfg = IndexConfig(seeds_dir=source, index_dir=index_dir)
     full = build_index(cfg, encoders)
@@ -190,7 +190,7 @@ def _coopbot_builds(source: Path, index_dir: Path, extra: list[str], encoders: A
 
 
 def _cache_keys(path: Path) -> set[bytes]:
-    from embeddings.cache import EmbeddingCache
+    from embeddings.encoders.cache import EmbeddingCache
 
     cache = EmbeddingCache(path, "")
     try:
@@ -201,7 +201,7 @@ def _cache_keys(path: Path) -> set[bytes]:
 
 def _forget(path: Path, keys: set[bytes]) -> None:
     """Delete cache entries, so that the next build encodes those texts again."""
-    from embeddings.cache import EmbeddingCache
+    from embeddings.encoders.cache import EmbeddingCache
 
     cache = EmbeddingCache(path, "")
     try:
@@ -255,8 +255,8 @@ def _serve(*args: str) -> dict[str, Any]:
 
 def _hnsw_recall(index_dir: Path, encoder: Any, questions: list[str]) -> dict[str, Any] | None:
     """recall@10 of the index's HNSW against exact search over the same stored vectors."""
-    from embeddings.store import read_manifest
-    from embeddings.vector_index import kind_of, read_index, stored_vectors
+    from embeddings.index.store import read_manifest
+    from embeddings.index.vectors import kind_of, read_index, stored_vectors
 
     manifest = read_manifest(index_dir)
     build = next(p for p in (index_dir / "builds").iterdir() if not p.name.startswith("."))
@@ -288,7 +288,7 @@ def size_run(size: int, records: Sequence[tuple[str, int]], encoders: Any, naive
     naive = _naive_build(source, folder / "naive", naive_encoder)
     texts = naive.pop("texts")
     from embeddings.config import IndexConfig
-    from embeddings.store import read_manifest
+    from embeddings.index.store import read_manifest
 
     # The raw encoder is timed on half a sample right before the build and on the other half
     # right after: this machine's speed drifts by a third over minutes (raw MiniLM measured at
@@ -328,7 +328,7 @@ def vectors_run(count: int, reference: np.ndarray, queries_n: int = 200) -> dict
     """Exact flat search against coopbot's HNSW on `count` synthetic vectors."""
     import faiss
 
-    from embeddings.vector_index import VectorIndexConfig, add_vectors, new_index
+    from embeddings.index.vectors import VectorIndexConfig, add_vectors, new_index
 
     rng = np.random.default_rng(5)
     mean = reference.mean(axis=0)
@@ -464,7 +464,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     encoders = make_encoders(Settings(multilingual=args.multilingual))
     for encoder in encoders.spaces().values():  # load models now, not inside a timed build
         encoder.encode_passages(["warm up"])
-    from embeddings.encoders import SentenceTransformerEncoder
+    from embeddings.encoders.base import SentenceTransformerEncoder
 
     naive_encoder = SentenceTransformerEncoder()
     naive_encoder.encode_passages(["warm up"])
@@ -511,7 +511,7 @@ def _checks(out: dict[str, Any]) -> list[str]:
 
 
 def _cpus() -> int:
-    from embeddings.preparing import usable_cpus
+    from embeddings.index.prepare import usable_cpus
 
     return usable_cpus()
 

@@ -64,7 +64,7 @@ def _naive(folder: Path) -> Any:
     from bot.runtime import prepare_offline_runtime
 
     prepare_offline_runtime()
-    from embeddings.encoders import SentenceTransformerEncoder
+    from embeddings.encoders.base import SentenceTransformerEncoder
 
     encoder = SentenceTransformerEncoder()
     vectors = np.load(folder / "vectors.npy")

@@ -44,7 +44,7 @@ from tests.fake_telegram import Call, FakeTelegram  # noqa: E402
 
 WORKDIR = RESULTS / "telegram-latency"
 RATE_LIMIT = 1000
-SEARCH_K = 9  # bot.telegram_app.MAX_RESULTS
+SEARCH_K = 9  # bot.telegram_bot.app.MAX_RESULTS
 REPLY_TIMEOUT = 60.0
 READY_TIMEOUT = 600.0
 CHAT_BASE = 500_000  # user u chats from chat/user id CHAT_BASE + u

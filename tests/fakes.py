@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from embeddings.encoders import BatchCallback
+from embeddings.encoders.base import BatchCallback
 
 _WORD = re.compile(r"\w+")
 

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from embeddings.adding import add_articles, slug
-from embeddings.builder import build_index
+from embeddings.articles.web_page import ExtractionError, extract_article
 from embeddings.config import IndexConfig
+from embeddings.corpus.adding import add_articles, slug
 from embeddings.errors import CoopbotError
-from embeddings.html_article import ExtractionError, extract_article
+from embeddings.index.builder import build_index
+from embeddings.index.store import article_summaries, current_build
 from embeddings.service import open_retriever
-from embeddings.store import article_summaries, current_build
 from tests.conftest import REPO
 from tests.fakes import HashingEncoder
 from tests.web_server import DATA, Route, WebServer, page, web_server
@@ -152,7 +152,7 @@ def test_a_failed_update_removes_what_it_wrote(
     def broken(*args: object, **kwargs: object) -> None:
         raise OSError("No space left on device")
 
-    monkeypatch.setattr("embeddings.adding.build_index", broken)
+    monkeypatch.setattr("embeddings.corpus.adding.build_index", broken)
     before = sorted(cfg.seeds_dir.iterdir())
     with pytest.raises(OSError, match="No space"):
         add_articles(cfg, HashingEncoder(), [str(DATA / "news_page.html")])

@@ -1,4 +1,4 @@
-"""Tests for embeddings.articles: parsing real seeds, front matter, and bad files."""
+"""Tests for embeddings.articles.parsing: parsing real seeds, front matter, and bad files."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from embeddings.articles import (
+from embeddings.articles.parsing import (
     ARTICLE_SUFFIXES,
     DEFAULT_MAX_FILE_BYTES,
     Article,

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from embeddings.builder import build_index
 from embeddings.config import IndexConfig
-from embeddings.corpus import Corpus
-from embeddings.store import article_summaries
+from embeddings.corpus.sources import Corpus
+from embeddings.index.builder import build_index
+from embeddings.index.store import article_summaries
 from tests.conftest import SEEDS
 from tests.fakes import HashingEncoder
 

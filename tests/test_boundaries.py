@@ -17,7 +17,7 @@ def _run(code: str) -> subprocess.CompletedProcess[str]:
 def test_help_does_not_import_torch() -> None:
     proc = _run(
         "import sys\n"
-        "from bot.cli import main\n"
+        "from bot.cli.main import main\n"
         "try:\n    main(['--help'])\nexcept SystemExit as e:\n    assert e.code == 0\n"
         "heavy = [m for m in ('torch', 'faiss', 'sentence_transformers', 'numpy') "
         "if m in sys.modules]\n"

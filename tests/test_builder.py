@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embeddings.builder import build_index, check_freshness
 from embeddings.config import IndexConfig
 from embeddings.errors import CoopbotError
+from embeddings.index.builder import build_index, check_freshness
+from embeddings.index.store import current_build, read_manifest
 from embeddings.service import ensure_index, open_retriever
-from embeddings.store import current_build, read_manifest
 from tests.fakes import HashingEncoder
 
 NEW_ARTICLE = """---
@@ -183,7 +183,7 @@ def test_other_model_makes_index_stale_and_opening_refuses(seeds: Path, tmp_path
 
 
 def test_large_full_build_leaves_out_multilingual_vectors(seeds: Path, tmp_path: Path) -> None:
-    from embeddings.encoders import Encoders
+    from embeddings.encoders.base import Encoders
 
     encoders = Encoders(HashingEncoder(), HashingEncoder(name="fake/multilingual"))
     cfg = IndexConfig(seeds_dir=seeds, index_dir=tmp_path / "index", multilingual_limit=10)

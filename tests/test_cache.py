@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embeddings.cache import TABLE, EmbeddingCache, cache_key
+from embeddings.encoders.cache import TABLE, EmbeddingCache, cache_key
 
 
 def _vectors(count: int, dim: int = 8) -> np.ndarray:

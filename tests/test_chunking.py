@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from embeddings.articles import Article, load_articles
-from embeddings.chunking import ChunkConfig, chunk_article, passage_prefix
+from embeddings.articles.parsing import Article, load_articles
+from embeddings.chunking.chunker import ChunkConfig, chunk_article, passage_prefix
 from tests.conftest import SEEDS
 from tests.fakes import HashingEncoder
 

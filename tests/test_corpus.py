@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from embeddings.builder import build_index, check_freshness
 from embeddings.config import IndexConfig
-from embeddings.corpus import safe_id, scan_corpus
+from embeddings.corpus.sources import safe_id, scan_corpus
 from embeddings.errors import CoopbotError
+from embeddings.index.builder import build_index, check_freshness
 from embeddings.service import open_retriever
 from tests.fakes import HashingEncoder
 

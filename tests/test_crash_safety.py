@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from embeddings.builder import build_index
-from embeddings.cache import TABLE
 from embeddings.config import IndexConfig
+from embeddings.encoders.cache import TABLE
+from embeddings.index.builder import build_index
+from embeddings.index.store import CACHE, current_build
 from embeddings.service import open_retriever
-from embeddings.store import CACHE, current_build
 from tests.conftest import REPO, SEEDS
 
 pytestmark = pytest.mark.slow

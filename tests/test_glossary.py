@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from embeddings.glossary import english_terms, glossary_matches
+from embeddings.search.glossary import english_terms, glossary_matches
 from embeddings.text import names_and_numbers
 
 

@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 
-from bot.cli import main
-from bot.services import RetrieverHolder
-from embeddings.builder import BuildObserver, build_index
+from bot.cli.main import main
+from bot.telegram_bot.state import RetrieverHolder
 from embeddings.config import IndexConfig
 from embeddings.errors import CoopbotError, IndexWriteError
+from embeddings.index.builder import BuildObserver, build_index
+from embeddings.index.store import META, article_summaries, build_lock, current_build, read_manifest
 from embeddings.service import open_retriever
-from embeddings.store import META, article_summaries, build_lock, current_build, read_manifest
 from tests.fakes import HashingEncoder
 
 QUESTION = "Who led the delegation from Sainyabuli?"
@@ -55,7 +55,7 @@ def test_disk_full_during_a_build_leaves_the_index_serving(
     def full_disk(index: Any, path: Path) -> None:
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr("embeddings.store.write_index", full_disk)
+    monkeypatch.setattr("embeddings.index.store.write_index", full_disk)
     with pytest.raises(IndexWriteError) as caught:
         build_index(cfg, HashingEncoder())
     message = _one_line(caught.value)
@@ -87,7 +87,7 @@ def test_an_unwritable_index_folder_is_one_line(
 def test_a_locked_database_is_one_line_and_waits_only_so_long(
     cfg: IndexConfig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("embeddings.store.WRITE_WAIT_SECONDS", 0.2)
+    monkeypatch.setattr("embeddings.index.store.WRITE_WAIT_SECONDS", 0.2)
     build = current_build(cfg.index_dir)
     assert build is not None
     holder = sqlite3.connect(build / META, isolation_level=None)
@@ -128,7 +128,7 @@ def test_a_damaged_index_is_one_line_for_ask_and_full_rebuild_repairs_it(
     assert serving.current.search(QUESTION, 1).results  # the bot keeps its open index
     # Through the CLI: one line on stderr, exit status 1 (the fake encoder stands in for the
     # model; the message is the same).
-    monkeypatch.setattr("bot.cli._retriever", lambda settings: open_retriever(
+    monkeypatch.setattr("bot.cli.main._retriever", lambda settings: open_retriever(
         cfg, HashingEncoder()))
     assert main(["--seeds", str(cfg.seeds_dir), "--index", str(cfg.index_dir), "ask",
                  QUESTION]) == 1
@@ -158,7 +158,7 @@ def test_a_second_build_waits_for_the_first_and_says_so(
         assert events == ["waiting"] and second.is_alive()
     second.join(30)
     assert events == ["waiting", "added 1"]
-    from bot.cli import _observer
+    from bot.cli.main import _observer
 
     _observer(False).waiting_for_lock()
     assert "another build of this index is running; waiting" in capsys.readouterr().err

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from embeddings.keyword import (
+from embeddings.index.keyword import (
     FTS_SCHEMA,
     KeywordSearcher,
     add_keyword_rows,

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embeddings.encoders import DEFAULT_MODEL, SentenceTransformerEncoder
-from embeddings.onnx_encoder import INT8_SUFFIX, OnnxEncoder, export_model, onnx_supported
+from embeddings.encoders.base import DEFAULT_MODEL, SentenceTransformerEncoder
+from embeddings.encoders.onnx_encoder import INT8_SUFFIX, OnnxEncoder, export_model, onnx_supported
 
 pytestmark = pytest.mark.slow
 

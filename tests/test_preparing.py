@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from embeddings.chunking import ChunkConfig
-from embeddings.corpus import scan_corpus
-from embeddings.duplicates import signature
-from embeddings.preparing import PARALLEL_MIN_CHARS, _workers, prepare_articles, usable_cpus
+from embeddings.chunking.chunker import ChunkConfig
+from embeddings.corpus.duplicates import signature
+from embeddings.corpus.sources import scan_corpus
+from embeddings.index.prepare import PARALLEL_MIN_CHARS, _workers, prepare_articles, usable_cpus
 from tests.conftest import SEEDS
 from tests.fakes import HashingEncoder
 

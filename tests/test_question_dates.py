@@ -1,4 +1,4 @@
-"""Tests for embeddings.question_dates.find_date_range and DateRange."""
+"""Tests for embeddings.search.dates.find_date_range and DateRange."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from embeddings.question_dates import DateRange, find_date_range
+from embeddings.search.dates import DateRange, find_date_range
 
 TODAY = date(2026, 11, 22)  # a Sunday
 DEC_2023 = (date(2023, 12, 1), date(2023, 12, 31))

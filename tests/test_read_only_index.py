@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from embeddings.builder import build_index
+from bot.cli.main import main
 from embeddings.config import IndexConfig
 from embeddings.errors import CoopbotError
+from embeddings.index.builder import build_index
+from embeddings.index.store import META, article_summaries, current_build
 from embeddings.service import open_retriever
-from embeddings.store import META, article_summaries, current_build
 from tests.fakes import HashingEncoder
 from tests.telegram_harness import serving
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from embeddings.chunking.sentences import split_sentences
 from embeddings.evaluation import load_eval_file
-from embeddings.sentences import split_sentences
 from tests.conftest import REPO, SEEDS, SHARED
 
 pytestmark = pytest.mark.slow

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from embeddings.builder import build_index, check_freshness
 from embeddings.config import IndexConfig
-from embeddings.corpus import REMOVED
+from embeddings.corpus.sources import REMOVED
 from embeddings.errors import CoopbotError
+from embeddings.index.builder import build_index, check_freshness
+from embeddings.index.store import article_summaries, current_build, read_manifest
 from embeddings.service import open_retriever, remove_articles
-from embeddings.store import article_summaries, current_build, read_manifest
 from tests.fakes import HashingEncoder
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.render_terminal import NO_ANSWER, citation, mark, render_answer, render_build
+from bot.cli.render import NO_ANSWER, citation, mark, render_answer, render_build
 from embeddings.answers import Answer, Result
 
 R = Result(1, "001_x", "Vietnam, Thailand foster security cooperation", dt.date(2023, 12, 9),
@@ -37,8 +37,8 @@ def test_corrected_typos_are_mentioned() -> None:
 def test_build_summary_names_skipped_and_repaired_files() -> None:
     from pathlib import Path
 
-    from embeddings.articles import FileProblem
-    from embeddings.builder import BuildReport
+    from embeddings.articles.parsing import FileProblem
+    from embeddings.index.builder import BuildReport
 
     report = BuildReport(
         articles=3, chunks=20, embedded=0, reused=20,
@@ -56,8 +56,8 @@ def test_build_summary_names_skipped_and_repaired_files() -> None:
 def test_build_summary_of_updates_and_long_problem_lists() -> None:
     from pathlib import Path
 
-    from embeddings.articles import FileProblem
-    from embeddings.builder import BuildReport
+    from embeddings.articles.parsing import FileProblem
+    from embeddings.index.builder import BuildReport
 
     problems = tuple(FileProblem(Path(f"c.jsonl#r{i}"), "no text field", True) for i in range(25))
     update = BuildReport(articles=9, chunks=90, embedded=4, reused=0, problems=problems,

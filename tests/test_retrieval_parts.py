@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from embeddings.abstention import Abstention, Evidence, Thresholds, keyword_coverage
-from embeddings.fusion import fuse, normalized_score_fusion, reciprocal_rank_fusion
-from embeddings.grouping import GAP, build_excerpt, group_by_article
-from embeddings.highlight import sentence_scores
-from embeddings.language import detect_language
-from embeddings.store import ChunkRecord
+from embeddings.index.store import ChunkRecord
+from embeddings.search.abstention import Abstention, Evidence, Thresholds, keyword_coverage
+from embeddings.search.fusion import fuse, normalized_score_fusion, reciprocal_rank_fusion
+from embeddings.search.grouping import GAP, build_excerpt, group_by_article
+from embeddings.search.highlight import sentence_scores
+from embeddings.search.language import detect_language
 from tests.fakes import HashingEncoder
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from embeddings.builder import build_index
 from embeddings.config import IndexConfig
-from embeddings.encoders import Encoders
-from embeddings.retrieval import RetrievalConfig
+from embeddings.encoders.base import Encoders
+from embeddings.index.builder import build_index
+from embeddings.search.retrieval import RetrievalConfig
 from embeddings.service import open_retriever
 from tests.fakes import HashingEncoder
 

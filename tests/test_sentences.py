@@ -1,4 +1,4 @@
-"""Tests for embeddings.sentences.split_sentences."""
+"""Tests for embeddings.chunking.sentences.split_sentences."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from embeddings.sentences import split_sentences
+from embeddings.chunking.sentences import split_sentences
 
 
 @pytest.mark.parametrize("text", ["", " ", "\n\t \u00a0 "])

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.services import FeedbackStore, RateLimiter, ResultStore, RetrieverHolder
+from bot.telegram_bot.state import FeedbackStore, RateLimiter, ResultStore, RetrieverHolder
 from embeddings.answers import Answer, Result
 
 ANSWER = Answer("who?", True, (Result(1, "a", "T", None, "VNA", "Ex. Hi.", "Hi.", 0.9, "a#0"),))
@@ -45,7 +45,7 @@ def test_holder_swaps_atomically() -> None:
 def test_token_is_redacted_from_log_records() -> None:
     import logging
 
-    from bot.serve import RedactToken
+    from bot.telegram_bot.serve import RedactToken
 
     record = logging.LogRecord("x", logging.ERROR, __file__, 1, "url /bot%s/getMe", ("123:SECRET",),
                                None)
@@ -101,7 +101,7 @@ def test_feedback_from_an_older_coopbot_loses_its_chat_ids(tmp_path: Path) -> No
 def test_env_file_readable_by_others_is_warned_about(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from bot.serve import warn_if_env_file_is_shared
+    from bot.telegram_bot.serve import warn_if_env_file_is_shared
 
     env = tmp_path / ".env"
     env.write_text("TELEGRAM_BOT_TOKEN=1:x\n", encoding="utf-8")
@@ -115,7 +115,7 @@ def test_env_file_readable_by_others_is_warned_about(
 def test_feedback_command_summarises_and_purges(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from bot.cli import main
+    from bot.cli.main import main
 
     store = FeedbackStore(tmp_path / "index" / "feedback.sqlite")
     results = ResultStore()
@@ -130,8 +130,8 @@ def test_feedback_command_summarises_and_purges(
 
 
 def test_holder_reopens_an_index_changed_by_another_process(seeds: Path, tmp_path: Path) -> None:
-    from embeddings.builder import build_index
     from embeddings.config import IndexConfig
+    from embeddings.index.builder import build_index
     from embeddings.service import open_retriever
     from tests.fakes import HashingEncoder
 

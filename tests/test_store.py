@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embeddings.duplicates import signature
+from embeddings.corpus.duplicates import signature
 from embeddings.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
-from embeddings.manifest import Manifest
-from embeddings.store import (
+from embeddings.index.manifest import Manifest
+from embeddings.index.store import (
     META,
     ArticleRecord,
     IndexWriter,
@@ -22,7 +22,7 @@ from embeddings.store import (
     prune_builds,
     read_manifest,
 )
-from embeddings.vector_index import VectorIndexConfig
+from embeddings.index.vectors import VectorIndexConfig
 
 CHUNKER = {"target_tokens": 96, "overlap_sentences": 1, "paragraph_fill": 0.5}
 FLAT = VectorIndexConfig(kind="flat")
@@ -172,7 +172,7 @@ def test_failed_update_leaves_the_index_as_it_was(tmp_path: Path, monkeypatch) -
     def disk_full(*_: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("embeddings.store.write_index", disk_full)
+    monkeypatch.setattr("embeddings.index.store.write_index", disk_full)
     writer = IndexWriter.update(tmp_path)
     writer.remove_articles(["a"])
     rows = writer.add_articles([_article("b", 2)], before.next_row)

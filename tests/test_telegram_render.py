@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import telegram_render as tr
-from bot.texts import EN, VI, t
+from bot.telegram_bot import render as tr
+from bot.telegram_bot.texts import EN, VI, t
 from embeddings.answers import Answer, Result
-from embeddings.store import ArticleRecord
+from embeddings.index.store import ArticleRecord
 
 TITLE = "Vietnam, Thailand foster security cooperation"
 R = Result(1, "001_x", TITLE, dt.date(2023, 12, 9), "VNA",

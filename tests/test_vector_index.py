@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from embeddings.errors import IndexCorruptError
-from embeddings.vector_index import (
+from embeddings.index.vectors import (
     SpaceUpdate,
     VectorIndexConfig,
     VectorSpace,

@@ -1,0 +1,57 @@
+"""`coopbot add`, `list` and `remove`: putting articles in, seeing them, taking them out."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
+
+def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the indexed articles: id, date, title, source, passages."""
+    from bot.cli.render import render_article_list
+    from embeddings.index.store import article_summaries
+
+    summaries = article_summaries(settings.index_dir)
+    if args.json:
+        rows = [{**asdict(a), "date": a.date.isoformat() if a.date else None} for a in summaries]
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        print(render_article_list(summaries))
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
+    """Remove articles by id from the corpus and the index, without a full rebuild."""
+    from bot.cli.main import _observer
+    from bot.cli.render import render_build
+    from bot.runtime import index_config, make_encoders
+    from embeddings.service import remove_articles
+
+    changed, report = remove_articles(index_config(settings), make_encoders(settings), args.ids,
+                                      observer=_observer(False))
+    for path in changed:
+        print(f"removed from the corpus: {path}")
+    print(render_build(report))
+    return 0
+
+
+def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
+    """Save files, folders or pages as articles in the seeds folder and update the index.
+
+    Exit status 1 when a source could not be added for a reason other than being indexed
+    already."""
+    from bot.cli.main import _observer
+    from bot.cli.render import render_added
+    from bot.runtime import index_config, make_encoders
+    from embeddings.corpus.adding import add_articles
+
+    report = add_articles(index_config(settings), make_encoders(settings), args.sources,
+                          observer=_observer(not args.no_progress))
+    print(render_added(report))
+    failed = [o for o in report.outcomes if o.problem is not None and not o.duplicate]
+    return 1 if failed else 0

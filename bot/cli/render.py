@@ -1,0 +1,191 @@
+"""Plain-text rendering for the terminal: pure functions from core results to strings."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from embeddings.answers import Answer, Result
+    from embeddings.corpus.adding import AddReport
+    from embeddings.evaluation import QuestionOutcome
+    from embeddings.index.builder import BuildReport
+    from embeddings.index.store import ArticleSummary
+
+BOLD, DIM, RESET = "\033[1m", "\033[2m", "\033[0m"
+NO_ANSWER = (
+    "No passage in the indexed articles answers this confidently. "
+    "Try other words, or see `coopbot status` for what is indexed."
+)
+
+
+def mark(excerpt: str, highlight: str, *, color: bool) -> str:
+    """The excerpt with its answering sentence marked: bold on a terminal, **...** otherwise."""
+    start, end = (BOLD, RESET) if color else ("**", "**")
+    return excerpt.replace(highlight, f"{start}{highlight}{end}", 1) if highlight else excerpt
+
+
+def citation(result: Result) -> str:
+    """Title, date, source and article id on one line."""
+    parts = [result.title, result.date.isoformat() if result.date else "undated"]
+    if result.source:
+        parts.append(result.source)
+    parts.append(f"[{result.article_id}]")
+    return " · ".join(parts)
+
+
+def render_result(result: Result, *, color: bool, width: int = 88) -> str:
+    """One cited excerpt."""
+    body = "\n".join(
+        textwrap.fill(p, width=width, initial_indent="   ", subsequent_indent="   ")
+        for p in mark(result.excerpt, result.highlight, color=color).split("\n")
+    )
+    head = f"{result.rank}. {citation(result)}  (score {result.score:.2f})"
+    return f"{BOLD + head + RESET if color else head}\n{body}"
+
+
+def corrections_note(answer: Answer) -> str:
+    """'Searched for X instead of Y.' when typos were corrected, else ''."""
+    if not answer.corrections:
+        return ""
+    pairs = ", ".join(f"“{fixed}” for “{typed}”" for typed, fixed in answer.corrections)
+    return f"(Searched for {pairs}.)"
+
+
+def render_answer(answer: Answer, *, color: bool) -> str:
+    """All results of an answer, or a plain 'nothing found' with the closest passages."""
+    if not answer.results:
+        return NO_ANSWER
+    blocks = [render_result(r, color=color) for r in answer.results]
+    note = corrections_note(answer)
+    head = f"{note}\n\n" if note else ""
+    if not answer.answered:
+        head += NO_ANSWER + "\nClosest passages, probably not relevant:\n\n"
+        return head + "\n\n".join(DIM + b + RESET if color else b for b in blocks)
+    return head + "\n\n".join(blocks)
+
+
+_MAX_LISTED = 20  # problems listed one per line; a big corpus can have thousands
+
+
+def render_build(report: BuildReport) -> str:
+    """The summary printed after `coopbot index`."""
+    if report.unchanged:
+        lines = [f"Index is up to date: {report.articles} articles, {report.chunks} passages "
+                 f"(checked in {report.seconds:.1f} s)"]
+    else:
+        verb = "Built" if report.full else "Updated"
+        change = "" if report.full else f": added {report.added}, removed {report.removed}"
+        lines = [
+            f"{verb} the index in {report.seconds:.1f} s{change}. {report.articles} articles, "
+            f"{report.chunks} passages; embedded {report.embedded}, reused {report.reused} "
+            "from cache" + (f" (encoding {report.encode_seconds:.1f} s)" if report.embedded
+                            else ""),
+        ]
+    lines += [f"Note: {note}" for note in report.notes]
+    skipped = [p for p in report.problems if p.skipped]
+    warned = [p for p in report.problems if not p.skipped]
+    for label, problems in (("Skipped", skipped), ("Repaired", warned)):
+        if problems:
+            lines.append(f"{label} {len(problems)} file(s):")
+            lines += [f"  {p.path.name}: {p.reason}" for p in problems[:_MAX_LISTED]]
+            if len(problems) > _MAX_LISTED:
+                lines.append(f"  ... and {len(problems) - _MAX_LISTED} more "
+                             "(`coopbot status --json` lists every skipped one)")
+    lines.append(f"Index: {report.build_path}")
+    return "\n".join(lines)
+
+
+def render_added(report: AddReport) -> str:
+    """`coopbot add`: per source, the article added (title, date, source, passages, file) or
+    why not; then the index update."""
+    lines = []
+    for o in report.outcomes:
+        if o.problem is None and o.article is not None and o.path is not None:
+            a = o.article
+            about = ", ".join(x for x in (a.date.isoformat() if a.date else "no date", a.source)
+                              if x)
+            lines += [f"Added {a.title!r} ({about}): {o.passages} passages, id {a.id}",
+                      f"  saved as {o.path}"]
+        else:
+            lines.append(f"Not added {o.source}: {o.problem}")
+    if report.build is not None:
+        lines.append(render_build(report.build))
+    else:
+        lines.append("Nothing added; the index is unchanged.")
+    return "\n".join(lines)
+
+
+def render_article_list(summaries: Sequence[ArticleSummary]) -> str:
+    """`coopbot list`: one line per article, newest first."""
+    if not summaries:
+        return "The index holds no article."
+    width = min(max(len(a.id) for a in summaries), 40)
+    lines = [f"{'id':<{width}}  {'date':<10}  {'passages':>8}  title · source"]
+    for a in summaries:
+        when = a.date.isoformat() if a.date else "-"
+        source = f" · {a.source}" if a.source else ""
+        lines.append(f"{a.id:<{width}}  {when:<10}  {a.passages:>8}  {a.title}{source}")
+    lines.append(f"{len(summaries)} article(s)")
+    return "\n".join(lines)
+
+
+def render_status(status: dict[str, Any]) -> str:
+    """`coopbot status` for people (the dict is what --json prints)."""
+    from embeddings.index.manifest import describe_settings
+
+    if not status.get("built"):
+        return f"No index in {status['index_dir']}: run `coopbot index`. ({status['reason']})"
+    dates = status["date_range"]
+    lines = [
+        f"Index:     {status['build']} (built {status['built_at']} in {status['build_seconds']} s)",
+        f"Model:     {status['model']} ({status['dimension']} dimensions, "
+        f"{status['max_tokens']} tokens)",
+        f"Also:      {status.get('multilingual_model') or 'no multilingual model'} (Vietnamese)",
+        f"Chunker:   {describe_settings(status['chunker'])}",
+        f"Articles:  {status['articles']} ({status['chunks']} passages)"
+        + (f", {dates[0]} to {dates[1]}" if dates else ""),
+        f"Source:    {status['source']}"
+        + (f" (last updated {status['updated_at']})" if status.get("updated_at") else ""),
+        "Vectors:   " + ", ".join(f"{space} {kind}"
+                                  for space, kind in status["vector_index"].items()),
+        f"Skipped:   {len(status['skipped'])} file(s)"
+        + "".join(f"\n  {name}: {why}" for name, why in status["skipped"].items()),
+        "Seeds:     " + ("unchanged since the build" if status["fresh"]
+                         else "changed since the build: " + "; ".join(status["changes"])
+                         + "\n           run `coopbot index` to refresh"),
+    ]
+    return "\n".join(lines)
+
+
+def render_eval(summary: dict[str, Any]) -> str:
+    """Figures per kind of question as a table."""
+    cols = ["n", "hit@1", "hit@3", "hit@5", "mrr", "false_abstention", "abstention"]
+    header = f"{'kind':<14}" + "".join(f"{c:>17}" for c in cols)
+    rows = [header, "-" * len(header)]
+    groups: Sequence[tuple[str, dict[str, Any]]] = [
+        *summary["per_kind"].items(), ("all", summary["all"])
+    ]
+    for kind, row in groups:
+        cells = "".join(f"{_fmt(row.get(c)):>17}" for c in cols)
+        rows.append(f"{kind:<14}{cells}")
+    lat = summary["latency_ms"]
+    rows.append(f"\nlatency per question: mean {lat['mean']} ms, p50 {lat['p50']} ms, "
+                f"p95 {lat['p95']} ms over {summary['questions']} questions")
+    return "\n".join(rows)
+
+
+def render_outcome(outcome: QuestionOutcome) -> str:
+    """One line per question while an evaluation runs (verbose mode)."""
+    q = outcome.question
+    hit = f"hit@{outcome.hit_rank}" if outcome.hit_rank else "miss"
+    if q.kind == "unanswerable":
+        hit = "abstained" if not outcome.answered else "ANSWERED"
+    return f"{q.id:<6} {q.kind:<13} {hit:<10} {outcome.seconds * 1000:6.0f} ms  {q.q}"
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.3f}" if isinstance(value, float) else str(value)

@@ -1,0 +1,1 @@
+"""The Telegram front end (named so that it never shadows the `telegram` library)."""

@@ -1,0 +1,129 @@
+"""The Telegram front end: thin handlers over the core, built on python-telegram-bot v22.
+
+Each handler reads the update, calls the core off the event loop (asyncio.to_thread), renders
+with bot.telegram_bot.render and replies. Shared services live in bot_data behind
+`bot.telegram_bot.context.services()`. Handlers live in telegram_questions, telegram_articles,
+telegram_callbacks and telegram_reindex; this module has the small ones and the wiring.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    InlineQueryHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.settings import Settings
+from bot.telegram_bot import render as render
+from bot.telegram_bot.add import add_command, add_document
+from bot.telegram_bot.articles import article_command, articles_command, sorted_articles
+from bot.telegram_bot.callbacks import on_callback
+from bot.telegram_bot.context import (
+    BotServices,
+    lang_of,
+    services,
+)
+from bot.telegram_bot.questions import ask_command, group_text, inline_query, private_text
+from bot.telegram_bot.reindex import reindex
+from bot.telegram_bot.texts import COMMANDS, t
+
+log = logging.getLogger(__name__)
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """What the bot knows, with example questions as buttons."""
+    lang = lang_of(update)
+    articles = sorted_articles(services(context).holder.current)
+    dates = [a.date for a in articles if a.date]
+    text = render.render_start(lang, articles=len(articles), first=min(dates, default=None),
+                               last=max(dates, default=None),
+                               examples=[a.title for a in articles[:3]])
+    buttons = [[InlineKeyboardButton(a.title[:60], callback_data=f"ex:{i}")]
+               for i, a in enumerate(articles[:3])]
+    if update.effective_message:
+        await update.effective_message.reply_text(
+            text, parse_mode=ParseMode.HTML, reply_markup=InlineKeyboardMarkup(buttons))
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """How to ask, and the commands."""
+    if update.effective_message:
+        await update.effective_message.reply_text(t("help", lang_of(update)),
+                                                  parse_mode=ParseMode.HTML)
+
+
+async def about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/about: articles, passages, models and build time of the index."""
+    manifest = services(context).holder.current.index.manifest
+    if update.effective_message:
+        await update.effective_message.reply_text(render.render_about(
+            lang_of(update), articles=manifest.article_count, chunks=manifest.chunk_count,
+            model=manifest.model, multilingual=manifest.multilingual_model or "-",
+            built_at=manifest.built_at,
+        ), parse_mode=ParseMode.HTML)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log with the update id and traceback; apologise to the user, briefly."""
+    update_id = update.update_id if isinstance(update, Update) else None
+    log.error("error handling update %s", update_id, exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat is not None:
+        try:
+            await context.bot.send_message(update.effective_chat.id,
+                                           t("error_apology", lang_of(update)))
+        except Exception:  # the chat may be what failed (blocked, gone): nothing more to do
+            log.warning("could not send the apology for update %s", update_id)
+
+
+
+async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Register the command list in English (default) and Vietnamese."""
+    for lang, code in (("en", None), ("vi", "vi")):
+        commands = [BotCommand(name, t(f"cmd_{name}", lang)) for name in COMMANDS]
+        await application.bot.set_my_commands(commands, language_code=code)
+
+
+def build_application(
+    settings: Settings, services_: BotServices, *, rate_limiter: bool = True
+) -> Application[Any, Any, Any, Any, Any, Any]:
+    """The configured Application: handlers, services, Telegram's flood limits respected."""
+    assert settings.telegram_token, "checked by the caller"
+    base = settings.api_base_url.rstrip("/")
+    builder: Any = (
+        ApplicationBuilder().token(settings.telegram_token).base_url(base)
+        .base_file_url(base.removesuffix("/bot") + "/file/bot")
+        .concurrent_updates(True).post_init(_post_init)
+    )
+    if rate_limiter:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+    application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
+    application.bot_data["services"] = services_
+    application.add_handler(CommandHandler("start", start))
+    application.add_handler(CommandHandler("help", help_command))
+    application.add_handler(CommandHandler("ask", ask_command))
+    application.add_handler(CommandHandler("articles", articles_command))
+    application.add_handler(CommandHandler("article", article_command))
+    application.add_handler(CommandHandler("about", about))
+    application.add_handler(CommandHandler("reindex", reindex))
+    application.add_handler(CommandHandler("add", add_command))
+    application.add_handler(MessageHandler(
+        filters.Document.ALL & filters.CaptionRegex(r"^/add(@\w+)?\s*$"), add_document))
+    application.add_handler(CallbackQueryHandler(on_callback))
+    application.add_handler(InlineQueryHandler(inline_query))
+    text = filters.TEXT & ~filters.COMMAND
+    application.add_handler(MessageHandler(filters.ChatType.PRIVATE & text, private_text))
+    application.add_handler(MessageHandler(filters.ChatType.GROUPS & text, group_text))
+    application.add_error_handler(on_error)
+    return application

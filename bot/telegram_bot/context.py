@@ -1,0 +1,86 @@
+"""What every Telegram handler needs: the shared services, the user's language, the limit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from telegram import InlineQueryResultsButton, Update
+from telegram.ext import ContextTypes
+
+from bot.settings import Settings
+from bot.telegram_bot.state import (
+    FeedbackStore,
+    RateLimiter,
+    ReindexState,
+    ResultStore,
+    RetrieverHolder,
+)
+from bot.telegram_bot.texts import t
+from embeddings.index.builder import BuildObserver
+
+if TYPE_CHECKING:
+    from embeddings.corpus.adding import AddReport
+    from embeddings.search.retrieval import Retriever
+
+
+MAX_RESULTS = 9  # three pages of three: "More results" pages through one stored answer
+PER_PAGE = 3
+ARTICLES_PER_PAGE = 8
+
+
+Rebuilder = Callable[[BuildObserver], "Retriever"]
+"""Builds the index (in a worker thread) and returns a retriever over the new build."""
+
+Adder = Callable[[Sequence[str]], "AddReport"]
+"""Adds articles from files or URLs and updates the index (in a worker thread)."""
+
+
+@dataclass
+class BotServices:
+    """Everything the handlers share."""
+
+    settings: Settings
+    holder: RetrieverHolder
+    results: ResultStore
+    limiter: RateLimiter
+    feedback: FeedbackStore | None
+    """None where votes cannot be stored (a read-only index folder)."""
+    reindex: ReindexState
+    rebuild: Rebuilder
+    add: Adder
+
+
+def services(context: ContextTypes.DEFAULT_TYPE) -> BotServices:
+    """The shared services of this application."""
+    found: BotServices = context.bot_data["services"]
+    return found
+
+
+def lang_of(update: Update) -> str:
+    """'vi' for users whose Telegram language is Vietnamese, else 'en'."""
+    user = update.effective_user
+    code = (user.language_code or "") if user else ""
+    return "vi" if code.lower().startswith("vi") else "en"
+
+
+async def limited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """True (and a polite reply) when the user is over the rate limit."""
+    user = update.effective_user
+    if user is None:
+        return False
+    wait = services(context).limiter.check(user.id)
+    if not wait:
+        return False
+    text = t("rate_limited", lang_of(update), seconds=max(1, round(wait)))
+    if update.callback_query is not None:
+        await update.callback_query.answer(text)
+    elif update.inline_query is not None:
+        # No results, and the reason above the (empty) list; pressing it opens the bot.
+        await update.inline_query.answer(
+            [], cache_time=0, is_personal=True,
+            button=InlineQueryResultsButton(text=text, start_parameter="wait"))
+    elif update.effective_message is not None:
+        await update.effective_message.reply_text(text)
+    return True

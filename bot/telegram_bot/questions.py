@@ -1,0 +1,125 @@
+"""Questions: private text, group mentions and replies, /ask, inline queries."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+    Update,
+)
+from telegram.constants import ChatAction, ParseMode
+from telegram.ext import ContextTypes
+
+from bot.telegram_bot import render as render
+from bot.telegram_bot.context import (
+    MAX_RESULTS,
+    PER_PAGE,
+    lang_of,
+    limited,
+    services,
+)
+from bot.telegram_bot.texts import t
+
+log = logging.getLogger(__name__)
+
+
+async def answer_question(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, question: str
+) -> None:
+    """Search, render the first page and reply with the result buttons."""
+    message = update.effective_message
+    if message is None:
+        return
+    lang = lang_of(update)
+    question = question.strip()
+    if not question:
+        await message.reply_text(t("empty_question", lang))
+        return
+    limit = services(context).settings.max_question_chars
+    if len(question) > limit:
+        await message.reply_text(t("too_long", lang, limit=limit))
+        return
+    if await limited(update, context):
+        return
+    await message.chat.send_action(ChatAction.TYPING)
+    retriever = services(context).holder.current
+    answer = await asyncio.to_thread(retriever.search, question, MAX_RESULTS)
+    key = services(context).results.put(answer, lang, message.chat_id)
+    await message.reply_text(
+        render.render_answer(answer, lang, page=0, per_page=PER_PAGE),
+        parse_mode=ParseMode.HTML, reply_markup=answer_keyboard(key, answer, 0, lang),
+        disable_web_page_preview=True,
+    )
+
+
+def answer_keyboard(key: str, answer: Any, page: int, lang: str) -> InlineKeyboardMarkup | None:
+    """More results, Full article per cited article, and feedback."""
+    if not answer.answered or not answer.results:
+        return None
+    rows: list[list[InlineKeyboardButton]] = []
+    shown = render.merge_results(answer.results)[page * PER_PAGE : (page + 1) * PER_PAGE]
+    rows += [[InlineKeyboardButton(f"{t('full_article', lang)} {r.rank}",
+                                   callback_data=f"fa:{key}:{r.rank}")] for r in shown]
+    if page + 1 < render.answer_pages(answer, PER_PAGE):
+        rows.append([InlineKeyboardButton(t("more_results", lang),
+                                          callback_data=f"mr:{key}:{page + 1}")])
+    rows.append([InlineKeyboardButton(t("feedback_up", lang), callback_data=f"fb:{key}:1"),
+                 InlineKeyboardButton(t("feedback_down", lang), callback_data=f"fb:{key}:-1")])
+    return InlineKeyboardMarkup(rows)
+
+
+async def private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Any text in a private chat is a question."""
+    if update.effective_message and update.effective_message.text:
+        await answer_question(update, context, update.effective_message.text)
+
+
+async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """In groups, answer only a mention of the bot or a reply to one of its messages."""
+    message = update.effective_message
+    if message is None or not message.text:
+        return
+    mention = f"@{context.bot.username}"
+    replied = message.reply_to_message
+    if mention.lower() in message.text.lower():
+        start = message.text.lower().index(mention.lower())
+        question = message.text[:start] + message.text[start + len(mention):]
+        await answer_question(update, context, question)
+    elif replied is not None and replied.from_user and replied.from_user.id == context.bot.id:
+        await answer_question(update, context, message.text)
+
+
+async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/ask question (also /ask@botname question in groups)."""
+    question = " ".join(context.args or [])
+    if not question and update.effective_message:
+        await update.effective_message.reply_text(t("ask_usage", lang_of(update)))
+        return
+    await answer_question(update, context, question)
+
+
+async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """@botname question: up to 10 cited excerpts as inline article results."""
+    query = update.inline_query
+    if query is None or not query.query.strip() or await limited(update, context):
+        return
+    lang = lang_of(update)
+    question = query.query.strip()[: services(context).settings.max_question_chars]
+    retriever = services(context).holder.current
+    answer = await asyncio.to_thread(retriever.search, question, 10)
+    results = [
+        InlineQueryResultArticle(
+            id=str(r.rank), title=render.inline_title(r), description=render.inline_description(r),
+            input_message_content=InputTextMessageContent(
+                render.render_inline_result_text(r, lang), parse_mode=ParseMode.HTML,
+            ),
+        )
+        for r in (answer.results if answer.answered else ())
+    ]
+    await query.answer(results, cache_time=0, is_personal=True)

@@ -1,0 +1,161 @@
+"""`coopbot serve`: wire the core, the services and the Telegram application, then run."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import sqlite3
+import stat
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bot.runtime import index_config, make_encoders, make_reranker, retrieval_config
+from bot.settings import Settings
+from bot.telegram_bot.state import (
+    FeedbackStore,
+    RateLimiter,
+    ReindexState,
+    ResultStore,
+    RetrieverHolder,
+)
+from embeddings.errors import CoopbotError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from bot.telegram_bot.app import BotServices
+    from embeddings.corpus.adding import AddReport
+    from embeddings.index.builder import BuildObserver
+    from embeddings.search.retrieval import Retriever
+
+log = logging.getLogger("coopbot.serve")
+
+FEEDBACK_DB = "feedback.sqlite"
+
+
+def make_services(settings: Settings) -> BotServices:
+    """Build the index if needed and assemble what the handlers share."""
+    from bot.telegram_bot.app import BotServices
+    from embeddings.corpus.adding import add_articles
+    from embeddings.index.builder import build_index
+    from embeddings.service import ensure_index, open_retriever
+
+    encoders = make_encoders(settings)
+    cfg = index_config(settings)
+    reranker = make_reranker(settings)
+    ensure_index(cfg, encoders, notify=lambda line: log.warning("%s", line))
+
+    def reopen() -> Retriever:
+        return open_retriever(cfg, encoders, retrieval_config(settings), reranker=reranker)
+
+    def rebuild(observer: BuildObserver) -> Retriever:
+        build_index(cfg, encoders, observer)
+        return reopen()
+
+    def add(sources: Sequence[str]) -> AddReport:
+        return add_articles(cfg, encoders, sources)
+
+    return BotServices(
+        settings=settings, holder=RetrieverHolder(reopen(), reopen), results=ResultStore(),
+        limiter=RateLimiter(settings.rate_limit),
+        feedback=open_feedback(settings.index_dir / FEEDBACK_DB), reindex=ReindexState(),
+        rebuild=rebuild, add=add,
+    )
+
+
+def open_feedback(path: Path) -> FeedbackStore | None:
+    """The vote store, or None (with a warning) where it cannot be written, such as an index
+    served from a read-only folder: the bot then answers votes without keeping them."""
+    try:
+        return FeedbackStore(path)
+    except (sqlite3.Error, OSError) as exc:
+        log.warning("votes will not be stored: cannot open %s (%s)", path, exc)
+        return None
+
+
+class RedactToken(logging.Filter):
+    """Keeps the bot token out of every log line, and drops PTB's traceback for a rejected
+    token (serve reports that itself, in one line)."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record without the token; False drops it."""
+        from telegram.error import InvalidToken
+
+        if record.exc_info and isinstance(record.exc_info[1], InvalidToken):
+            return False
+        message = record.getMessage()
+        if self.token in message:
+            record.msg, record.args = message.replace(self.token, "[token]"), None
+        if record.exc_info:
+            text = logging.Formatter().formatException(record.exc_info)
+            record.exc_info, record.exc_text = None, text.replace(self.token, "[token]")
+        return True
+
+
+def install_redaction(token: str) -> None:
+    """Attach the token filter to every handler of the root logger."""
+    redact = RedactToken(token)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(redact)
+
+
+def warn_if_env_file_is_shared(path: Path) -> bool:
+    """Warn (and return True) when .env, which holds the token, is readable by others."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    if mode & (stat.S_IRGRP | stat.S_IROTH):
+        log.warning("%s is readable by other users and holds the bot token: chmod 600 %s",
+                    path, path)
+        return True
+    return False
+
+
+def serve(
+    settings: Settings,
+    *,
+    api_base_url: str | None = None,
+    webhook_url: str | None = None,
+    listen: str = "127.0.0.1",
+    port: int = 8443,
+    secret: str | None = None,
+) -> int:
+    """Run the bot with long polling (default) or a webhook; returns the exit status."""
+    token = settings.telegram_token
+    if not token:
+        raise CoopbotError(
+            "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and put its token in "
+            "the environment or in .env"
+        )
+    if api_base_url:
+        settings = replace(settings, api_base_url=api_base_url)
+    warn_if_env_file_is_shared(Path(".env"))
+    # httpx logs every request URL at INFO, and Bot API URLs contain the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    install_redaction(token)
+    from telegram import Update
+    from telegram.error import InvalidToken
+
+    from bot.telegram_bot.app import build_application
+
+    application: Any = build_application(settings, make_services(settings))
+    try:
+        if webhook_url:
+            application.run_webhook(
+                listen=listen, port=port, url_path="telegram", webhook_url=webhook_url,
+                secret_token=secret or settings.webhook_secret or secrets.token_urlsafe(32),
+                allowed_updates=Update.ALL_TYPES,
+            )
+        else:
+            application.run_polling(allowed_updates=Update.ALL_TYPES)
+    except InvalidToken:
+        raise CoopbotError(
+            "Telegram rejected TELEGRAM_BOT_TOKEN: check it with @BotFather (/token)"
+        ) from None
+    return 0

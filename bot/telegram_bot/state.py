@@ -1,0 +1,220 @@
+"""What the Telegram handlers share: the current retriever, stored results, limits, feedback.
+
+Everything here is plain Python (no telegram imports), so it is tested without a bot.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import sqlite3
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+log = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    from embeddings.answers import Answer
+    from embeddings.index.builder import BuildReport
+    from embeddings.search.retrieval import Retriever
+
+
+class RetrieverHolder:
+    """The retriever answering now; a finished rebuild swaps in a new one atomically.
+
+    With `reopen`, a change made to the index by another process (`coopbot index`, or a
+    future `coopbot add`) is picked up at the next question: the check is one SQLite pragma
+    and one small file read.
+    """
+
+    def __init__(
+        self, retriever: Retriever, reopen: Callable[[], Retriever] | None = None
+    ) -> None:
+        self._retriever = retriever
+        self._reopen = reopen
+        self._lock = threading.Lock()
+        self._reopening = threading.Lock()
+
+    @property
+    def current(self) -> Retriever:
+        """The retriever to use for one question (keep the reference for its duration)."""
+        with self._lock:
+            retriever = self._retriever
+        if self._reopen is not None and retriever.index.changed():
+            retriever = self._refresh(retriever)
+        return retriever
+
+    def _refresh(self, stale: Retriever) -> Retriever:
+        from embeddings.errors import CoopbotError
+
+        with self._reopening:
+            with self._lock:
+                if self._retriever is not stale:  # another question reopened it meanwhile
+                    return self._retriever
+            assert self._reopen is not None
+            try:
+                fresh = self._reopen()
+            except CoopbotError as exc:  # caught mid-update, say: keep serving, retry later
+                log.warning("index changed but could not be reopened yet: %s", exc)
+                return stale
+            self.swap(fresh)
+            log.info("index changed on disk: reopened it")
+            return fresh
+
+    def reload(self) -> None:
+        """Reopen the index now (after this process changed it)."""
+        if self._reopen is not None:
+            self.swap(self._reopen())
+
+    def swap(self, retriever: Retriever) -> None:
+        """Serve from a new retriever from now on; questions in flight finish on the old one."""
+        with self._lock:
+            self._retriever = retriever
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    """An answer kept on the server so buttons can refer to it by a short id."""
+
+    answer: Answer
+    lang: str
+    chat_id: int
+    created: float
+
+
+class ResultStore:
+    """Answers by short random id, newest kept: callback_data must fit in 64 bytes."""
+
+    def __init__(self, capacity: int = 2000) -> None:
+        self._items: OrderedDict[str, StoredAnswer] = OrderedDict()
+        self._capacity = capacity
+        self._lock = threading.Lock()
+
+    def put(self, answer: Answer, lang: str, chat_id: int) -> str:
+        """Store an answer; returns its id (8 URL-safe characters)."""
+        key = secrets.token_urlsafe(6)
+        with self._lock:
+            self._items[key] = StoredAnswer(answer, lang, chat_id, time.time())
+            while len(self._items) > self._capacity:
+                self._items.popitem(last=False)
+        return key
+
+    def get(self, key: str) -> StoredAnswer | None:
+        """The stored answer, or None when it expired or never existed (forged data)."""
+        with self._lock:
+            return self._items.get(key)
+
+
+class RateLimiter:
+    """At most `limit` events per user in any `window` seconds (a sliding window)."""
+
+    def __init__(
+        self, limit: int, window: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.limit = limit
+        self.window = window
+        self._clock = clock
+        self._events: dict[int, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, user_id: int) -> float:
+        """Record an event; returns 0 when allowed, else seconds until the next is allowed."""
+        now = self._clock()
+        with self._lock:
+            events = self._events.setdefault(user_id, deque())
+            while events and now - events[0] >= self.window:
+                events.popleft()
+            if len(events) >= self.limit:
+                return max(0.1, self.window - (now - events[0]))
+            events.append(now)
+            return 0.0
+
+
+class FeedbackStore:
+    """👍/👎 with the question and the results shown, for later evaluation.
+
+    Stored per vote: the time, the vote, the question, whether it was answered, and per
+    result shown its rank, article id, passage id, score and highlighted sentence: what
+    scoring retrieval against the votes needs. Not stored: who voted (no user or chat id, no
+    name or username), nor any other message.
+    """
+
+    _SCHEMA = """
+    CREATE TABLE IF NOT EXISTS votes (
+        id INTEGER PRIMARY KEY, at TEXT NOT NULL, vote INTEGER NOT NULL,
+        question TEXT NOT NULL, answered INTEGER NOT NULL, results TEXT NOT NULL
+    );
+    """
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(path, check_same_thread=False, timeout=10)
+        self._db.executescript(self._SCHEMA)
+        self._lock = threading.Lock()
+        self._forget_old_chat_ids()
+
+    def _forget_old_chat_ids(self) -> None:
+        """Move votes stored by an older coopbot (table `feedback`, with chat ids) to `votes`,
+        without the chat ids, and wipe them from the file."""
+        old = self._db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'feedback'").fetchone()
+        if old is None:
+            return
+        with self._db:
+            self._db.execute("INSERT INTO votes (at, vote, question, answered, results) "
+                             "SELECT at, vote, question, answered, results FROM feedback "
+                             "ORDER BY id")
+            self._db.execute("DROP TABLE feedback")
+        self._db.execute("VACUUM")
+
+    def record(self, stored: StoredAnswer, vote: int) -> None:
+        """Save one vote (+1 or -1)."""
+        results = [
+            {"rank": r.rank, "article_id": r.article_id, "chunk_id": r.chunk_id,
+             "score": round(r.score, 4), "highlight": r.highlight}
+            for r in stored.answer.results
+        ]
+        with self._lock, self._db:
+            self._db.execute(
+                "INSERT INTO votes (at, vote, question, answered, results) VALUES (?, ?, ?, ?, ?)",
+                (datetime.now(UTC).isoformat(timespec="seconds"), vote, stored.answer.query,
+                 int(stored.answer.answered), json.dumps(results)),
+            )
+
+    def rows(self) -> list[dict[str, Any]]:
+        """All feedback, oldest first."""
+        with self._lock:
+            cursor = self._db.execute(
+                "SELECT at, vote, question, answered, results FROM votes ORDER BY id"
+            )
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def purge(self) -> int:
+        """Delete all stored feedback; returns how many votes were deleted."""
+        with self._lock, self._db:
+            deleted = self._db.execute("DELETE FROM votes").rowcount
+        with self._lock:
+            self._db.execute("VACUUM")  # the deleted questions must not linger in free pages
+        return int(deleted)
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock:
+            self._db.close()
+
+
+@dataclass
+class ReindexState:
+    """Whether a rebuild runs; a second /reindex is refused while one does."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    last_report: BuildReport | None = None

@@ -1,0 +1,1 @@
+"""Articles from text: plain-text layout, front matter, web pages, dates, clean-up."""

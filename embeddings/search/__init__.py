@@ -1,0 +1,2 @@
+"""From a question to an Answer: language, dates, ranked lists, fusion, grouping, highlight,
+abstention."""
