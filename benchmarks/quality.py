@@ -59,12 +59,13 @@ def _variant(name: str) -> str:
 
 
 def _encoders(memo: bool) -> Any:
-    from bot.runtime import make_encoder
+    from bot.runtime import core_config
     from bot.settings import Settings
     from embeddings.encoders.base import Encoders
     from embeddings.encoders.e5_encoder import load_e5_encoder
+    from embeddings.encoders.loading import load_primary
 
-    primary: Any = make_encoder(Settings(encoder=ENCODER["kind"]))
+    primary: Any = load_primary(core_config(Settings(encoder=ENCODER["kind"])).encoders)
     multilingual: Any = load_e5_encoder()
     if memo:
         primary = MemoEncoder(primary)
@@ -74,7 +75,8 @@ def _encoders(memo: bool) -> Any:
 
 def _index(name: str, seeds: Path, encoders: Any) -> Any:
     from embeddings.config import IndexConfig
-    from embeddings.index.builder import BuildObserver, build_index
+    from embeddings.index.builder import build_index
+    from embeddings.index.report import BuildObserver
 
     class Progress(BuildObserver):
         def encoding_started(self, total: int, model: str) -> None:
@@ -91,7 +93,7 @@ def _index(name: str, seeds: Path, encoders: Any) -> Any:
 
 def _squad_like_index(name: str, data: dict[str, Any], encoders: Any) -> tuple[Any, Any, dict]:
     """Write a SQuAD-format data set as articles, index it; (config, open index, gold map)."""
-    from embeddings.index.store import open_index
+    from embeddings.index.reader import open_index
 
     gold_of = write_squad_articles(data, RESULTS / name / "seeds")
     cfg = _index(name, RESULTS / name / "seeds", encoders)

@@ -255,7 +255,7 @@ def _serve(*args: str) -> dict[str, Any]:
 
 def _hnsw_recall(index_dir: Path, encoder: Any, questions: list[str]) -> dict[str, Any] | None:
     """recall@10 of the index's HNSW against exact search over the same stored vectors."""
-    from embeddings.index.store import read_manifest
+    from embeddings.index.reader import read_manifest
     from embeddings.index.vectors import kind_of, read_index, stored_vectors
 
     manifest = read_manifest(index_dir)
@@ -288,7 +288,7 @@ def size_run(size: int, records: Sequence[tuple[str, int]], encoders: Any, naive
     naive = _naive_build(source, folder / "naive", naive_encoder)
     texts = naive.pop("texts")
     from embeddings.config import IndexConfig
-    from embeddings.index.store import read_manifest
+    from embeddings.index.reader import read_manifest
 
     # The raw encoder is timed on half a sample right before the build and on the other half
     # right after: this machine's speed drifts by a third over minutes (raw MiniLM measured at
@@ -458,10 +458,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         [100_000] if args.quick else [1_000_000])
     questions = args.questions or (60 if args.quick else 200)
     _setup()
-    from bot.runtime import make_encoders
+    from bot.runtime import core_config
     from bot.settings import Settings
+    from embeddings.encoders.loading import load_encoders
 
-    encoders = make_encoders(Settings(multilingual=args.multilingual))
+    encoders = load_encoders(core_config(Settings(multilingual=args.multilingual)).encoders)
     for encoder in encoders.spaces().values():  # load models now, not inside a timed build
         encoder.encode_passages(["warm up"])
     from embeddings.encoders.base import SentenceTransformerEncoder

@@ -44,13 +44,15 @@ def _peak_mb() -> float:
 
 
 def _coopbot(index_dir: Path, source: Path, multilingual: str) -> Any:
-    from bot.runtime import index_config, make_encoders, retrieval_config
+    from bot.runtime import core_config
     from bot.settings import Settings
+    from embeddings.encoders.loading import load_encoders
     from embeddings.service import open_retriever
 
     settings = Settings(seeds_dir=source, index_dir=index_dir, multilingual=multilingual)
-    encoders = make_encoders(settings)
-    retriever = open_retriever(index_config(settings), encoders, retrieval_config(settings))
+    core = core_config(settings)
+    encoders = load_encoders(core.encoders)
+    retriever = open_retriever(core.index, encoders, core.retrieval)
     retriever.encoder.encode_queries(["load the model"])  # ready means the model is loaded
     if encoders.multilingual is not None and "multilingual" in retriever.index.spaces:
         encoders.multilingual.encode_queries(["load the model"])

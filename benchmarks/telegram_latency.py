@@ -248,13 +248,14 @@ def baseline_run(questions: Sequence[str], env: dict[str, str]) -> dict[str, Any
     from bot.runtime import prepare_offline_runtime
 
     prepare_offline_runtime()
-    from bot.runtime import index_config, make_encoders, retrieval_config
+    from bot.runtime import core_config
     from bot.settings import Settings
+    from embeddings.encoders.loading import load_encoders
     from embeddings.service import open_retriever
 
     settings = Settings.from_env(env, dotenv=None)
-    retriever = open_retriever(index_config(settings), make_encoders(settings),
-                               retrieval_config(settings))
+    core = core_config(settings)
+    retriever = open_retriever(core.index, load_encoders(core.encoders), core.retrieval)
     for question in WARMUP:
         retriever.search(question, SEARCH_K)
     latencies: list[float] = []

@@ -51,7 +51,12 @@ class Answer:
     """The results for a question; ``answered`` is False when nothing relevant was found.
 
     Results may still be present when ``answered`` is False: they are the closest passages,
-    which front ends must not present as answers.
+    which front ends must not present as answers. Each article is cited once (a second
+    passage of it joins its excerpt): that is checked here, so front ends show the results as
+    they are.
+
+    Raises:
+        ValueError: two results cite the same article.
     """
 
     query: str
@@ -60,6 +65,12 @@ class Answer:
     language: str = "en"
     corrections: tuple[tuple[str, str], ...] = ()
     """(typed, searched) pairs where a word unknown to the corpus was corrected."""
+
+    def __post_init__(self) -> None:
+        ids = [r.article_id for r in self.results]
+        if len(set(ids)) != len(ids):
+            repeated = sorted({i for i in ids if ids.count(i) > 1})
+            raise ValueError(f"an answer cites each article once; repeated: {repeated}")
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape other tools rely on."""

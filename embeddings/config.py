@@ -7,7 +7,7 @@ from pathlib import Path
 
 from embeddings.articles.parsing import DEFAULT_MAX_FILE_BYTES
 from embeddings.chunking.chunker import ChunkConfig
-from embeddings.index.store import CACHE
+from embeddings.index.layout import CACHE
 from embeddings.index.vectors import VectorIndexConfig
 
 

@@ -1,4 +1,11 @@
-"""Small text helpers shared by retrieval and highlighting."""
+"""Small text helpers shared by the stages: the one word tokenizer, folding, stop words.
+
+Everything that compares words calls `words`: keyword search and its vocabulary, duplicate
+detection, highlighting, abstention, language detection, title comparison. They differ only in
+what they fold, and say so by argument; `content_words` drops the stop words too. Two splits
+serve other ends and stay apart: `names_and_numbers` keeps case and whole tokens (what survives
+translation), and the corpus's file-name slugs keep only ASCII.
+"""
 
 from __future__ import annotations
 
@@ -50,9 +57,21 @@ def _combining_marks() -> dict[int, None]:
                          if unicodedata.combining(chr(cp)))
 
 
+def words(text: str, *, fold_accents: bool = True) -> list[str]:
+    """The word tokens of a text (runs of letters, digits and "_"), in order, case-folded.
+
+    Args:
+        text: any text.
+        fold_accents: also drop accents as FTS5's tokenizer does ("Lương" -> "luong"), so the
+            words are those keyword search indexes (before stemming). False keeps them, for
+            telling languages apart by their letters or comparing lines of one article.
+    """
+    return _WORD.findall(fold(text) if fold_accents else text.casefold())
+
+
 def content_words(text: str) -> set[str]:
     """Lower-cased, accent-folded words of a text, without stopwords."""
-    return {w for w in _WORD.findall(fold(text)) if w not in STOPWORDS}
+    return {w for w in words(text) if w not in STOPWORDS}
 
 
 def keyword_overlap(question_words: set[str], sentence: str) -> float:

@@ -52,10 +52,11 @@ def fake_encoder() -> HashingEncoder:
 @pytest.fixture(scope="session")
 def real_encoder():  # type: ignore[no-untyped-def]
     """The real default model, loaded once for the whole session."""
-    from bot.runtime import make_encoder
+    from bot.runtime import core_config
     from bot.settings import Settings
+    from embeddings.encoders.loading import load_primary
 
-    return make_encoder(Settings())  # ONNX Runtime, as `coopbot` runs it
+    return load_primary(core_config(Settings()).encoders)  # ONNX Runtime, as `coopbot` runs it
 
 
 @pytest.fixture(scope="session")

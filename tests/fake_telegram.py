@@ -362,6 +362,14 @@ class _Fault:
     """Seconds to wait before answering normally (a server slower than the client's timeout)."""
 
 
+# Markup in a text sent without a parse mode: Telegram would show "&amp;" or "<b>" to the user
+# as typed. Telegram accepts such a text; this server refuses it, so that a reply escaped for
+# HTML but sent as plain text (or the reverse) fails the test that sends it.
+_MARKUP_IN_PLAIN_TEXT = re.compile(
+    r"&(?:amp|lt|gt|quot|#\d+|#x[0-9a-fA-F]+);|</?(?:b|i|u|s|a|code|pre|blockquote|tg-spoiler)\b[^>]*>"
+)
+
+
 def check_text(
     text: Any,
     parse_mode: Any = None,
@@ -370,10 +378,17 @@ def check_text(
     limit: int = MAX_MESSAGE_LENGTH,
     caption: bool = False,
 ) -> tuple[str, list[JSON]]:
-    """Validate a message text or caption; return (visible text, entities) as Telegram stores it."""
+    """Validate a message text or caption; return (visible text, entities) as Telegram stores it.
+
+    Stricter than Telegram in one way: HTML markup (an entity such as ``&amp;`` or a tag such
+    as ``<b>``) in a text sent without a parse mode is refused, since the user would see it.
+    """
     if text is None or not isinstance(text, str):
         text = "" if text is None else str(text)
     mode = parse_mode.lower() if isinstance(parse_mode, str) else None
+    if mode is None and not entities and (markup := _MARKUP_IN_PLAIN_TEXT.search(text)):
+        raise bad_request(f"the fake server's check: {markup.group(0)!r} in a text sent without "
+                          "parse_mode would be shown to the user as typed")
     if mode == "html":
         try:
             visible, found = parse_html(text)

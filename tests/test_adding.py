@@ -18,7 +18,8 @@ from embeddings.config import IndexConfig
 from embeddings.corpus.adding import add_articles, slug
 from embeddings.errors import CoopbotError
 from embeddings.index.builder import build_index
-from embeddings.index.store import article_summaries, current_build
+from embeddings.index.layout import current_build
+from embeddings.index.summaries import article_summaries
 from embeddings.service import open_retriever
 from tests.conftest import REPO
 from tests.fakes import HashingEncoder

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from embeddings.config import IndexConfig
 from embeddings.corpus.sources import Corpus
 from embeddings.index.builder import build_index
-from embeddings.index.store import article_summaries
+from embeddings.index.summaries import article_summaries
 from tests.conftest import SEEDS
 from tests.fakes import HashingEncoder
 

@@ -10,8 +10,10 @@ import pytest
 
 from embeddings.config import IndexConfig
 from embeddings.errors import CoopbotError
-from embeddings.index.builder import build_index, check_freshness
-from embeddings.index.store import current_build, read_manifest
+from embeddings.index.builder import build_index
+from embeddings.index.freshness import check_freshness
+from embeddings.index.layout import current_build
+from embeddings.index.reader import read_manifest
 from embeddings.service import ensure_index, open_retriever
 from tests.fakes import HashingEncoder
 

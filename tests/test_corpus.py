@@ -11,7 +11,8 @@ import pytest
 from embeddings.config import IndexConfig
 from embeddings.corpus.sources import safe_id, scan_corpus
 from embeddings.errors import CoopbotError
-from embeddings.index.builder import build_index, check_freshness
+from embeddings.index.builder import build_index
+from embeddings.index.freshness import check_freshness
 from embeddings.service import open_retriever
 from tests.fakes import HashingEncoder
 

@@ -16,7 +16,7 @@ import pytest
 from embeddings.config import IndexConfig
 from embeddings.encoders.cache import TABLE
 from embeddings.index.builder import build_index
-from embeddings.index.store import CACHE, current_build
+from embeddings.index.layout import CACHE, current_build
 from embeddings.service import open_retriever
 from tests.conftest import REPO, SEEDS
 

@@ -20,7 +20,7 @@ from embeddings.corpus.duplicates import (
     similarity,
 )
 from embeddings.index.builder import build_index
-from embeddings.index.store import article_summaries
+from embeddings.index.summaries import article_summaries
 from tests.conftest import SEEDS
 from tests.fakes import HashingEncoder
 from tests.web_server import DATA

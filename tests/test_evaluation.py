@@ -13,7 +13,7 @@ from embeddings.evaluation import load_eval_file, run_eval, summarize
 
 
 def _result(rank: int, excerpt: str) -> Result:
-    return Result(rank, "a", "T", None, None, excerpt, excerpt, 0.5, "a#0")
+    return Result(rank, f"a{rank}", "T", None, None, excerpt, excerpt, 0.5, f"a{rank}#0")
 
 
 def _write(tmp_path: Path, rows: list[dict[str, object]]) -> Path:

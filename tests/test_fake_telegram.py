@@ -175,6 +175,19 @@ def test_parse_errors_become_bad_requests() -> None:
     assert check_text("<p>not html mode</p>")[0] == "<p>not html mode</p>"
 
 
+@pytest.mark.parametrize("text", ["Not added (x.org/?a=1&amp;b=2)", "a &lt; b", "&#38;",
+                                  "<b>bold</b> by mistake", "see <a href='x'>this</a>"])
+def test_markup_sent_as_plain_text_is_refused(text: str) -> None:
+    with pytest.raises(ApiError, match="without parse_mode would be shown"):
+        check_text(text)
+    check_text(text.replace("'", '"'), "HTML")  # the same text, sent as HTML, is fine
+
+
+def test_plain_text_without_markup_is_accepted() -> None:
+    for text in ["a & b < c", "Q&A: <not a tag", "AT&T; 5 > 3", "<p>not html mode</p>"]:
+        assert check_text(text)[0] == text
+
+
 def test_inline_keyboard_rules() -> None:
     def keyboard(**button: Any) -> dict[str, Any]:
         return {"inline_keyboard": [[{"text": "Go", **button}]]}

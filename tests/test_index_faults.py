@@ -15,12 +15,14 @@ from typing import Any
 import pytest
 
 from bot.cli.main import main
-from bot.telegram_bot.state import RetrieverHolder
 from embeddings.config import IndexConfig
 from embeddings.errors import CoopbotError, IndexWriteError
-from embeddings.index.builder import BuildObserver, build_index
-from embeddings.index.store import META, article_summaries, build_lock, current_build, read_manifest
-from embeddings.service import open_retriever
+from embeddings.index.builder import build_index
+from embeddings.index.layout import META, build_lock, current_build
+from embeddings.index.reader import read_manifest
+from embeddings.index.report import BuildObserver
+from embeddings.index.summaries import article_summaries
+from embeddings.service import Library, open_retriever
 from tests.fakes import HashingEncoder
 
 QUESTION = "Who led the delegation from Sainyabuli?"
@@ -55,7 +57,7 @@ def test_disk_full_during_a_build_leaves_the_index_serving(
     def full_disk(index: Any, path: Path) -> None:
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr("embeddings.index.store.write_index", full_disk)
+    monkeypatch.setattr("embeddings.index.writer.write_index", full_disk)
     with pytest.raises(IndexWriteError) as caught:
         build_index(cfg, HashingEncoder())
     message = _one_line(caught.value)
@@ -87,7 +89,7 @@ def test_an_unwritable_index_folder_is_one_line(
 def test_a_locked_database_is_one_line_and_waits_only_so_long(
     cfg: IndexConfig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("embeddings.index.store.WRITE_WAIT_SECONDS", 0.2)
+    monkeypatch.setattr("embeddings.index.writer.WRITE_WAIT_SECONDS", 0.2)
     build = current_build(cfg.index_dir)
     assert build is not None
     holder = sqlite3.connect(build / META, isolation_level=None)
@@ -110,8 +112,7 @@ def test_a_damaged_index_is_one_line_for_ask_and_full_rebuild_repairs_it(
 ) -> None:
     build = current_build(cfg.index_dir)
     assert build is not None
-    serving = RetrieverHolder(open_retriever(cfg, HashingEncoder()),
-                              lambda: open_retriever(cfg, HashingEncoder()))
+    serving = Library(cfg, HashingEncoder())
     vectors = build / read_manifest(cfg.index_dir).vector_files["primary"]
     if damage == "truncate-vectors":  # replaced, as a copy tool would, not cut in place
         data = vectors.read_bytes()
@@ -125,10 +126,10 @@ def test_a_damaged_index_is_one_line_for_ask_and_full_rebuild_repairs_it(
     with pytest.raises(CoopbotError) as caught:
         open_retriever(cfg, HashingEncoder())
     assert "coopbot index --full" in _one_line(caught.value)
-    assert serving.current.search(QUESTION, 1).results  # the bot keeps its open index
+    assert serving.search(QUESTION, 1).results  # the bot keeps its open index
     # Through the CLI: one line on stderr, exit status 1 (the fake encoder stands in for the
     # model; the message is the same).
-    monkeypatch.setattr("bot.cli.main._retriever", lambda settings: open_retriever(
+    monkeypatch.setattr("bot.cli.main.open_library", lambda settings: Library(
         cfg, HashingEncoder()))
     assert main(["--seeds", str(cfg.seeds_dir), "--index", str(cfg.index_dir), "ask",
                  QUESTION]) == 1
@@ -158,9 +159,9 @@ def test_a_second_build_waits_for_the_first_and_says_so(
         assert events == ["waiting"] and second.is_alive()
     second.join(30)
     assert events == ["waiting", "added 1"]
-    from bot.cli.main import _observer
+    from bot.cli.progress import TerminalObserver
 
-    _observer(False).waiting_for_lock()
+    TerminalObserver(show_bar=False).waiting_for_lock()
     assert "another build of this index is running; waiting" in capsys.readouterr().err
 
 

@@ -12,10 +12,9 @@ from embeddings.index.keyword import (
     FTS_SCHEMA,
     KeywordSearcher,
     add_keyword_rows,
-    edit_distance,
-    query_terms,
     remove_keyword_rows,
 )
+from embeddings.search.terms import edit_distance, query_terms
 
 PASSAGES = [
     "Deputy Minister Lương Tam Quang met Police-General Surachate Hakparn in Bangkok.",

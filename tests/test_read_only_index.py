@@ -18,7 +18,8 @@ from bot.cli.main import main
 from embeddings.config import IndexConfig
 from embeddings.errors import CoopbotError
 from embeddings.index.builder import build_index
-from embeddings.index.store import META, article_summaries, current_build
+from embeddings.index.layout import META, current_build
+from embeddings.index.summaries import article_summaries
 from embeddings.service import open_retriever
 from tests.fakes import HashingEncoder
 from tests.telegram_harness import serving

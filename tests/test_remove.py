@@ -11,8 +11,11 @@ import pytest
 from embeddings.config import IndexConfig
 from embeddings.corpus.sources import REMOVED
 from embeddings.errors import CoopbotError
-from embeddings.index.builder import build_index, check_freshness
-from embeddings.index.store import article_summaries, current_build, read_manifest
+from embeddings.index.builder import build_index
+from embeddings.index.freshness import check_freshness
+from embeddings.index.layout import current_build
+from embeddings.index.reader import read_manifest
+from embeddings.index.summaries import article_summaries
 from embeddings.service import open_retriever, remove_articles
 from tests.fakes import HashingEncoder
 

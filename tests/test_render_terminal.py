@@ -38,7 +38,7 @@ def test_build_summary_names_skipped_and_repaired_files() -> None:
     from pathlib import Path
 
     from embeddings.articles.parsing import FileProblem
-    from embeddings.index.builder import BuildReport
+    from embeddings.index.report import BuildReport
 
     report = BuildReport(
         articles=3, chunks=20, embedded=0, reused=20,
@@ -57,7 +57,7 @@ def test_build_summary_of_updates_and_long_problem_lists() -> None:
     from pathlib import Path
 
     from embeddings.articles.parsing import FileProblem
-    from embeddings.index.builder import BuildReport
+    from embeddings.index.report import BuildReport
 
     problems = tuple(FileProblem(Path(f"c.jsonl#r{i}"), "no text field", True) for i in range(25))
     update = BuildReport(articles=9, chunks=90, embedded=4, reused=0, problems=problems,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from embeddings.index.store import ChunkRecord
+from embeddings.index.records import ChunkRecord
 from embeddings.search.abstention import Abstention, Evidence, Thresholds, keyword_coverage
 from embeddings.search.fusion import fuse, normalized_score_fusion, reciprocal_rank_fusion
 from embeddings.search.grouping import GAP, build_excerpt, group_by_article

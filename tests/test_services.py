@@ -1,4 +1,4 @@
-"""Bot services without Telegram: rate limit, stored results, feedback, retriever swap."""
+"""Bot state without Telegram: rate limit, stored results, feedback."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.telegram_bot.state import FeedbackStore, RateLimiter, ResultStore, RetrieverHolder
+from bot.telegram_bot.state import FeedbackStore, RateLimiter, ResultStore
 from embeddings.answers import Answer, Result
 
 ANSWER = Answer("who?", True, (Result(1, "a", "T", None, "VNA", "Ex. Hi.", "Hi.", 0.9, "a#0"),))
@@ -33,13 +33,6 @@ def test_result_store_ids_are_short_and_old_ones_expire() -> None:
     store.put(ANSWER, "en", 5)
     assert store.get(first) is None
     assert store.get("forged") is None
-
-
-def test_holder_swaps_atomically() -> None:
-    holder = RetrieverHolder("old")  # type: ignore[arg-type]
-    before = holder.current
-    holder.swap("new")  # type: ignore[arg-type]
-    assert before == "old" and holder.current == "new"
 
 
 def test_token_is_redacted_from_log_records() -> None:
@@ -127,31 +120,3 @@ def test_feedback_command_summarises_and_purges(
     assert "1 vote(s)" in capsys.readouterr().out
     assert main(["--index", str(tmp_path / "index"), "feedback", "--purge"]) == 0
     assert "deleted 1 vote(s)" in capsys.readouterr().out
-
-
-def test_holder_reopens_an_index_changed_by_another_process(seeds: Path, tmp_path: Path) -> None:
-    from embeddings.config import IndexConfig
-    from embeddings.index.builder import build_index
-    from embeddings.service import open_retriever
-    from tests.fakes import HashingEncoder
-
-    cfg = IndexConfig(seeds_dir=seeds, index_dir=tmp_path / "index")
-    build_index(cfg, HashingEncoder())
-    opened: list[object] = []
-
-    def reopen():  # type: ignore[no-untyped-def]
-        opened.append(object())
-        return open_retriever(cfg, HashingEncoder())
-
-    holder = RetrieverHolder(reopen(), reopen)
-    first = holder.current
-    assert holder.current is first and len(opened) == 1  # unchanged: no reopening
-    (seeds / "2024-03-02-office.md").write_text(
-        "---\ntitle: Dien Bien office\n---\nThe police of Dien Bien opened a liaison office.\n",
-        encoding="utf-8")
-    build_index(cfg, HashingEncoder())  # an in-place update, as `coopbot index` does
-    second = holder.current
-    assert second is not first and len(opened) == 2
-    assert second.search("Dien Bien liaison office", 1).results[0].title == "Dien Bien office"
-    build_index(cfg, HashingEncoder(), full=True)  # another build becomes current
-    assert holder.current is not second and len(opened) == 3

@@ -11,18 +11,12 @@ import pytest
 
 from embeddings.corpus.duplicates import signature
 from embeddings.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+from embeddings.index.layout import META, current_build, prune_builds
 from embeddings.index.manifest import Manifest
-from embeddings.index.store import (
-    META,
-    ArticleRecord,
-    IndexWriter,
-    NewArticle,
-    current_build,
-    open_index,
-    prune_builds,
-    read_manifest,
-)
+from embeddings.index.reader import open_index, read_manifest
+from embeddings.index.records import ArticleRecord, NewArticle
 from embeddings.index.vectors import VectorIndexConfig
+from embeddings.index.writer import IndexWriter
 
 CHUNKER = {"target_tokens": 96, "overlap_sentences": 1, "paragraph_fill": 0.5}
 FLAT = VectorIndexConfig(kind="flat")
@@ -172,7 +166,7 @@ def test_failed_update_leaves_the_index_as_it_was(tmp_path: Path, monkeypatch) -
     def disk_full(*_: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("embeddings.index.store.write_index", disk_full)
+    monkeypatch.setattr("embeddings.index.writer.write_index", disk_full)
     writer = IndexWriter.update(tmp_path)
     writer.remove_articles(["a"])
     rows = writer.add_articles([_article("b", 2)], before.next_row)

@@ -4,6 +4,7 @@ Bot API server and a web server, all on 127.0.0.1."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -105,3 +106,14 @@ def test_refusals_are_clear(bot: Harness, site: WebServer) -> None:
                         user_id=ADMIN, caption="/add", mime_type="application/pdf")
 
     assert _reply(bot, ADMIN, send_pdf, _outcome).startswith("I can add only .txt, .md, .html")
+
+
+def test_a_refusal_shows_the_address_as_typed(bot: Harness, site: WebServer) -> None:
+    # The reply escapes the URL for HTML, so it must be sent as HTML: as plain text the admin
+    # would read "&amp;" (the fake server refuses markup in a text sent without a parse mode).
+    url = f"{site.url}/brief.pdf?utm_source=feed&id=7"
+    refused = _reply(bot, ADMIN, _message(bot, f"/add {url}", ADMIN, ADMIN), _outcome)
+    sent = [c for c in bot.replies(ADMIN) if c.params["text"] == refused][-1]
+    assert sent.params.get("parse_mode") == "HTML"
+    shown = html.unescape(refused)
+    assert refused.startswith("Not added") and url in shown and "&amp;" not in shown

@@ -14,9 +14,10 @@ if TYPE_CHECKING:
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     """Print the indexed articles: id, date, title, source, passages."""
     from bot.cli.render import render_article_list
-    from embeddings.index.store import article_summaries
+    from bot.runtime import core_config
+    from embeddings.service import list_articles
 
-    summaries = article_summaries(settings.index_dir)
+    summaries = list_articles(core_config(settings))
     if args.json:
         rows = [{**asdict(a), "date": a.date.isoformat() if a.date else None} for a in summaries]
         print(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -27,13 +28,13 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
     """Remove articles by id from the corpus and the index, without a full rebuild."""
-    from bot.cli.main import _observer
+    from bot.cli.progress import TerminalObserver
     from bot.cli.render import render_build
-    from bot.runtime import index_config, make_encoders
+    from bot.runtime import core_config
     from embeddings.service import remove_articles
 
-    changed, report = remove_articles(index_config(settings), make_encoders(settings), args.ids,
-                                      observer=_observer(False))
+    changed, report = remove_articles(core_config(settings), None, args.ids,
+                                      observer=TerminalObserver(False))
     for path in changed:
         print(f"removed from the corpus: {path}")
     print(render_build(report))
@@ -45,13 +46,13 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
 
     Exit status 1 when a source could not be added for a reason other than being indexed
     already."""
-    from bot.cli.main import _observer
+    from bot.cli.progress import TerminalObserver
     from bot.cli.render import render_added
-    from bot.runtime import index_config, make_encoders
-    from embeddings.corpus.adding import add_articles
+    from bot.runtime import core_config
+    from embeddings.service import add_articles
 
-    report = add_articles(index_config(settings), make_encoders(settings), args.sources,
-                          observer=_observer(not args.no_progress))
+    report = add_articles(core_config(settings), args.sources,
+                          TerminalObserver(not args.no_progress))
     print(render_added(report))
     failed = [o for o in report.outcomes if o.problem is not None and not o.duplicate]
     return 1 if failed else 0

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from bot.settings import Settings
-    from embeddings.index.builder import BuildObserver
+    from embeddings.service import Library
 
 log = logging.getLogger("coopbot")
 
@@ -28,7 +28,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--index", type=Path, help="index folder (env COOPBOT_INDEX_DIR)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _index_commands(sub)
+    _article_commands(sub)
+    _question_commands(sub)
+    _bot_commands(sub)
+    return parser
 
+
+def _index_commands(sub: Any) -> None:
     p = sub.add_parser("index", help="build or refresh the index from the seeds folder")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--from-jsonl", type=Path, metavar="FILE",
@@ -42,27 +49,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_status)
 
+
+def _article_commands(sub: Any) -> None:
+    from bot.cli import articles
+
     p = sub.add_parser("list", help="the indexed articles: id, date, title, source")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.set_defaults(func=_lazy("cmd_list"))
+    p.set_defaults(func=articles.cmd_list)
 
     p = sub.add_parser("add", help="add articles from files, folders or web pages, then update "
                                    "the index (embeds only the new passages)")
     p.add_argument("sources", nargs="+", metavar="PATH_OR_URL",
                    help=".txt, .md or .html files, folders of them, or http(s) URLs")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(func=_lazy("cmd_add"))
+    p.set_defaults(func=articles.cmd_add)
 
     p = sub.add_parser("remove", help="remove articles by id (no full rebuild)")
     p.add_argument("ids", nargs="+", metavar="ID", help="article ids, as `coopbot list` shows")
-    p.set_defaults(func=_lazy("cmd_remove"))
+    p.set_defaults(func=articles.cmd_remove)
 
+
+def _question_commands(sub: Any) -> None:
     p = sub.add_parser("ask", help="answer a question with cited excerpts")
     p.add_argument("question", nargs="+", help="the question (quote it or not)")
     p.add_argument("-k", type=int, default=None, help="number of results (env COOPBOT_TOP_K)")
     p.add_argument("--json", action="store_true", help="print the JSON contract")
     p.set_defaults(func=cmd_ask)
 
+    p = sub.add_parser("eval", help="score retrieval on a JSONL question file")
+    p.add_argument("file", type=Path, help="questions, e.g. ../shared/eval/dev.jsonl")
+    p.add_argument("-k", type=int, default=5, help="results per question (default 5)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_eval)
+
+
+def _bot_commands(sub: Any) -> None:
     p = sub.add_parser("serve", help="run the Telegram bot (needs TELEGRAM_BOT_TOKEN)")
     p.add_argument("--api-base-url", help="Bot API base URL (env COOPBOT_API_BASE_URL)")
     p.add_argument("--webhook-url", help="public HTTPS URL: use a webhook instead of polling")
@@ -76,25 +97,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--purge", action="store_true", help="delete all stored feedback")
     p.add_argument("--json", action="store_true", help="print the votes as JSON")
     p.set_defaults(func=cmd_feedback)
-
-    p = sub.add_parser("eval", help="score retrieval on a JSONL question file")
-    p.add_argument("file", type=Path, help="questions, e.g. ../shared/eval/dev.jsonl")
-    p.add_argument("-k", type=int, default=5, help="results per question (default 5)")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.set_defaults(func=cmd_eval)
-    return parser
-
-
-def _lazy(name: str) -> Any:
-    """A command from bot.cli.articles, imported only when it runs."""
-
-    def run(args: argparse.Namespace, settings: Settings) -> int:
-        from bot.cli import articles as cli_articles
-
-        result: int = getattr(cli_articles, name)(args, settings)
-        return result
-
-    return run
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,135 +121,65 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _stderr(message: str) -> None:
-    print(f"coopbot: {message}", file=sys.stderr, flush=True)
-
-
-def _observer(show_bar: bool) -> BuildObserver:
-    from embeddings.index.builder import BuildObserver
-
-    class TerminalObserver(BuildObserver):
-        """Progress on stderr: a bar on a terminal, nothing in pipes and logs."""
-
-        def __init__(self) -> None:
-            self.bar: Any = None
-
-        def waiting_for_lock(self) -> None:
-            _stderr("another build of this index is running; waiting for it to finish")
-
-        def encoding_started(self, total: int, model: str) -> None:
-            if self.bar is not None:
-                self.bar.close()
-            _stderr(f"embedding {total} new passage(s) with {model}")
-            if show_bar:
-                from tqdm import tqdm
-
-                self.bar = tqdm(total=total, unit="passage", file=sys.stderr, leave=False)
-
-        def encoded(self, count: int) -> None:
-            if self.bar is not None:
-                self.bar.update(count)
-                if self.bar.n >= self.bar.total:
-                    self.bar.close()
-
-    return TerminalObserver()
-
-
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     """Build or refresh the index."""
+    from bot.cli.progress import TerminalObserver, say
     from bot.cli.render import render_build
-    from bot.runtime import index_config, make_encoders
-    from embeddings.corpus.sources import is_jsonl
+    from bot.runtime import core_config
     from embeddings.errors import CoopbotError
-    from embeddings.index.builder import build_index
+    from embeddings.service import build, is_jsonl
 
     if args.from_jsonl is not None:
         if not is_jsonl(args.from_jsonl):
             raise CoopbotError(f"--from-jsonl wants a .jsonl or .jsonl.gz file: {args.from_jsonl}")
         settings = settings.with_overrides(seeds_dir=args.from_jsonl)
-    encoders = make_encoders(settings)
     show_bar = sys.stderr.isatty() and not args.no_progress
-    report = build_index(index_config(settings), encoders, _observer(show_bar), full=args.full)
+    report = build(core_config(settings), TerminalObserver(show_bar), full=args.full)
     print(render_build(report))
     log.info("build steps: %s", ", ".join(f"{step} {s:.2f} s" for step, s in report.phases.items()))
     if args.from_jsonl is not None:
-        _stderr(f"to ask and serve from this index, set COOPBOT_SEEDS_DIR={args.from_jsonl} "
-                "(in the environment or .env)")
+        say(f"to ask and serve from this index, set COOPBOT_SEEDS_DIR={args.from_jsonl} "
+            "(in the environment or .env)")
     return 0
-
-
-def status_dict(settings: Settings) -> dict[str, Any]:
-    """Everything `coopbot status` reports, as plain data."""
-    from bot.runtime import index_config, make_encoders
-    from embeddings.index.builder import check_freshness
-    from embeddings.index.store import article_date_range, current_build
-    from embeddings.index.vectors import kind_of_file
-
-    cfg = index_config(settings)
-    encoders = make_encoders(settings)  # names only: models load on first encode
-    freshness = check_freshness(cfg, encoders.primary.name, encoders.multilingual_name)
-    manifest = freshness.manifest
-    if manifest is None:
-        return {"built": False, "index_dir": str(cfg.index_dir), "reason": freshness.reasons[0]}
-    build = current_build(cfg.index_dir)
-    dates = article_date_range(build) if build else None
-    return {
-        "built": True, "index_dir": str(cfg.index_dir), "build": build.name if build else None,
-        "built_at": manifest.built_at, "build_seconds": manifest.build_seconds,
-        "model": manifest.model, "dimension": manifest.dimension,
-        "multilingual_model": manifest.multilingual_model,
-        "max_tokens": manifest.max_tokens, "chunker": manifest.chunker,
-        "articles": manifest.article_count, "chunks": manifest.chunk_count,
-        "date_range": [d.isoformat() for d in dates] if dates else None,
-        "skipped": manifest.skipped, "source": manifest.source,
-        "updated_at": manifest.updated_at,
-        "vector_index": {space: kind_of_file(build / name) if build else None
-                         for space, name in manifest.vector_files.items()},
-        "fresh": freshness.fresh, "changes": list(freshness.reasons),
-        "coopbot_version": manifest.coopbot_version,
-    }
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     """Say what is indexed and whether the seeds changed since."""
     from bot.cli.render import render_status
+    from bot.runtime import core_config
+    from embeddings.service import index_status
 
-    status = status_dict(settings)
+    status = index_status(core_config(settings))
     print(json.dumps(status, indent=2, ensure_ascii=False) if args.json else render_status(status))
     return 0
 
 
-def _retriever(settings: Settings) -> Any:
-    """A retriever over a fresh index, building first (and saying so) when needed."""
-    from bot.runtime import index_config, make_encoders, make_reranker, retrieval_config
-    from embeddings.service import ensure_index, open_retriever
+def open_library(settings: Settings) -> Library:
+    """The index opened for questions, built first (and saying so) when missing or stale."""
+    from bot.cli.progress import TerminalObserver, say
+    from bot.runtime import core_config
+    from embeddings.service import Library
 
-    encoders = make_encoders(settings)
-    cfg = index_config(settings)
-    report = ensure_index(cfg, encoders, observer=_observer(sys.stderr.isatty()), notify=_stderr)
-    if report is not None:
-        _stderr(f"built the index: {report.articles} articles, {report.chunks} passages "
-                f"in {report.seconds:.1f} s")
-    return open_retriever(
-        cfg, encoders, retrieval_config(settings), reranker=make_reranker(settings)
-    )
+    return Library.open(core_config(settings), observer=TerminalObserver(sys.stderr.isatty()),
+                        notify=say)
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     """Answer one question."""
+    from bot.cli.progress import say
     from bot.cli.render import render_answer
-    from embeddings.text import clean_question
+    from embeddings.service import clean_question
 
     k = args.k if args.k is not None else settings.top_k
     if not 1 <= k <= 50:
-        _stderr("error: -k must be between 1 and 50")
+        say("error: -k must be between 1 and 50")
         return 2
     question = " ".join(args.question)
     if not clean_question(question):
-        _stderr('error: the question is empty; ask in words, e.g. coopbot ask "Who led the '
-                'delegation from Sainyabuli?"')
+        say('error: the question is empty; ask in words, e.g. coopbot ask "Who led the '
+            'delegation from Sainyabuli?"')
         return 2
-    answer = _retriever(settings).search(question, k)
+    answer = open_library(settings).search(question, k)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -289,19 +221,20 @@ def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     """Score retrieval on a question file."""
+    from bot.cli.progress import say
     from bot.cli.render import render_eval, render_outcome
     from embeddings.evaluation import load_eval_file, run_eval, summarize
 
     questions = load_eval_file(args.file)
-    retriever = _retriever(settings)
-    retriever.search("warm-up", 1)  # load the model before the clock starts
+    library = open_library(settings)
+    library.search("warm-up", 1)  # load the model before the clock starts
     outcomes = run_eval(
-        questions, retriever.search, k=args.k,
-        on_question=(lambda o: _stderr(render_outcome(o))) if args.verbose else None,
+        questions, library.search, k=args.k,
+        on_question=(lambda o: say(render_outcome(o))) if args.verbose else None,
     )
     summary = summarize(outcomes)
     summary["k"] = args.k
-    summary["model"] = retriever.encoder.name
+    summary["model"] = library.encoders.primary.name
     if args.json:
         summary["questions_detail"] = [
             {"id": o.question.id, "kind": o.question.kind, "answered": o.answered,
@@ -312,5 +245,3 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(render_eval(summary))
     return 0
-
-

@@ -8,10 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from embeddings.answers import Answer, Result
-    from embeddings.corpus.adding import AddReport
     from embeddings.evaluation import QuestionOutcome
-    from embeddings.index.builder import BuildReport
-    from embeddings.index.store import ArticleSummary
+    from embeddings.service import AddReport, ArticleSummary, BuildReport
 
 BOLD, DIM, RESET = "\033[1m", "\033[2m", "\033[0m"
 NO_ANSWER = (
@@ -133,7 +131,7 @@ def render_article_list(summaries: Sequence[ArticleSummary]) -> str:
 
 def render_status(status: dict[str, Any]) -> str:
     """`coopbot status` for people (the dict is what --json prints)."""
-    from embeddings.index.manifest import describe_settings
+    from embeddings.service import describe_settings
 
     if not status.get("built"):
         return f"No index in {status['index_dir']}: run `coopbot index`. ({status['reason']})"

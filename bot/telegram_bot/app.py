@@ -27,8 +27,8 @@ from telegram.ext import (
 
 from bot.settings import Settings
 from bot.telegram_bot import render as render
-from bot.telegram_bot.add import add_command, add_document
-from bot.telegram_bot.articles import article_command, articles_command, sorted_articles
+from bot.telegram_bot.admin import add_command, add_document, reindex
+from bot.telegram_bot.articles import article_command, articles_command
 from bot.telegram_bot.callbacks import on_callback
 from bot.telegram_bot.context import (
     BotServices,
@@ -36,7 +36,6 @@ from bot.telegram_bot.context import (
     services,
 )
 from bot.telegram_bot.questions import ask_command, group_text, inline_query, private_text
-from bot.telegram_bot.reindex import reindex
 from bot.telegram_bot.texts import COMMANDS, t
 
 log = logging.getLogger(__name__)
@@ -45,11 +44,11 @@ log = logging.getLogger(__name__)
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """What the bot knows, with example questions as buttons."""
     lang = lang_of(update)
-    articles = sorted_articles(services(context).holder.current)
-    dates = [a.date for a in articles if a.date]
-    text = render.render_start(lang, articles=len(articles), first=min(dates, default=None),
-                               last=max(dates, default=None),
-                               examples=[a.title for a in articles[:3]])
+    library = services(context).library
+    articles = library.articles(0, 3)
+    first, last = library.date_range() or (None, None)
+    text = render.render_start(lang, articles=library.article_count(), first=first, last=last,
+                               examples=[a.title for a in articles])
     buttons = [[InlineKeyboardButton(a.title[:60], callback_data=f"ex:{i}")]
                for i, a in enumerate(articles[:3])]
     if update.effective_message:
@@ -66,12 +65,11 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 async def about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/about: articles, passages, models and build time of the index."""
-    manifest = services(context).holder.current.index.manifest
+    info = services(context).library.info()
     if update.effective_message:
         await update.effective_message.reply_text(render.render_about(
-            lang_of(update), articles=manifest.article_count, chunks=manifest.chunk_count,
-            model=manifest.model, multilingual=manifest.multilingual_model or "-",
-            built_at=manifest.built_at,
+            lang_of(update), articles=info.articles, chunks=info.passages, model=info.model,
+            multilingual=info.multilingual_model or "-", built_at=info.built_at,
         ), parse_mode=ParseMode.HTML)
 
 

@@ -10,13 +10,7 @@ from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
 from bot.telegram_bot import render as render
-from bot.telegram_bot.articles import (
-    articles_page,
-    build_tag,
-    send_article,
-    send_article_by_id,
-    sorted_articles,
-)
+from bot.telegram_bot.articles import articles_page, send_article, send_article_by_id
 from bot.telegram_bot.context import (
     PER_PAGE,
     lang_of,
@@ -64,12 +58,11 @@ async def _full(update: Update, context: ContextTypes.DEFAULT_TYPE, rest: str, l
     if stored is None or not rank_text.isdigit() or query is None or query.message is None:
         return False
     match = [r for r in stored.answer.results if r.rank == int(rank_text)]
-    retriever = services(context).holder.current
-    if not match or match[0].article_id not in retriever.index.articles([match[0].article_id]):
+    library = services(context).library
+    if not match or not await asyncio.to_thread(library.article, match[0].article_id):
         return False
     await query.answer()
-    await send_article_by_id(query.message, retriever, match[0].article_id, lang)  # type: ignore[arg-type]
-    return True
+    return await send_article_by_id(query.message, library, match[0].article_id, lang)  # type: ignore[arg-type]
 
 
 async def _vote(update: Update, context: ContextTypes.DEFAULT_TYPE, rest: str, lang: str) -> bool:
@@ -88,12 +81,12 @@ async def _article_button(
     update: Update, context: ContextTypes.DEFAULT_TYPE, rest: str, lang: str
 ) -> bool:
     tag, _, number = rest.partition(":")
-    retriever = services(context).holder.current
+    library = services(context).library
     query = update.callback_query
-    if tag != build_tag(retriever) or not number.isdigit() or query is None or not query.message:
+    if tag != library.build_id or not number.isdigit() or query is None or not query.message:
         return False
     await query.answer()
-    await send_article(query.message, retriever, int(number), lang)  # type: ignore[arg-type]
+    await send_article(query.message, library, int(number), lang)  # type: ignore[arg-type]
     return True
 
 
@@ -101,10 +94,10 @@ async def _list_page(
     update: Update, context: ContextTypes.DEFAULT_TYPE, rest: str, lang: str
 ) -> bool:
     tag, _, page = rest.partition(":")
-    retriever = services(context).holder.current
-    if tag != build_tag(retriever) or not page.isdigit() or update.callback_query is None:
+    library = services(context).library
+    if tag != library.build_id or not page.isdigit() or update.callback_query is None:
         return False
-    text, markup = articles_page(retriever, int(page), lang)
+    text, markup = articles_page(library, int(page), lang)
     await update.callback_query.answer()
     await update.callback_query.edit_message_text(text, parse_mode=ParseMode.HTML,
                                                   reply_markup=markup)
@@ -114,11 +107,12 @@ async def _list_page(
 async def _example(
     update: Update, context: ContextTypes.DEFAULT_TYPE, rest: str, lang: str
 ) -> bool:
-    articles = sorted_articles(services(context).holder.current)
-    if not rest.isdigit() or int(rest) >= len(articles) or update.callback_query is None:
+    library = services(context).library
+    found = library.articles(int(rest), 1) if rest.isdigit() else []
+    if not found or update.callback_query is None:
         return False
     await update.callback_query.answer()
-    await answer_question(update, context, articles[int(rest)].title)
+    await answer_question(update, context, found[0].title)
     return True
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -10,19 +9,11 @@ from telegram import InlineQueryResultsButton, Update
 from telegram.ext import ContextTypes
 
 from bot.settings import Settings
-from bot.telegram_bot.state import (
-    FeedbackStore,
-    RateLimiter,
-    ReindexState,
-    ResultStore,
-    RetrieverHolder,
-)
+from bot.telegram_bot.state import AdminState, FeedbackStore, RateLimiter, ResultStore
 from bot.telegram_bot.texts import t
-from embeddings.index.builder import BuildObserver
 
 if TYPE_CHECKING:
-    from embeddings.corpus.adding import AddReport
-    from embeddings.search.retrieval import Retriever
+    from embeddings.service import Library
 
 
 MAX_RESULTS = 9  # three pages of three: "More results" pages through one stored answer
@@ -30,26 +21,18 @@ PER_PAGE = 3
 ARTICLES_PER_PAGE = 8
 
 
-Rebuilder = Callable[[BuildObserver], "Retriever"]
-"""Builds the index (in a worker thread) and returns a retriever over the new build."""
-
-Adder = Callable[[Sequence[str]], "AddReport"]
-"""Adds articles from files or URLs and updates the index (in a worker thread)."""
-
-
 @dataclass
 class BotServices:
     """Everything the handlers share."""
 
     settings: Settings
-    holder: RetrieverHolder
+    library: Library
+    """The core: questions, articles, rebuilds and additions."""
     results: ResultStore
     limiter: RateLimiter
     feedback: FeedbackStore | None
     """None where votes cannot be stored (a read-only index folder)."""
-    reindex: ReindexState
-    rebuild: Rebuilder
-    add: Adder
+    admin: AdminState
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> BotServices:

@@ -48,8 +48,8 @@ async def answer_question(
     if await limited(update, context):
         return
     await message.chat.send_action(ChatAction.TYPING)
-    retriever = services(context).holder.current
-    answer = await asyncio.to_thread(retriever.search, question, MAX_RESULTS)
+    library = services(context).library
+    answer = await asyncio.to_thread(library.search, question, MAX_RESULTS)
     key = services(context).results.put(answer, lang, message.chat_id)
     await message.reply_text(
         render.render_answer(answer, lang, page=0, per_page=PER_PAGE),
@@ -63,7 +63,7 @@ def answer_keyboard(key: str, answer: Any, page: int, lang: str) -> InlineKeyboa
     if not answer.answered or not answer.results:
         return None
     rows: list[list[InlineKeyboardButton]] = []
-    shown = render.merge_results(answer.results)[page * PER_PAGE : (page + 1) * PER_PAGE]
+    shown = answer.results[page * PER_PAGE : (page + 1) * PER_PAGE]
     rows += [[InlineKeyboardButton(f"{t('full_article', lang)} {r.rank}",
                                    callback_data=f"fa:{key}:{r.rank}")] for r in shown]
     if page + 1 < render.answer_pages(answer, PER_PAGE):
@@ -111,8 +111,8 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     lang = lang_of(update)
     question = query.query.strip()[: services(context).settings.max_question_chars]
-    retriever = services(context).holder.current
-    answer = await asyncio.to_thread(retriever.search, question, 10)
+    library = services(context).library
+    answer = await asyncio.to_thread(library.search, question, 10)
     results = [
         InlineQueryResultArticle(
             id=str(r.rank), title=render.inline_title(r), description=render.inline_description(r),

@@ -1,50 +1,44 @@
-"""Telegram HTML rendering: pure functions from core results to message strings.
+"""Telegram messages from core results: cited excerpts, answers, articles and the rest.
 
-Telegram's HTML mode knows only a few tags (b, i, u, s, a, code, pre, blockquote, tg-spoiler);
-every other ``<``, ``>`` and ``&`` must be escaped. A message holds 4096 characters counted in
-UTF-16 code units of the *visible* text, after entities are parsed. We count the whole HTML
-string instead: tags and entities only add to it, so that count is an upper bound and a message
-within it is never refused for its length.
+Pure functions from results to Telegram HTML strings (primitives in `bot.telegram_bot.html`).
 """
 
 from __future__ import annotations
 
-import html
 import math
-import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import date
 from itertools import accumulate
 from typing import TYPE_CHECKING, Protocol
 
+from bot.telegram_bot.html import (
+    MAX_MESSAGE,
+    SENTENCE_END,
+    clean,
+    escape,
+    fit,
+    safe_url,
+    shorten,
+    split_message,
+    utf16_len,
+)
 from bot.telegram_bot.texts import t
 
 if TYPE_CHECKING:
     from embeddings.answers import Answer, Result
 
-MAX_MESSAGE = 4096
 EXCERPT_BUDGET = 1200
 MIN_EXCERPT_BUDGET = 80
 INLINE_TITLE = 256
 INLINE_DESCRIPTION = 200
 QUESTION_CHARS = 300
 TITLE_CHARS = 200
-
-# Control characters but \n and \t (Telegram rejects some, and none reads well) and lone
-# surrogates (they cannot be encoded in the UTF-8 a request is sent in).
-_UNWANTED = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 _ESCAPED_COST = {"&": 5, "<": 4, ">": 4}
-_HTTP_URL = re.compile(r"https?://[^\s<>\"'\\]{1,2000}")
-# A message as atoms that may never be cut: tags, entities, single characters.
-_ATOM = re.compile(r"<[^<>]*>|&(?:#\d+|#x[0-9a-fA-F]+|[A-Za-z]+);|.", re.S)
-_TAG = re.compile(r"<(/?)([A-Za-z][\w-]*)")
-_SENTENCE_END = ".!?…"
 
 
 class ArticleLike(Protocol):
-    """What ``render_article`` reads (``embeddings.index.store.ArticleRecord`` fits)."""
+    """What ``render_article`` reads (``embeddings.service.ArticleRecord`` fits)."""
 
     @property
     def id(self) -> str: ...
@@ -60,50 +54,6 @@ class ArticleLike(Protocol):
     def url(self) -> str | None: ...
 
 
-def clean(text: str) -> str:
-    """``text`` without the characters Telegram rejects or that cannot be sent."""
-    return _UNWANTED.sub("", text)
-
-
-def escape(text: str) -> str:
-    """Cleaned ``text``, safe as Telegram HTML (``&``, ``<`` and ``>`` escaped)."""
-    return html.escape(clean(text), quote=False)
-
-
-def utf16_len(text: str) -> int:
-    """Length in UTF-16 code units, the unit of Telegram's limits."""
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
-
-
-def shorten(text: str, limit: int) -> str:
-    """Cleaned ``text`` on one line, cut to ``limit`` UTF-16 units with "…" if longer."""
-    flat = " ".join(clean(text).split())
-    if utf16_len(flat) <= limit:
-        return flat
-    cut = flat[: max(limit - 1, 0)]
-    while utf16_len(cut) > limit - 1:
-        cut = cut[:-1]
-    space = cut.rfind(" ")
-    if space > len(cut) // 2:  # a word boundary that keeps most of the text
-        cut = cut[:space]
-    return cut.rstrip() + "…"
-
-
-def fit(text: str, budget: int = MAX_MESSAGE) -> str:
-    """``text`` if it fits ``budget``, else its first part (a last resort that stays valid)."""
-    if utf16_len(text) <= budget:
-        return text
-    parts = split_message(text, budget)
-    return parts[0] if parts else ""
-
-
-def _safe_url(url: str | None) -> str | None:
-    """``url`` escaped for an href, or None when Telegram could refuse it."""
-    if not url or not _HTTP_URL.fullmatch(url.strip()):
-        return None
-    return html.escape(url.strip(), quote=True)
-
-
 # --- excerpts ----------------------------------------------------------------------------
 
 
@@ -114,7 +64,7 @@ def _cost(ch: str) -> int:
 def _sentence_start(text: str, p: int) -> bool:
     before = text[p - 1]
     return not text[p].isspace() and (
-        before == "\n" or (before.isspace() and p >= 2 and text[p - 2] in _SENTENCE_END)
+        before == "\n" or (before.isspace() and p >= 2 and text[p - 2] in SENTENCE_END)
     )
 
 
@@ -123,7 +73,7 @@ def _word_start(text: str, p: int) -> bool:
 
 
 def _sentence_end(text: str, q: int) -> bool:
-    return text[q - 1] in _SENTENCE_END and text[q].isspace()
+    return text[q - 1] in SENTENCE_END and text[q].isspace()
 
 
 def _word_end(text: str, q: int) -> bool:
@@ -198,7 +148,7 @@ def excerpt_html(excerpt: str, highlight: str, budget: int = EXCERPT_BUDGET) -> 
 def citation(result: Result, lang: str) -> str:
     """"— <i>Title</i> · 2023-12-09 · Source", the title linked to the article when known."""
     title = escape(shorten(result.title, TITLE_CHARS)) or escape(result.article_id) or "—"
-    if url := _safe_url(result.url):
+    if url := safe_url(result.url):
         title = f'<a href="{url}">{title}</a>'
     parts = [f"<i>{title}</i>", result.date.isoformat() if result.date else t("no_date", lang)]
     if source := escape(shorten(result.source or "", TITLE_CHARS)):
@@ -216,25 +166,11 @@ def render_result(
     )
 
 
-def merge_results(results: Sequence[Result]) -> list[Result]:
-    """One entry per article, at its first position, so no article is cited twice."""
-    merged: dict[str, Result] = {}
-    for result in results:
-        first = merged.get(result.article_id)
-        if first is None:
-            merged[result.article_id] = result
-        elif result.excerpt.strip() and result.excerpt not in first.excerpt:
-            merged[result.article_id] = replace(
-                first, excerpt=f"{first.excerpt} … {result.excerpt}"
-            )
-    return list(merged.values())
-
-
 def answer_pages(answer: Answer, per_page: int = 3) -> int:
     """How many pages ``render_answer`` has for ``answer`` (0 when it is not answered)."""
     if not answer.answered:
         return 0
-    return math.ceil(len(merge_results(answer.results)) / max(per_page, 1))
+    return math.ceil(len(answer.results) / max(per_page, 1))
 
 
 def _answer_head(answer: Answer, lang: str, show_query: bool) -> str:
@@ -266,7 +202,7 @@ def render_answer(
     answers. Excerpts shrink until the message fits ``budget`` UTF-16 units.
     """
     head = _answer_head(answer, lang, show_query)
-    entries = merge_results(answer.results) if answer.answered else []
+    entries = answer.results if answer.answered else ()
     if not entries:
         return fit("\n\n".join(filter(None, (head, t("no_answer", lang)))), budget)
     per_page = max(per_page, 1)
@@ -301,129 +237,6 @@ def inline_description(result: Result, limit: int = INLINE_DESCRIPTION) -> str:
     return shorten(result.highlight.strip() or result.excerpt, limit)
 
 
-# --- splitting ---------------------------------------------------------------------------
-
-Stack = list[tuple[str, str]]
-"""Tags open at a point: (name, opening tag as written), outermost first."""
-
-
-def _tag(atom: str) -> tuple[bool, str] | None:
-    """(is closing, name) for a tag atom, None for text and entities."""
-    match = _TAG.match(atom) if len(atom) > 2 and atom.endswith(">") else None
-    return (bool(match.group(1)), match.group(2).lower()) if match else None
-
-
-def _apply(stack: Stack, atom: str) -> None:
-    """Update ``stack`` for one atom: push an opening tag, pop the tag a closing one ends."""
-    tag = _tag(atom)
-    if tag is None:
-        return
-    closing, name = tag
-    if not closing:
-        stack.append((name, atom))
-        return
-    for k in range(len(stack) - 1, -1, -1):
-        if stack[k][0] == name:
-            del stack[k]
-            return
-
-
-def _closing(stack: Stack) -> str:
-    return "".join(f"</{name}>" for name, _ in reversed(stack))
-
-
-def _reach(atoms: list[str], i: int, stack: Stack, limit: int) -> int:
-    """The furthest j such that atoms[i:j], with ``stack`` reopened and closed, fits."""
-    open_now = list(stack)
-    used = utf16_len("".join(tag for _, tag in stack) + _closing(stack))
-    j = i
-    while j < len(atoms):
-        after = list(open_now)
-        _apply(after, atoms[j])
-        # Net growth: the atom, plus the closing tag it will need or minus the one it ends.
-        step = utf16_len(atoms[j]) + utf16_len(_closing(after)) - utf16_len(_closing(open_now))
-        if used + step > limit:
-            break
-        used, open_now, j = used + step, after, j + 1
-    return j
-
-
-def _is_cut(atoms: list[str], k: int, rank: int) -> bool:
-    """Whether a cut before atoms[k] is a boundary of ``rank``: 0 paragraph, 1 line,
-    2 sentence end, 3 space."""
-    prev = atoms[k - 1]
-    if rank == 0:
-        return prev == "\n" and k >= 2 and atoms[k - 2] == "\n"
-    if rank == 1:
-        return prev == "\n"
-    if rank == 2:
-        return prev.isspace() and k >= 2 and atoms[k - 2] in _SENTENCE_END  # atoms: 1 char or tag
-    return prev.isspace()
-
-
-def _best_cut(atoms: list[str], i: int, reach: int) -> int:
-    """Where to end the part that may run from atoms[i] to atoms[reach - 1].
-
-    The best boundary in the part's second half, so parts stay long; else a hard cut that
-    leaves no opening tag dangling at the end.
-    """
-    if reach >= len(atoms):
-        return reach
-    low = max(i + 1, i + (reach - i) // 2)
-    for rank in range(4):
-        found = next((k for k in range(reach, low - 1, -1) if _is_cut(atoms, k, rank)), None)
-        if found is not None:
-            return found
-    k = reach
-    while k > i + 1 and (tag := _tag(atoms[k - 1])) is not None and not tag[0]:
-        k -= 1
-    return k
-
-
-def _visible(atoms: Sequence[str]) -> bool:
-    return any(_tag(a) is None and not a.isspace() for a in atoms)
-
-
-def split_message(text: str, limit: int = MAX_MESSAGE) -> list[str]:
-    """``text`` (Telegram HTML) in parts of at most ``limit`` UTF-16 units.
-
-    Parts end at paragraph breaks, else line breaks, sentence ends, spaces, or anywhere but
-    inside a tag or an entity. Tags open at a cut are closed at the end of the part and
-    reopened at the start of the next one. Whitespace around cuts and parts with no visible
-    text are dropped (Telegram refuses empty messages).
-
-    Raises:
-        ValueError: if ``limit`` cannot hold even the tags that must be reopened.
-    """
-    atoms = _ATOM.findall(text)
-    if utf16_len(text) <= limit:
-        return [text] if _visible(atoms) else []
-    parts: list[str] = []
-    stack: Stack = []
-    i = _skip_space(atoms, 0)
-    while i < len(atoms):
-        reach = _reach(atoms, i, stack, limit)
-        if reach == i:
-            raise ValueError(f"limit {limit} cannot hold the tags open at a cut")
-        cut = _best_cut(atoms, i, reach)
-        end = cut
-        while end > i and atoms[end - 1].isspace():
-            end -= 1
-        after = list(stack)
-        for atom in atoms[i:cut]:
-            _apply(after, atom)
-        if _visible(atoms[i:end]):
-            parts.append("".join(tag for _, tag in stack) + "".join(atoms[i:end]) + _closing(after))
-        stack, i = after, _skip_space(atoms, cut)
-    return parts
-
-
-def _skip_space(atoms: list[str], i: int) -> int:
-    while i < len(atoms) and atoms[i].isspace():
-        i += 1
-    return i
-
-
 # --- articles and other messages ---------------------------------------------------------
 
 
@@ -435,7 +248,7 @@ def render_article(article: ArticleLike, paragraphs: Sequence[str], lang: str) -
         meta.append(t("byline", lang, name=escape(byline)))
     title = escape(shorten(article.title, 1000)) or escape(article.id)
     head = [f"<b>{title}</b>", " · ".join(m for m in meta if m)]
-    if url := _safe_url(article.url):
+    if url := safe_url(article.url):
         head.append(f'<a href="{url}">{t("original_link", lang)}</a>')
     body = [escape(p).strip() for p in paragraphs]
     return split_message("\n\n".join(["\n".join(head), *filter(None, body)]))

@@ -10,24 +10,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.runtime import index_config, make_encoders, make_reranker, retrieval_config
+from bot.runtime import core_config
 from bot.settings import Settings
-from bot.telegram_bot.state import (
-    FeedbackStore,
-    RateLimiter,
-    ReindexState,
-    ResultStore,
-    RetrieverHolder,
-)
+from bot.telegram_bot.state import AdminState, FeedbackStore, RateLimiter, ResultStore
 from embeddings.errors import CoopbotError
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     from bot.telegram_bot.app import BotServices
-    from embeddings.corpus.adding import AddReport
-    from embeddings.index.builder import BuildObserver
-    from embeddings.search.retrieval import Retriever
 
 log = logging.getLogger("coopbot.serve")
 
@@ -37,30 +26,13 @@ FEEDBACK_DB = "feedback.sqlite"
 def make_services(settings: Settings) -> BotServices:
     """Build the index if needed and assemble what the handlers share."""
     from bot.telegram_bot.app import BotServices
-    from embeddings.corpus.adding import add_articles
-    from embeddings.index.builder import build_index
-    from embeddings.service import ensure_index, open_retriever
+    from embeddings.service import Library
 
-    encoders = make_encoders(settings)
-    cfg = index_config(settings)
-    reranker = make_reranker(settings)
-    ensure_index(cfg, encoders, notify=lambda line: log.warning("%s", line))
-
-    def reopen() -> Retriever:
-        return open_retriever(cfg, encoders, retrieval_config(settings), reranker=reranker)
-
-    def rebuild(observer: BuildObserver) -> Retriever:
-        build_index(cfg, encoders, observer)
-        return reopen()
-
-    def add(sources: Sequence[str]) -> AddReport:
-        return add_articles(cfg, encoders, sources)
-
+    library = Library.open(core_config(settings), notify=lambda line: log.warning("%s", line))
     return BotServices(
-        settings=settings, holder=RetrieverHolder(reopen(), reopen), results=ResultStore(),
+        settings=settings, library=library, results=ResultStore(),
         limiter=RateLimiter(settings.rate_limit),
-        feedback=open_feedback(settings.index_dir / FEEDBACK_DB), reindex=ReindexState(),
-        rebuild=rebuild, add=add,
+        feedback=open_feedback(settings.index_dir / FEEDBACK_DB), admin=AdminState(),
     )
 
 

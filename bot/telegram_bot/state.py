@@ -1,4 +1,5 @@
-"""What the Telegram handlers share: the current retriever, stored results, limits, feedback.
+"""What the Telegram handlers keep between updates: stored results, limits, feedback, the
+admin lock.
 
 Everything here is plain Python (no telegram imports), so it is tested without a bot.
 """
@@ -22,61 +23,6 @@ log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from embeddings.answers import Answer
-    from embeddings.index.builder import BuildReport
-    from embeddings.search.retrieval import Retriever
-
-
-class RetrieverHolder:
-    """The retriever answering now; a finished rebuild swaps in a new one atomically.
-
-    With `reopen`, a change made to the index by another process (`coopbot index`, or a
-    future `coopbot add`) is picked up at the next question: the check is one SQLite pragma
-    and one small file read.
-    """
-
-    def __init__(
-        self, retriever: Retriever, reopen: Callable[[], Retriever] | None = None
-    ) -> None:
-        self._retriever = retriever
-        self._reopen = reopen
-        self._lock = threading.Lock()
-        self._reopening = threading.Lock()
-
-    @property
-    def current(self) -> Retriever:
-        """The retriever to use for one question (keep the reference for its duration)."""
-        with self._lock:
-            retriever = self._retriever
-        if self._reopen is not None and retriever.index.changed():
-            retriever = self._refresh(retriever)
-        return retriever
-
-    def _refresh(self, stale: Retriever) -> Retriever:
-        from embeddings.errors import CoopbotError
-
-        with self._reopening:
-            with self._lock:
-                if self._retriever is not stale:  # another question reopened it meanwhile
-                    return self._retriever
-            assert self._reopen is not None
-            try:
-                fresh = self._reopen()
-            except CoopbotError as exc:  # caught mid-update, say: keep serving, retry later
-                log.warning("index changed but could not be reopened yet: %s", exc)
-                return stale
-            self.swap(fresh)
-            log.info("index changed on disk: reopened it")
-            return fresh
-
-    def reload(self) -> None:
-        """Reopen the index now (after this process changed it)."""
-        if self._reopen is not None:
-            self.swap(self._reopen())
-
-    def swap(self, retriever: Retriever) -> None:
-        """Serve from a new retriever from now on; questions in flight finish on the old one."""
-        with self._lock:
-            self._retriever = retriever
 
 
 @dataclass(frozen=True)
@@ -213,8 +159,7 @@ class FeedbackStore:
 
 
 @dataclass
-class ReindexState:
-    """Whether a rebuild runs; a second /reindex is refused while one does."""
+class AdminState:
+    """Whether an admin's /reindex or /add runs; another is refused while one does."""
 
     lock: threading.Lock = field(default_factory=threading.Lock)
-    last_report: BuildReport | None = None

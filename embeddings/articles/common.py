@@ -11,6 +11,8 @@ import datetime
 import re
 from dataclasses import dataclass
 
+from embeddings.text import words
+
 
 class ArticleFormatError(ValueError):
     """Raised by parse_article when text cannot become an article (reason in message)."""
@@ -66,7 +68,7 @@ def clean_line(line: str) -> str:
 
 def comparison_key(text: str) -> str:
     """Comparison key that ignores case, punctuation, spacing and markdown heading marks."""
-    return " ".join(re.findall(r"\w+", text.casefold()))
+    return " ".join(words(text, fold_accents=False))
 
 
 def strip_markdown(text: str) -> str:

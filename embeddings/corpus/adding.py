@@ -33,8 +33,10 @@ from embeddings.corpus.fetch import FetchLimits, check_url, fetch_page
 from embeddings.corpus.sources import is_jsonl
 from embeddings.encoders.base import Encoder, Encoders
 from embeddings.errors import CoopbotError
-from embeddings.index.builder import BuildObserver, BuildReport, build_index
-from embeddings.index.store import article_summaries, known_articles
+from embeddings.index.builder import build_index
+from embeddings.index.lookup import known_articles
+from embeddings.index.report import BuildObserver, BuildReport
+from embeddings.index.summaries import article_summaries
 
 FILE_SUFFIXES = (".txt", ".md", ".html", ".htm")
 _HTML = (".html", ".htm")

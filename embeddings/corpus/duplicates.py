@@ -13,7 +13,6 @@ article without comparing it with every indexed one.
 from __future__ import annotations
 
 import datetime
-import re
 import zlib
 from collections.abc import Iterable, Sequence
 from typing import Protocol
@@ -21,7 +20,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import numpy as np
 
-from embeddings.text import fold
+from embeddings.text import words as word_tokens
 
 PERMUTATIONS = 64
 BANDS = 16  # locality-sensitive hashing: 16 bands of 4 values; texts at 0.8 similarity share
@@ -41,7 +40,6 @@ _RNG = np.random.default_rng(20261122)  # fixed: signatures must compare across 
 # a < 2^31 and x < 2^32 keep a*x + b below 2^64, so uint64 arithmetic never wraps.
 _A = _RNG.integers(1, 1 << 31, PERMUTATIONS, dtype=np.uint64)
 _B = _RNG.integers(0, 1 << 31, PERMUTATIONS, dtype=np.uint64)
-_WORD = re.compile(r"\w+")
 _ROWS = PERMUTATIONS // BANDS
 
 
@@ -65,7 +63,7 @@ def canonical_url(url: str) -> str:
 
 def signature(text: str) -> np.ndarray:
     """The MinHash signature (64 uint32) of a text's folded word 5-grams."""
-    words = _WORD.findall(fold(text))[:MAX_WORDS]
+    words = word_tokens(text)[:MAX_WORDS]
     if not words:
         return np.full(PERMUTATIONS, np.iinfo(np.uint32).max, dtype=np.uint32)
     span = min(SHINGLE_WORDS, len(words))
@@ -140,7 +138,7 @@ def band_keys(sig: np.ndarray) -> list[bytes]:
 
 
 class IndexedArticles(Protocol):
-    """Articles an index holds, found by key (`store.IndexedArticleLookup` reads them from
+    """Articles an index holds, found by key (`index.lookup.IndexedArticleLookup` reads them from
     the index database, so a check costs a few indexed queries whatever the index's size)."""
 
     def entry_of(self, article_id: str) -> str | None:

@@ -20,11 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from embeddings.articles.parsing import Article, FileProblem, body_fingerprint
-from embeddings.encoders.cache import EmbeddingCache, cache_key
-from embeddings.chunking.chunker import Chunk, Unit, unit_spans
 from embeddings.config import IndexConfig
 from embeddings.corpus.sources import Corpus, scan_corpus
-from embeddings.encoders.base import PRIMARY, Encoder, Encoders, SpanEncoder, as_encoders
+from embeddings.encoders.base import Encoder, Encoders, as_encoders
 from embeddings.errors import (
     CoopbotError,
     IndexCorruptError,
@@ -32,304 +30,16 @@ from embeddings.errors import (
     IndexMissingError,
     IndexWriteError,
 )
-from embeddings.index.manifest import PIPELINE_VERSION, Manifest, describe_settings
+from embeddings.index.embedding import Embedded, embed_all, unit_vectors
+from embeddings.index.freshness import settings_differ
+from embeddings.index.layout import build_lock, current_build, prune_builds
+from embeddings.index.manifest import Manifest
 from embeddings.index.prepare import Prepared, prepare_articles
-from embeddings.index.store import (
-    ArticleRecord,
-    IndexWriter,
-    NewArticle,
-    build_lock,
-    current_build,
-    index_entries,
-    prune_builds,
-    read_manifest,
-)
-
-# Texts handed to the encoder at a time (progress is reported per call).
-_ENCODE_EVERY = 64
-# Seconds of encoding between two cache commits: a killed build loses at most this much work.
-# (A commit per call cost 14 ms each in a 1 GB cache, 0.6 s of adding 10 articles.)
-_COMMIT_SECONDS = 2.0
-
-
-class BuildObserver:
-    """Hooks for progress reporting; the default does nothing. Front ends subclass it."""
-
-    def waiting_for_lock(self) -> None:
-        """Another build holds the lock; this one waits."""
-
-    def encoding_started(self, total: int, model: str) -> None:
-        """`total` passages need embedding with `model`."""
-
-    def encoded(self, count: int) -> None:
-        """`count` more passages were embedded."""
-
-
-@dataclass(frozen=True)
-class BuildReport:
-    """What a build did."""
-
-    articles: int
-    """Articles in the index afterwards."""
-    chunks: int
-    """Passages in the index afterwards."""
-    embedded: int
-    """Vectors computed, summed over the index's models."""
-    reused: int
-    """Vectors taken from the cache, summed over the index's models."""
-    problems: tuple[FileProblem, ...]
-    seconds: float
-    encode_seconds: float
-    build_path: Path
-    added: int = 0
-    """Articles added (changed ones count as added and removed)."""
-    removed: int = 0
-    full: bool = False
-    """True when the index was built from nothing rather than updated in place."""
-    notes: tuple[str, ...] = ()
-    """Decisions the build took that the operator should know about."""
-    phases: dict[str, float] = field(default_factory=dict)
-    """Seconds per step: scan, open, remove, load, chunk (with MinHash signatures), duplicates,
-    encode, cache (embedding minus encoding), store, commit; for finding where time goes."""
-
-    @property
-    def skipped(self) -> tuple[FileProblem, ...]:
-        """Files that were not indexed."""
-        return tuple(p for p in self.problems if p.skipped)
-
-    @property
-    def unchanged(self) -> bool:
-        """True when the corpus had not changed and nothing was written."""
-        return not (self.full or self.added or self.removed)
-
-
-@dataclass(frozen=True)
-class Freshness:
-    """Whether the index on disk matches the corpus and the configuration."""
-
-    manifest: Manifest | None
-    reasons: tuple[str, ...] = field(default=())
-    other_source: bool = False
-    """The index was built from another folder or file than the configured one."""
-
-    @property
-    def fresh(self) -> bool:
-        """True when the index exists and nothing changed since it was built."""
-        return self.manifest is not None and not self.reasons
-
-
-class _Phases:
-    """Seconds spent in each step of a build, marked as each step ends."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-        self._last = time.perf_counter()
-
-    def end(self, step: str) -> None:
-        """The step since the previous mark is over."""
-        now = time.perf_counter()
-        self.seconds[step] = round(self.seconds.get(step, 0.0) + now - self._last, 4)
-        self._last = now
-
-
-def _settings_differ(
-    manifest: Manifest, cfg: IndexConfig, model: str, multilingual_model: str | None
-) -> list[str]:
-    """Why the index cannot be updated in place and needs a full build."""
-    reasons: list[str] = []
-    if manifest.model != model:
-        reasons.append(f"built with model {manifest.model}, configured {model}")
-    left_out = (manifest.multilingual_model is None and "multilingual_off" in manifest.extra
-                and cfg.multilingual_limit is not None)
-    if manifest.multilingual_model != multilingual_model and not left_out:
-        reasons.append(
-            f"built with multilingual model {manifest.multilingual_model}, "
-            f"configured {multilingual_model}"
-        )
-    if manifest.chunker != cfg.chunk.as_dict():
-        reasons.append(
-            f"built with chunker {describe_settings(manifest.chunker)}, "
-            f"configured {describe_settings(cfg.chunk.as_dict())}"
-        )
-    if manifest.pipeline_version != PIPELINE_VERSION:
-        reasons.append("built by an older version of coopbot's parser")
-    return reasons
-
-
-def check_freshness(
-    cfg: IndexConfig, model: str, multilingual_model: str | None = None
-) -> Freshness:
-    """Compare the current index with the corpus and the configured models/chunker."""
-    try:
-        manifest = read_manifest(cfg.index_dir)
-        known = index_entries(cfg.index_dir)
-    except CoopbotError as exc:
-        return Freshness(None, (str(exc),))
-    reasons = _settings_differ(manifest, cfg, model, multilingual_model)
-    other = bool(manifest.source) and manifest.source != str(cfg.seeds_dir)
-    if other:
-        reasons.append(f"built from {manifest.source}, configured {cfg.seeds_dir}")
-    try:
-        now = scan_corpus(cfg.seeds_dir, max_bytes=cfg.max_file_bytes).fingerprints
-    except OSError:
-        now = {}
-    added = sorted(set(now) - set(known))
-    removed = sorted(set(known) - set(now))
-    changed = sorted(n for n in set(now) & set(known) if now[n] != known[n])
-    for label, names in (("new", added), ("removed", removed), ("changed", changed)):
-        if names:
-            reasons.append(f"{len(names)} {label} file(s): {', '.join(names[:5])}")
-    return Freshness(manifest, tuple(reasons), other)
-
-
-def _record(article: Article) -> ArticleRecord:
-    return ArticleRecord(
-        id=article.id, title=article.title, date=article.date, source=article.source,
-        byline=article.byline, place=article.place, url=article.url,
-        language=article.language,
-        file=article.path.name if article.id == article.path.stem
-        else f"{article.path.name}#{article.id}",
-    )
-
-
-@dataclass
-class _Embedded:
-    vectors: dict[str, np.ndarray]
-    spans: list[np.ndarray] | None
-    embedded: int = 0
-    reused: int = 0
-    seconds: float = 0.0
-
-
-def _embed_space(
-    texts: Sequence[str],
-    lengths: Sequence[int],
-    spans: Sequence[Sequence[tuple[int, int]]] | None,
-    encoder: Encoder,
-    cfg: IndexConfig,
-    observer: BuildObserver,
-) -> tuple[np.ndarray, list[np.ndarray] | None, int, float]:
-    """Vectors for texts (and their spans' vectors when asked and supported), cache first.
-
-    `lengths` are the texts' token counts: batches of similar counts pad least. (Sorting by
-    characters instead padded 11% more tokens, measured on 3,000 briefing passages.)
-
-    Returns:
-        (vectors, span vectors or None, texts embedded, encoding seconds).
-    """
-    with_spans = spans is not None and isinstance(encoder, SpanEncoder)
-    cache = EmbeddingCache(cfg.cache_path, encoder.name)
-    span_model = f"{encoder.name}#spans16"  # float16, like the index's sentence vectors
-    span_cache = EmbeddingCache(cfg.cache_path, span_model, half=True) if with_spans else None
-    try:
-        keys = cache.keys(texts)
-        found = cache.get_many(keys)
-        span_keys: list[bytes] = []
-        found_spans: dict[bytes, np.ndarray] = {}
-        if span_cache is not None and spans is not None:
-            span_keys = [cache_key(span_model, f"{t}\0{s}")
-                         for t, s in zip(texts, spans, strict=True)]
-            # Spans are stored with their passage's vector, so a text whose vector is not cached
-            # has no spans cached either: looking only the others up saves half the lookups of
-            # an update (0.3 s of adding 10 articles to a 100k-passage index).
-            found_spans = span_cache.get_many([span_keys[i] for i, k in enumerate(keys)
-                                               if k in found])
-        todo = [i for i, k in enumerate(keys)
-                if k not in found or (span_keys and span_keys[i] not in found_spans)]
-        todo = list({keys[i]: i for i in reversed(todo)}.values())  # one per distinct text
-        seconds = 0.0
-        if todo:
-            observer.encoding_started(len(todo), encoder.name)
-            # Longest first across the whole build, so every batch pads little.
-            todo.sort(key=lambda i: -lengths[i])
-            pending: list[tuple[bytes, np.ndarray]] = []
-            pending_spans: list[tuple[bytes, np.ndarray]] = []
-            last_commit = time.perf_counter()
-            for start in range(0, len(todo), _ENCODE_EVERY):
-                batch = todo[start : start + _ENCODE_EVERY]
-                t0 = time.perf_counter()
-                if span_cache is not None and spans is not None:
-                    assert isinstance(encoder, SpanEncoder)
-                    vectors, pooled = encoder.encode_passages_with_spans(
-                        [texts[i] for i in batch], [spans[i] for i in batch],
-                        on_batch=observer.encoded,
-                    )
-                    pending_spans += [(span_keys[i], p) for i, p in zip(batch, pooled,
-                                                                       strict=True)]
-                    found_spans.update((span_keys[i], p.reshape(-1))
-                                       for i, p in zip(batch, pooled, strict=True))
-                else:
-                    vectors = encoder.encode_passages(
-                        [texts[i] for i in batch], on_batch=observer.encoded
-                    )
-                seconds += time.perf_counter() - t0
-                pending += [(keys[i], v) for i, v in zip(batch, vectors, strict=True)]
-                found.update((keys[i], v) for i, v in zip(batch, vectors, strict=True))
-                last = start + _ENCODE_EVERY >= len(todo)
-                if last or time.perf_counter() - last_commit >= _COMMIT_SECONDS:
-                    cache.put_many(pending)
-                    if span_cache is not None:
-                        span_cache.put_many(pending_spans)
-                    pending, pending_spans = [], []
-                    last_commit = time.perf_counter()
-        if not keys:
-            return np.zeros((0, encoder.dim), dtype=np.float32), [] if with_spans else None, 0, 0.0
-        matrix = np.stack([found[k] for k in keys]).astype(np.float32, copy=False)
-        pooled_out = ([found_spans[k].reshape(-1, matrix.shape[1]) for k in span_keys]
-                      if with_spans else None)
-        return matrix, pooled_out, len(todo), seconds
-    finally:
-        cache.close()
-        if span_cache is not None:
-            span_cache.close()
-
-
-def _unit_vectors(
-    units: Sequence[Unit], chunks: Sequence[Chunk], pooled: Sequence[np.ndarray]
-) -> np.ndarray:
-    """One vector per unit: the mean of its span vectors over the passages that hold it."""
-    total = np.zeros((len(units), pooled[0].shape[1] if pooled else 1), dtype=np.float32)
-    for chunk, vectors in zip(chunks, pooled, strict=True):
-        total[chunk.start : chunk.end] += vectors
-    norms = np.linalg.norm(total, axis=1, keepdims=True)
-    return total / np.maximum(norms, 1e-12)
-
-
-def _scan(cfg: IndexConfig) -> Corpus:
-    try:
-        return scan_corpus(cfg.seeds_dir, max_bytes=cfg.max_file_bytes)
-    except OSError as exc:
-        raise CoopbotError(
-            f"cannot read the articles at {cfg.seeds_dir} ({exc.strerror or exc}): "
-            "set COOPBOT_SEEDS_DIR or --seeds to a folder or a .jsonl file"
-        ) from exc
-
-
-def _writer(cfg: IndexConfig, encoders: Encoders, full: bool) -> tuple[IndexWriter, Manifest]:
-    """An in-place writer when the current build is compatible, else one for a new build."""
-    primary = encoders.primary
-    now = datetime.now(UTC).isoformat(timespec="seconds")
-    if not full and current_build(cfg.index_dir) is not None:
-        try:
-            old = read_manifest(cfg.index_dir)
-        except (IndexCorruptError, IndexMissingError, IndexMismatchError):
-            # A damaged index, or one of an older format, is rebuilt (vectors come from the
-            # embedding cache); a busy one is not.
-            old = None
-        if old is not None and not _settings_differ(
-            old, cfg, primary.name, encoders.multilingual_name
-        ):
-            # No model property is touched here: an unchanged corpus never loads the model.
-            return IndexWriter.update(cfg.index_dir), replace(
-                old, source=str(cfg.seeds_dir), updated_at=now
-            )
-    name = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + f"{time.time_ns() % 16**6:06x}"
-    template = Manifest(
-        model=primary.name, dimension=primary.dim, max_tokens=primary.max_tokens,
-        chunker=cfg.chunk.as_dict(), built_at=now, build_seconds=0.0, chunk_count=0,
-        source=str(cfg.seeds_dir), multilingual_model=encoders.multilingual_name,
-    )
-    return IndexWriter.create(cfg.index_dir, name), template
+from embeddings.index.reader import read_manifest
+from embeddings.index.records import ArticleRecord, NewArticle
+from embeddings.index.report import BuildObserver, BuildReport, Phases
+from embeddings.index.storage import WritableIndex
+from embeddings.index.writer import IndexWriter
 
 
 def build_index(
@@ -357,14 +67,16 @@ def build_index(
     encoders = as_encoders(encoders)
     try:
         with build_lock(cfg.index_dir, observer.waiting_for_lock):
-            t0 = time.perf_counter()
-            phases = _Phases()
+            started = time.perf_counter()
+            phases = Phases()
             corpus = _scan(cfg)
             phases.end("scan")
             writer, manifest = _writer(cfg, encoders, full)
             phases.end("open")
+            build = _Build(cfg=cfg, encoders=encoders, observer=observer, writer=writer,
+                           manifest=manifest, corpus=corpus, started=started, phases=phases)
             try:
-                report = _apply(cfg, encoders, observer, corpus, writer, manifest, t0, phases)
+                report = _apply(build)
             except BaseException:
                 writer.abort()
                 raise
@@ -391,95 +103,197 @@ def write_error(index_dir: Path, exc: Exception) -> CoopbotError:
                            "The index in use is unchanged")
 
 
-def _apply(
-    cfg: IndexConfig,
-    encoders: Encoders,
-    observer: BuildObserver,
-    corpus: Corpus,
-    writer: IndexWriter,
-    manifest: Manifest,
-    t0: float,
-    phases: _Phases,
-) -> BuildReport:
-    known = writer.entries()
-    now = corpus.fingerprints
+def _scan(cfg: IndexConfig) -> Corpus:
+    try:
+        return scan_corpus(cfg.seeds_dir, max_bytes=cfg.max_file_bytes)
+    except OSError as exc:
+        raise CoopbotError(
+            f"cannot read the articles at {cfg.seeds_dir} ({exc.strerror or exc}): "
+            "set COOPBOT_SEEDS_DIR or --seeds to a folder or a .jsonl file"
+        ) from exc
+
+
+def _writer(
+    cfg: IndexConfig, encoders: Encoders, full: bool
+) -> tuple[WritableIndex, Manifest]:
+    """An in-place writer when the current build is compatible, else one for a new build.
+
+    The one place a build names its storage engine (SQLite + FAISS); the rest of it sees only
+    `WritableIndex`.
+    """
+    primary = encoders.primary
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    if not full and current_build(cfg.index_dir) is not None:
+        try:
+            old = read_manifest(cfg.index_dir)
+        except (IndexCorruptError, IndexMissingError, IndexMismatchError):
+            # A damaged index, or one of an older format, is rebuilt (vectors come from the
+            # embedding cache); a busy one is not.
+            old = None
+        if old is not None and not settings_differ(
+            old, cfg, primary.name, encoders.multilingual_name
+        ):
+            # No model property is touched here: an unchanged corpus never loads the model.
+            return IndexWriter.update(cfg.index_dir), replace(
+                old, source=str(cfg.seeds_dir), updated_at=now
+            )
+    name = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + f"{time.time_ns() % 16**6:06x}"
+    template = Manifest(
+        model=primary.name, dimension=primary.dim, max_tokens=primary.max_tokens,
+        chunker=cfg.chunk.as_dict(), built_at=now, build_seconds=0.0, chunk_count=0,
+        source=str(cfg.seeds_dir), multilingual_model=encoders.multilingual_name,
+    )
+    return IndexWriter.create(cfg.index_dir, name), template
+
+
+@dataclass(kw_only=True)
+class _Build:
+    """One build under way: what each of its steps reads, and what they decide on the way."""
+
+    cfg: IndexConfig
+    encoders: Encoders
+    """The spaces to embed; narrowed to the primary one when the index has no other."""
+    observer: BuildObserver
+    writer: WritableIndex
+    manifest: Manifest
+    """The manifest to commit (multilingual vectors may be left out on the way)."""
+    corpus: Corpus
+    started: float
+    phases: Phases
+    notes: list[str] = field(default_factory=list)
+
+
+def _apply(build: _Build) -> BuildReport:
+    """Compare the corpus with the index's entries and apply the difference."""
+    known = build.writer.entries()
+    now = build.corpus.fingerprints
     stale = [n for n in known if now.get(n) != known[n]]
     fresh = sorted(n for n in now if known.get(n) != now[n])
-    if not writer.new and not stale and not fresh:
-        old = writer.manifest()
-        writer.abort()
-        assert old is not None
-        phases.end("compare")
-        return BuildReport(old.article_count, old.chunk_count, 0, 0, tuple(corpus.problems),
-                           time.perf_counter() - t0, 0.0, writer.folder, phases=phases.seconds)
-    removed = writer.remove_entries(stale)
+    if not build.writer.new and not stale and not fresh:
+        return _unchanged(build)
+    removed = build.writer.remove_entries(stale)
     if removed:
         # A copy skipped while its original was indexed may now be the only one left.
-        fresh = sorted({*fresh, *(n for n in writer.skipped_as_duplicates() if n in now)})
-    phases.end("remove")
-    loaded = corpus.load(fresh, max_bytes=cfg.max_file_bytes)
-    phases.end("load")
-    problems = list(corpus.problems) + list(loaded.problems)
-    primary = encoders.primary
-    # Duplicates are chunked too (they are rare, and this runs in parallel on large builds).
-    prepared = prepare_articles(loaded.articles, cfg.chunk, primary.count_tokens,
-                                primary.max_tokens)
-    phases.end("chunk")
-    kept, duplicates = _without_duplicates(loaded.articles, prepared, writer)
-    phases.end("duplicates")
-    articles = [article for article, _ in kept]
-    problems += duplicates
-    skipped = {p.path.name: p.reason for p in problems if p.skipped}
-    writer.set_entries({n: (now[n], skipped.get(n)) for n in fresh})
-    if not articles and not writer.has_articles():
-        # Replacing a good index with an empty one (a folder not mounted, say) helps nobody.
-        raise CoopbotError(
-            f"no usable article in {cfg.seeds_dir} ({len(skipped)} file(s) skipped); "
-            "the current index is unchanged"
-        )
+        fresh = sorted({*fresh, *(n for n in build.writer.skipped_as_duplicates() if n in now)})
+    build.phases.end("remove")
+    kept, problems = _prepare(build, fresh)
     per_article = [(article, ready.units, ready.chunks) for article, ready in kept]
     all_chunks = [c for _, _, chunks in per_article for c in chunks]
-    notes: list[str] = []
-    limit = cfg.multilingual_limit
-    if writer.new and encoders.multilingual is not None and limit is not None and (
-        len(all_chunks) > limit
+    _limit_multilingual(build, len(all_chunks))
+    embedded = embed_all(per_article, all_chunks, cfg=build.cfg, encoders=build.encoders,
+                         observer=build.observer)
+    build.phases.end("embed")
+    build.phases.seconds["encode"] = round(embedded.seconds, 4)
+    build.phases.seconds["cache"] = round(build.phases.seconds.pop("embed") - embedded.seconds, 4)
+    new = _new_articles(kept, embedded)
+    return _store(build, new, embedded, problems=problems, removed=len(removed))
+
+
+def _unchanged(build: _Build) -> BuildReport:
+    """The report of a build that found nothing to do (the writer is dropped unused)."""
+    old = build.writer.manifest()
+    build.writer.abort()
+    assert old is not None
+    build.phases.end("compare")
+    return BuildReport(old.article_count, old.chunk_count, 0, 0, tuple(build.corpus.problems),
+                       time.perf_counter() - build.started, 0.0, build.writer.folder,
+                       phases=build.phases.seconds)
+
+
+def _prepare(
+    build: _Build, fresh: list[str]
+) -> tuple[list[tuple[Article, Prepared]], list[FileProblem]]:
+    """Load, chunk and deduplicate the new and changed entries, and record them as seen.
+
+    Returns:
+        The articles to add with their chunks, and every problem found (skips included).
+    """
+    loaded = build.corpus.load(fresh, max_bytes=build.cfg.max_file_bytes)
+    build.phases.end("load")
+    problems = list(build.corpus.problems) + list(loaded.problems)
+    primary = build.encoders.primary
+    # Duplicates are chunked too (they are rare, and this runs in parallel on large builds).
+    prepared = prepare_articles(loaded.articles, build.cfg.chunk, primary.count_tokens,
+                                primary.max_tokens)
+    build.phases.end("chunk")
+    kept, duplicates = _without_duplicates(loaded.articles, prepared, build.writer)
+    build.phases.end("duplicates")
+    problems += duplicates
+    skipped = {p.path.name: p.reason for p in problems if p.skipped}
+    now = build.corpus.fingerprints
+    build.writer.set_entries({n: (now[n], skipped.get(n)) for n in fresh})
+    if not kept and not build.writer.has_articles():
+        # Replacing a good index with an empty one (a folder not mounted, say) helps nobody.
+        raise CoopbotError(
+            f"no usable article in {build.cfg.seeds_dir} ({len(skipped)} file(s) skipped); "
+            "the current index is unchanged"
+        )
+    return kept, problems
+
+
+def _limit_multilingual(build: _Build, passages: int) -> None:
+    """Leave the multilingual vectors out of a full build over COOPBOT_MULTILINGUAL_LIMIT
+    passages; an update embeds only the spaces the index has."""
+    limit = build.cfg.multilingual_limit
+    if build.writer.new and build.encoders.multilingual is not None and limit is not None and (
+        passages > limit
     ):
-        reason = (f"{len(all_chunks)} passages is over COOPBOT_MULTILINGUAL_LIMIT={limit}; "
+        reason = (f"{passages} passages is over COOPBOT_MULTILINGUAL_LIMIT={limit}; "
                   "Vietnamese questions use the primary model and the glossary")
-        notes.append(f"multilingual vectors left out: {reason}")
-        manifest = replace(manifest, multilingual_model=None,
-                           extra={**manifest.extra, "multilingual_off": reason})
-    if manifest.multilingual_model is None:
-        encoders = Encoders(encoders.primary)  # an update adds only the spaces the index has
-    embedded = _embed_all(cfg, encoders, observer, per_article, all_chunks)
-    phases.end("embed")
-    phases.seconds["encode"] = round(embedded.seconds, 4)
-    phases.seconds["cache"] = round(phases.seconds.pop("embed") - embedded.seconds, 4)
-    offsets = np.cumsum([0] + [len(chunks) for _, _, chunks in per_article])
-    new = [
+        build.notes.append(f"multilingual vectors left out: {reason}")
+        build.manifest = replace(build.manifest, multilingual_model=None,
+                                 extra={**build.manifest.extra, "multilingual_off": reason})
+    if build.manifest.multilingual_model is None:
+        build.encoders = Encoders(build.encoders.primary)
+
+
+def _new_articles(
+    kept: Sequence[tuple[Article, Prepared]], embedded: Embedded
+) -> list[NewArticle]:
+    """What the index stores for each new article, sentence vectors included when pooled."""
+    offsets = np.cumsum([0] + [len(ready.chunks) for _, ready in kept])
+    return [
         NewArticle(
             record=_record(article), entry=_entry_name(article), body_key=body_fingerprint(article),
-            minhash=kept[i][1].signature,
-            paragraphs=len(article.paragraphs), units=[(u.paragraph, u.text) for u in units],
-            unit_vectors=(_unit_vectors(units, chunks, embedded.spans[offsets[i]:offsets[i + 1]])
-                          if embedded.spans is not None and chunks else None),
-            chunks=[(c.start, c.end, c.text) for c in chunks],
+            minhash=ready.signature, paragraphs=len(article.paragraphs),
+            units=[(u.paragraph, u.text) for u in ready.units],
+            unit_vectors=(
+                unit_vectors(ready.units, ready.chunks, embedded.spans[offsets[i]:offsets[i + 1]])
+                if embedded.spans is not None and ready.chunks else None),
+            chunks=[(c.start, c.end, c.text) for c in ready.chunks],
         )
-        for i, (article, units, chunks) in enumerate(per_article)
+        for i, (article, ready) in enumerate(kept)
     ]
-    first_row = manifest.next_row
-    rows = writer.add_articles(new, first_row)
-    phases.end("store")
-    final = replace(manifest, build_seconds=round(time.perf_counter() - t0, 3))
-    path = writer.commit(final, embedded.vectors, rows, cfg.vectors)
-    phases.end("commit")
-    after = writer.written
+
+
+def _store(
+    build: _Build, new: list[NewArticle], embedded: Embedded, *, problems: list[FileProblem],
+    removed: int,
+) -> BuildReport:
+    """Add the new articles and their vectors, commit, and report."""
+    rows = build.writer.add_articles(new, build.manifest.next_row)
+    build.phases.end("store")
+    final = replace(build.manifest, build_seconds=round(time.perf_counter() - build.started, 3))
+    path = build.writer.commit(final, embedded.vectors, rows, build.cfg.vectors)
+    build.phases.end("commit")
+    after = build.writer.written
     assert after is not None
     return BuildReport(
         articles=after.article_count, chunks=after.chunk_count, embedded=embedded.embedded,
-        reused=embedded.reused, problems=tuple(problems), seconds=time.perf_counter() - t0,
-        encode_seconds=embedded.seconds, build_path=path, added=len(new),
-        removed=len(removed), full=writer.new, notes=tuple(notes), phases=phases.seconds,
+        reused=embedded.reused, problems=tuple(problems),
+        seconds=time.perf_counter() - build.started, encode_seconds=embedded.seconds,
+        build_path=path, added=len(new), removed=removed, full=build.writer.new,
+        notes=tuple(build.notes), phases=build.phases.seconds,
+    )
+
+
+def _record(article: Article) -> ArticleRecord:
+    return ArticleRecord(
+        id=article.id, title=article.title, date=article.date, source=article.source,
+        byline=article.byline, place=article.place, url=article.url,
+        language=article.language,
+        file=article.path.name if article.id == article.path.stem
+        else f"{article.path.name}#{article.id}",
     )
 
 
@@ -491,7 +305,7 @@ def _entry_name(article: Article) -> str:
 
 
 def _without_duplicates(
-    articles: Sequence[Article], prepared: Sequence[Prepared], writer: IndexWriter
+    articles: Sequence[Article], prepared: Sequence[Prepared], writer: WritableIndex
 ) -> tuple[list[tuple[Article, Prepared]], list[FileProblem]]:
     """Drop articles the index (or an earlier new article) already has: the same id, body,
     page or nearly the same text. Returns the rest with their prepared chunks."""
@@ -509,31 +323,3 @@ def _without_duplicates(
             kept.append((article, ready))
             known.add(article.id, entry, key, article.url, sig, article.date)
     return kept, problems
-
-
-def _embed_all(
-    cfg: IndexConfig,
-    encoders: Encoders,
-    observer: BuildObserver,
-    per_article: Sequence[tuple[Article, list[Unit], list[Chunk]]],
-    chunks: Sequence[Chunk],
-) -> _Embedded:
-    """Vectors of every new passage in every space; sentence vectors from the primary one."""
-    texts = [c.embed_text for c in chunks]
-    lengths = [c.tokens for c in chunks]
-    spans = [
-        unit_spans(units[c.start : c.end], len(c.embed_text) - len(c.text))
-        for _, units, article_chunks in per_article for c in article_chunks
-    ]
-    out = _Embedded({}, None)
-    for space, encoder in encoders.spaces().items():
-        vectors, pooled, count, seconds = _embed_space(
-            texts, lengths, spans if space == PRIMARY else None, encoder, cfg, observer
-        )
-        out.vectors[space] = vectors
-        if space == PRIMARY:
-            out.spans = pooled
-        out.embedded += count
-        out.reused += len(texts) - count
-        out.seconds += seconds
-    return out

@@ -9,14 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from embeddings.encoders.base import DEFAULT_MODEL, MULTILINGUAL, Encoders
-from embeddings.index.keyword import words
 from embeddings.search.glossary import glossary_matches
-
-if TYPE_CHECKING:
-    from embeddings.search.retrieval import Retrieval
+from embeddings.text import words
 
 
 @dataclass(frozen=True)
@@ -88,17 +84,34 @@ class Evidence:
     """Share of the question's search terms present in the top excerpt and its title."""
 
     @classmethod
-    def of(cls, found: Retrieval, top_excerpt: str, top_title: str) -> Evidence:
-        """Evidence from a retrieval and its top result."""
-        dense = max(found.dense_scores.values(), default=None)
-        text = f"{top_title} {top_excerpt}"
-        if found.language == "vi":
+    def of(
+        cls,
+        *,
+        query: str,
+        language: str,
+        terms: Iterable[str],
+        dense_scores: Iterable[float],
+        space: str | None,
+        top_text: str,
+    ) -> Evidence:
+        """Evidence from a retrieval and its top result.
+
+        Args:
+            query: the cleaned question.
+            language: its language (``en``, ``vi``).
+            terms: its keyword search terms.
+            dense_scores: the cosines of the passages found in `space`.
+            space: the dense space that fits the question's language (None: keyword only).
+            top_text: the top result's title and excerpt.
+        """
+        dense = max(dense_scores, default=None)
+        if language == "vi":
             # A Vietnamese question's own words never occur in English text, and its syllables
             # fold into English look-alikes ("thật" -> "that"): judge it by its domain phrases.
-            coverage = glossary_coverage(found.query, text)
+            coverage = glossary_coverage(query, top_text)
         else:
-            coverage = keyword_coverage(found.keyword.terms, text)
-        return cls(dense, found.dense_space, coverage)
+            coverage = keyword_coverage(terms, top_text)
+        return cls(dense, space, coverage)
 
 
 class Abstention:

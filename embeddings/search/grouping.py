@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from embeddings.chunking.chunker import Unit, join_units
-from embeddings.index.store import ChunkRecord
+from embeddings.index.records import ChunkRecord
 
 GAP = " … "  # between two non-adjacent stretches of one article
 

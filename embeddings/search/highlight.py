@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from embeddings.encoders.base import Encoder
-from embeddings.index.keyword import words
+from embeddings.text import words
 
 
 def keyword_share(terms: set[str], sentence: str) -> float:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from embeddings.text import words as word_tokens
+
 # Letters only Vietnamese uses, and accented vowels it shares with Romance languages.
 _VI_ONLY = re.compile(
     "[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹĩũ]"
 )
 _ACCENTED = re.compile("[áàãéèíìóòõúùý]")
-_WORD = re.compile(r"\w+")
 # Frequent Vietnamese words as typed without accents, none of them an English word.
 _VI_BARE = """cua khong nhung duoc nhu nao bao nhieu gi ai la voi trong cac nam thang ngay
     tai sao viet hop tac cong canh sat ve cho mot hai nguoi da dang se"""
@@ -24,7 +25,8 @@ _VI_BARE_WORDS = frozenset(_VI_BARE.split())
 
 def detect_language(text: str) -> str:
     """``"vi"`` for Vietnamese text, ``"en"`` otherwise."""
-    words = _WORD.findall(unicodedata.normalize("NFC", text).lower())
+    # Accents kept: they are the evidence. NFC, so each accented letter is one character.
+    words = word_tokens(unicodedata.normalize("NFC", text), fold_accents=False)
     if not words:
         return "en"
     # A Vietnamese name inside an English question ("Who is Lương Tam Quang?") stays English.

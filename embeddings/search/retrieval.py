@@ -7,15 +7,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from embeddings.answers import Answer, Result
 from embeddings.encoders.base import MULTILINGUAL, PRIMARY, Encoder, Encoders, as_encoders
-from embeddings.index.keyword import KeywordQuery
-from embeddings.index.store import ArticleRecord, ChunkRecord, LoadedIndex
+from embeddings.index.records import ArticleRecord, ChunkRecord, StoredUnit
+from embeddings.index.storage import ReadableIndex
 from embeddings.search.abstention import Abstention, Evidence
 from embeddings.search.dates import DateRange, find_date_range
 from embeddings.search.fusion import fuse
@@ -24,6 +24,7 @@ from embeddings.search.grouping import ArticleGroup, Excerpt, build_excerpt, gro
 from embeddings.search.highlight import sentence_scores
 from embeddings.search.language import detect_language
 from embeddings.search.rerank import Reranker
+from embeddings.search.terms import KeywordQuery, affordable_terms, prepare_query
 from embeddings.text import clean_question, names_and_numbers
 
 DENSE, KEYWORD = "dense", "keyword"
@@ -88,6 +89,8 @@ class Retrieval:
     dense_space: str | None
     dense_scores: dict[int, float]
     query_vectors: dict[str, np.ndarray]
+    articles: Mapping[str, ArticleRecord] = field(default_factory=dict)
+    """Records of the ranked passages' articles, when ranking already needed them (dates)."""
 
 
 class Retriever:
@@ -95,7 +98,7 @@ class Retriever:
 
     def __init__(
         self,
-        index: LoadedIndex,
+        index: ReadableIndex,
         encoders: Encoder | Encoders,
         cfg: RetrievalConfig | None = None,
         *,
@@ -159,8 +162,9 @@ class Retriever:
         fused = fuse(lists, weights, self.cfg.fusion)
         records = self.index.chunks(list(fused))
         date_range = find_date_range(query, self.today()) if query else None
+        articles: dict[str, ArticleRecord] = {}
         if date_range is not None:
-            self._boost_dates(fused, records, date_range)
+            articles = self._boost_dates(fused, records, date_range)
         # A row missing from `records` belongs to an article removed since the vectors were
         # loaded: it no longer exists.
         ranked = sorted(((s, records[r]) for r, s in fused.items() if r in records),
@@ -168,21 +172,24 @@ class Retriever:
         if self.reranker is not None and ranked:
             ranked = self._rerank(query, ranked)
         return Retrieval(query, language, keyword, date_range, tuple(ranked), space,
-                         dense_scores, vectors)
+                         dense_scores, vectors, articles)
 
     def _keyword(self, query: str, language: str) -> tuple[KeywordQuery, list[tuple[int, float]]]:
         """Keyword hits. A Vietnamese question's own words would match English look-alikes
         ("thật" folds to "that"), so it searches only its names, numbers and translations."""
         if language == "en":
-            return self.index.keyword_search(query, self.cfg.candidates)
-        searchable = " ".join(names_and_numbers(query))
-        return self.index.keyword_search(
-            searchable, self.cfg.candidates, english_terms(query), correct=False
-        )
+            keyword = prepare_query(query, self.index)
+        else:
+            searchable = " ".join(names_and_numbers(query))
+            keyword = prepare_query(searchable, self.index, english_terms(query), correct=False)
+        terms = affordable_terms(keyword.terms, keyword.counts)
+        return keyword, self.index.keyword_top(terms, self.cfg.candidates)
 
     def _boost_dates(
         self, fused: dict[int, float], records: dict[int, ChunkRecord], span: DateRange
-    ) -> None:
+    ) -> dict[str, ArticleRecord]:
+        """Add the date bonus to passages of articles dated in the span; returns the articles
+        read for it."""
         articles = self.index.articles(sorted({c.article_id for c in records.values()}))
         # Scores are scaled to 0..1; the bonus is a share of that scale.
         bonus = self.cfg.date_boost / 3
@@ -190,6 +197,7 @@ class Retriever:
             day = articles[chunk.article_id].date
             if day is not None and span.contains(day):
                 fused[row] += bonus
+        return articles
 
     def _rerank(
         self, query: str, ranked: list[tuple[float, ChunkRecord]]
@@ -225,56 +233,61 @@ class Retriever:
     def _answer(self, found: Retrieval, k: int) -> tuple[Answer, Evidence]:
         """Group by article, build each excerpt and pick its answering sentence.
 
-        An excerpt always holds the article's top passage; the passage holding the best
-        sentence among the article's other candidates joins it when it fits, because fusion
-        ranks passages while sentence scores see which one actually answers.
+        Each result article's sentences (with their stored vectors) and its record are read
+        once, for all articles together: the answer sentence, the excerpt and the citation all
+        come from that one read.
         """
         groups = group_by_article(found.ranked, k, per_article=self.cfg.passages_considered)
-        pools = [self._pool(g) for g in groups]
-        scores = self._sentence_scores(found, groups, pools)
-        excerpts, highlights = [], []
-        for group, pool, pool_scores in zip(groups, pools, scores, strict=True):
-            score_of = {index: float(s) for (index, _, _), s in zip(pool, pool_scores, strict=True)}
-            best = max(score_of, key=score_of.__getitem__)
-            anchor = next(p for p in group.passages if p.start <= best < p.end)
-            passages = [group.passages[0]] + ([anchor] if anchor is not group.passages[0] else [])
-            excerpt = build_excerpt(passages, self.index.unit_rows,
-                                    neighbours=self.cfg.neighbours,
-                                    max_units=self.cfg.max_excerpt_units)
-            # The best sentence the excerpt holds (neighbours count, unscored ones last).
-            shown = max(range(len(excerpt.units)),
-                        key=lambda i: score_of.get(excerpt.indices[i], float("-inf")))
-            excerpts.append(excerpt)
-            highlights.append(excerpt.units[shown].text)
-        articles = self.index.articles([g.article_id for g in groups])
+        units = self.index.article_units(
+            {g.article_id: _reach(g, self.cfg.neighbours) for g in groups})
+        pools = [_pool(g, units.get(g.article_id, [])) for g in groups]
+        scores = self._sentence_scores(found, pools)
+        picked = [self._excerpt(group, pool, pool_scores, units)
+                  for group, pool, pool_scores in zip(groups, pools, scores, strict=True)]
+        wanted = [g.article_id for g in groups if g.article_id not in found.articles]
+        articles = {**found.articles, **(self.index.articles(wanted) if wanted else {})}
         results = tuple(
             _result(rank, g, articles[g.article_id], e, h, found)
-            for rank, (g, e, h) in enumerate(zip(groups, excerpts, highlights, strict=True), 1)
+            for rank, (g, (e, h)) in enumerate(zip(groups, picked, strict=True), 1)
         )
-        evidence = Evidence.of(found, excerpts[0].text, articles[groups[0].article_id].title)
+        top = picked[0][0].text
+        evidence = Evidence.of(
+            query=found.query, language=found.language, terms=found.keyword.terms,
+            dense_scores=found.dense_scores.values(), space=found.dense_space,
+            top_text=f"{articles[groups[0].article_id].title} {top}",
+        )
         answer = Answer(found.query, self.abstention.answers(evidence), results,
                         language=found.language, corrections=found.keyword.corrections)
         return answer, evidence
 
-    def _pool(self, group: ArticleGroup) -> list[tuple[int, str, float]]:
-        """(unit index, sentence, best score of a passage holding it) for the group's units."""
-        best: dict[int, float] = {}
-        for score, passage in zip(group.scores, group.passages, strict=True):
-            for i in range(passage.start, passage.end):
-                best[i] = max(best.get(i, 0.0), score)
-        low = min(p.start for p in group.passages)
-        high = max(p.end for p in group.passages)
-        return [
-            (index, text, best[index])
-            for index, _, text in self.index.unit_rows(group.article_id, low, high)
-            if index in best
-        ]
+    def _excerpt(
+        self, group: ArticleGroup, pool: list[tuple[StoredUnit, float]], pool_scores: np.ndarray,
+        units: Mapping[str, list[StoredUnit]],
+    ) -> tuple[Excerpt, str]:
+        """An article's excerpt and its answering sentence.
+
+        An excerpt always holds the article's top passage; the passage holding the best
+        sentence among the article's other candidates joins it when it fits, because fusion
+        ranks passages while sentence scores see which one actually answers.
+        """
+        score_of = {u.index: float(s) for (u, _), s in zip(pool, pool_scores, strict=True)}
+        best = max(score_of, key=score_of.__getitem__)
+        anchor = next(p for p in group.passages if p.start <= best < p.end)
+        passages = [group.passages[0]] + ([anchor] if anchor is not group.passages[0] else [])
+
+        def fetch(article_id: str, start: int, end: int) -> list[tuple[int, int, str]]:
+            return [(u.index, u.paragraph, u.text) for u in units.get(article_id, [])
+                    if start <= u.index < end]
+
+        excerpt = build_excerpt(passages, fetch, neighbours=self.cfg.neighbours,
+                                max_units=self.cfg.max_excerpt_units)
+        # The best sentence the excerpt holds (neighbours count, unscored ones last).
+        shown = max(range(len(excerpt.units)),
+                    key=lambda i: score_of.get(excerpt.indices[i], float("-inf")))
+        return excerpt, excerpt.units[shown].text
 
     def _sentence_scores(
-        self,
-        found: Retrieval,
-        groups: list[ArticleGroup],
-        pools: list[list[tuple[int, str, float]]],
+        self, found: Retrieval, pools: list[list[tuple[StoredUnit, float]]]
     ) -> list[np.ndarray]:
         """Answer-sentence scores for each group's pool.
 
@@ -287,10 +300,10 @@ class Retriever:
         vector = found.query_vectors.get(space)
         if vector is None:
             vector = encoder.encode_queries([found.query])[0]
-        stored = self._stored_sentence_vectors(groups, pools) if space == PRIMARY else None
+        stored = _stored_vectors(pools) if space == PRIMARY else None
         flat = sentence_scores(
-            [text for pool in pools for _, text, _ in pool],
-            [score for pool in pools for _, _, score in pool],
+            [unit.text for pool in pools for unit, _ in pool],
+            [score for pool in pools for _, score in pool],
             vector, encoder, set(found.keyword.terms),
             keyword_weight=self.cfg.highlight_keyword_weight,
             passage_weight=self.cfg.highlight_passage_weight,
@@ -299,20 +312,30 @@ class Retriever:
         bounds = np.cumsum([0] + [len(pool) for pool in pools])
         return [flat[bounds[i] : bounds[i + 1]] for i in range(len(pools))]
 
-    def _stored_sentence_vectors(
-        self, groups: list[ArticleGroup], pools: list[list[tuple[int, str, float]]]
-    ) -> np.ndarray | None:
-        """The pools' stored sentence vectors in pool order, or None if any is missing."""
-        out: list[np.ndarray] = []
-        for group, pool in zip(groups, pools, strict=True):
-            if not pool:
-                continue
-            indices = [index for index, _, _ in pool]
-            stored = self.index.unit_vectors(group.article_id, min(indices), max(indices) + 1)
-            if any(i not in stored for i in indices):
-                return None
-            out.extend(stored[i] for i in indices)
-        return np.stack(out) if out else None
+
+def _reach(group: ArticleGroup, neighbours: int) -> tuple[int, int]:
+    """The units [start, end) an article's pool and excerpt can draw on: its candidate
+    passages, widened by the excerpt's neighbouring sentences."""
+    low = min(p.start for p in group.passages)
+    high = max(p.end for p in group.passages)
+    return max(0, low - neighbours), high + neighbours
+
+
+def _pool(group: ArticleGroup, units: list[StoredUnit]) -> list[tuple[StoredUnit, float]]:
+    """(unit, best score of a passage holding it) for the units of the group's passages."""
+    best: dict[int, float] = {}
+    for score, passage in zip(group.scores, group.passages, strict=True):
+        for i in range(passage.start, passage.end):
+            best[i] = max(best.get(i, 0.0), score)
+    return [(unit, best[unit.index]) for unit in units if unit.index in best]
+
+
+def _stored_vectors(pools: list[list[tuple[StoredUnit, float]]]) -> np.ndarray | None:
+    """The pools' stored sentence vectors in pool order, or None if any is missing."""
+    vectors = [unit.vector for pool in pools for unit, _ in pool]
+    if any(v is None for v in vectors):
+        return None
+    return np.stack([v for v in vectors if v is not None]) if vectors else None
 
 
 def _result(

@@ -1,0 +1,69 @@
+"""Which encoders to run, from plain settings: MiniLM on ONNX Runtime or torch, plus e5."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from embeddings.encoders.base import DEFAULT_MODEL, Encoder, Encoders
+from embeddings.errors import EncoderError
+
+log = logging.getLogger(__name__)
+
+RUNTIMES = ("onnx", "onnx-int8", "torch")
+MULTILINGUAL_MODES = ("auto", "on", "off")
+
+
+@dataclass(frozen=True)
+class EncoderConfig:
+    """The embedding models and how they run.
+
+    Attributes:
+        model: the primary model: the packaged MiniLM by default, or a local folder.
+        runtime: ``onnx`` (default: same vectors as torch, faster), ``onnx-int8`` (quantised,
+            its own index) or ``torch`` (sentence-transformers).
+        cache_dir: where the one-time ONNX export is kept (None: the default cache).
+        multilingual: ``auto`` or ``on`` add the e5 encoder where it is installed; ``off``
+            runs the primary model alone.
+    """
+
+    model: str = DEFAULT_MODEL
+    runtime: str = "onnx"
+    cache_dir: Path | None = None
+    multilingual: str = "auto"
+
+
+def load_primary(cfg: EncoderConfig) -> Encoder:
+    """The configured primary encoder (the model itself loads on first use).
+
+    ONNX Runtime unless torch is asked for, or the model cannot run on ONNX Runtime: then
+    torch, with a warning.
+    """
+    from embeddings.encoders.base import SentenceTransformerEncoder
+
+    if cfg.runtime != "torch":
+        from embeddings.encoders.onnx_encoder import OnnxEncoder
+
+        try:
+            return OnnxEncoder(cfg.model, quantized=cfg.runtime == "onnx-int8",
+                               cache_dir=cfg.cache_dir)
+        except EncoderError as exc:
+            log.warning("%s; using torch instead", exc)
+    return SentenceTransformerEncoder(cfg.model)
+
+
+def load_encoders(cfg: EncoderConfig) -> Encoders:
+    """The primary encoder and, unless switched off or unavailable, the multilingual one."""
+    primary = load_primary(cfg)
+    if cfg.multilingual == "off":
+        return Encoders(primary)
+    from embeddings.encoders.e5_encoder import e5_available, load_e5_encoder
+
+    reason = e5_available()
+    if reason is not None:
+        # Degrade, don't fail: English questions still work; Vietnamese ones get keyword help.
+        log.warning("multilingual encoder unavailable (%s): Vietnamese questions will be "
+                    "answered with the primary model only", reason)
+        return Encoders(primary)
+    return Encoders(primary, load_e5_encoder())

@@ -1,0 +1,66 @@
+"""What an index stores, as plain records: the same whichever engine holds them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ArticleRecord:
+    """Article metadata as stored in the index."""
+
+    id: str
+    title: str
+    date: date | None
+    source: str | None
+    byline: str | None
+    place: str | None
+    url: str | None
+    language: str | None
+    file: str
+
+
+@dataclass(frozen=True)
+class ChunkRecord:
+    """A passage as stored in the index."""
+
+    row: int
+    article_id: str
+    ordinal: int
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class StoredUnit:
+    """A sentence (unit) of an article as stored in the index."""
+
+    index: int
+    """Its position in the article; passages name units by these positions."""
+    paragraph: int
+    text: str
+    vector: np.ndarray | None
+    """Its primary-space vector (float32), or None when the build stored none."""
+
+
+@dataclass(frozen=True)
+class NewArticle:
+    """Everything stored for one article added to the index."""
+
+    record: ArticleRecord
+    entry: str
+    body_key: str
+    minhash: np.ndarray
+    """The body's MinHash signature (`duplicates.signature`)."""
+    paragraphs: int
+    units: Sequence[tuple[int, str]]
+    """(paragraph number, sentence) in order."""
+    unit_vectors: np.ndarray | None
+    """One primary-space vector per unit, or None when the encoder gives none."""
+    chunks: Sequence[tuple[int, int, str]]
+    """(start unit, end unit, text) per passage, in order."""

@@ -1,0 +1,57 @@
+"""What an index holds, read without loading any vectors: for listing and removing articles."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from embeddings.index.database import marks, open_readonly, sqlite_errors
+from embeddings.index.layout import META, require_build
+
+
+@dataclass(frozen=True)
+class ArticleSummary:
+    """One indexed article as `coopbot list` shows it."""
+
+    id: str
+    title: str
+    date: date | None
+    source: str | None
+    url: str | None
+    entry: str
+    """The corpus entry it came from: a file name, or ``<file>.jsonl#<record id>``."""
+    passages: int
+
+
+def article_summaries(root: Path, ids: Sequence[str] | None = None) -> list[ArticleSummary]:
+    """The articles of the current build (all, or those of `ids`), newest first, without
+    loading any vectors."""
+    build = require_build(root)
+    db = open_readonly(build / META)
+    where, params = "", list(ids or ())
+    if ids is not None:
+        where = f"WHERE a.id IN ({marks(len(params))})"
+    try:
+        with sqlite_errors(build / META):
+            rows = db.execute(
+                "SELECT a.id, a.title, a.date, a.source, a.url, a.entry, count(c.row) "
+                f"FROM articles a LEFT JOIN chunks c ON c.article_id = a.id {where} "
+                "GROUP BY a.id ORDER BY a.date IS NULL, a.date DESC, a.id", params
+            ).fetchall()
+    finally:
+        db.close()
+    return [ArticleSummary(r[0], r[1], date.fromisoformat(r[2]) if r[2] else None, *r[3:])
+            for r in rows]
+
+
+def article_date_range(build: Path) -> tuple[date, date] | None:
+    """Oldest and newest article dates of a build, without loading its vectors."""
+    db = open_readonly(build / META)
+    try:
+        with sqlite_errors(build / META):
+            low, high = db.execute("SELECT min(date), max(date) FROM articles").fetchone()
+    finally:
+        db.close()
+    return (date.fromisoformat(low), date.fromisoformat(high)) if low else None
