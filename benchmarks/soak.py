@@ -4,7 +4,7 @@ in the middle. Every question must be answered exactly once, with no error.
     .venv/bin/python benchmarks/soak.py            # 50 users x 20 questions
     .venv/bin/python benchmarks/soak.py --quick    # 10 users x 5 questions (CI)
 
-The real bot runs as a subprocess (`coopbot serve`) long-polling tests/fake_telegram.py's
+The real bot runs as a subprocess (`coopbot serve`) long-polling tests/support/fake_telegram.py's
 server on 127.0.0.1, in this script's event loop; nothing is sent anywhere else. Each user has
 a private chat and asks its questions one after another. When half of all questions have been
 answered, an admin adds an article file to the seeds and sends /reindex; the users keep asking
@@ -47,7 +47,7 @@ from benchmarks.telegram_latency import (  # noqa: E402
     stop_bot,
     wait_ready,
 )
-from tests.fake_telegram import FakeTelegram  # noqa: E402
+from tests.support.fake_telegram import FakeTelegram  # noqa: E402
 
 WORKDIR = RESULTS / "soak"
 ADMIN = 424_242

@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/telegram_latency.py --quick    # 40 questions from 8 users
 
 The real bot runs as a subprocess (`python -m bot.cli serve --api-base-url ...`), long-polling
-tests/fake_telegram.py's server, which runs in this script's own asyncio loop on 127.0.0.1.
+tests/support/fake_telegram.py's server, which runs in this script's own asyncio loop on 127.0.0.1.
 Each simulated user has its own private chat and asks its questions one after another, waiting
 for each reply; the users ask concurrently. Latency is measured from the moment push_message
 queues the update to the moment the server records the bot's sendMessage call for that chat
@@ -40,7 +40,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import REPO, RESULTS, percentiles  # noqa: E402
-from tests.fake_telegram import Call, FakeTelegram  # noqa: E402
+from tests.support.fake_telegram import Call, FakeTelegram  # noqa: E402
 
 WORKDIR = RESULTS / "telegram-latency"
 RATE_LIMIT = 1000

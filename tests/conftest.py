@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes import HashingEncoder
+from tests.support.fake_encoders import HashingEncoder
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"

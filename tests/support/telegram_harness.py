@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import SEEDS
-from tests.fake_telegram import Call, FakeTelegram
+from tests.support.fake_telegram import Call, FakeTelegram
 
 
 class Harness:

@@ -17,7 +17,7 @@ from embeddings.index.layout import current_build
 from embeddings.index.reader import read_manifest
 from embeddings.index.summaries import article_summaries
 from embeddings.service import open_retriever, remove_articles
-from tests.fakes import HashingEncoder
+from tests.support.fake_encoders import HashingEncoder
 
 
 def test_list_shows_every_article_newest_first(seeds: Path, tmp_path: Path) -> None:

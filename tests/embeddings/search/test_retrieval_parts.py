@@ -11,7 +11,7 @@ from embeddings.search.fusion import fuse, normalized_score_fusion, reciprocal_r
 from embeddings.search.grouping import GAP, build_excerpt, group_by_article
 from embeddings.search.highlight import sentence_scores
 from embeddings.search.language import detect_language
-from tests.fakes import HashingEncoder
+from tests.support.fake_encoders import HashingEncoder
 
 
 def test_rrf_rewards_agreement() -> None:

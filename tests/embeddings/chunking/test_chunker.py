@@ -10,7 +10,7 @@ import pytest
 from embeddings.articles.parsing import Article, load_articles
 from embeddings.chunking.chunker import ChunkConfig, chunk_article, passage_prefix
 from tests.conftest import SEEDS
-from tests.fakes import HashingEncoder
+from tests.support.fake_encoders import HashingEncoder
 
 
 def _article(paragraphs: list[str], title: str = "Title") -> Article:

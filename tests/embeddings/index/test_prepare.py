@@ -10,7 +10,7 @@ from embeddings.corpus.duplicates import signature
 from embeddings.corpus.sources import scan_corpus
 from embeddings.index.prepare import PARALLEL_MIN_CHARS, _workers, prepare_articles, usable_cpus
 from tests.conftest import SEEDS
-from tests.fakes import HashingEncoder
+from tests.support.fake_encoders import HashingEncoder
 
 
 @pytest.fixture(scope="module")

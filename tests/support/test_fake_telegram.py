@@ -27,7 +27,7 @@ from telegram.error import (
 )
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
-from tests.fake_telegram import (
+from tests.support.fake_telegram import (
     ApiError,
     FakeTelegram,
     HtmlParseError,

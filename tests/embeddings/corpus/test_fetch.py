@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from embeddings.corpus.fetch import FetchError, FetchLimits, check_url, fetch_page
-from tests.web_server import Route, WebServer, page, web_server
+from tests.support.web_server import Route, WebServer, page, web_server
 
 FAST = FetchLimits(timeout=1.0, deadline=3.0, max_bytes=200_000, max_redirects=3)
 

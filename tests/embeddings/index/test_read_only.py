@@ -21,8 +21,8 @@ from embeddings.index.builder import build_index
 from embeddings.index.layout import META, current_build
 from embeddings.index.summaries import article_summaries
 from embeddings.service import open_retriever
-from tests.fakes import HashingEncoder
-from tests.telegram_harness import serving
+from tests.support.fake_encoders import HashingEncoder
+from tests.support.telegram_harness import serving
 
 QUESTION = "Who led the delegation from Sainyabuli?"
 
@@ -107,7 +107,7 @@ def test_the_cli_and_the_bot_answer_from_a_read_only_index(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     seeds = tmp_path / "seeds"
-    shutil.copytree(Path(__file__).resolve().parents[1] / "seeds", seeds)
+    shutil.copytree(Path(__file__).resolve().parents[3] / "seeds", seeds)
     assert main(["--seeds", str(seeds), "--index", str(tmp_path / "index"), "index"]) == 0
     with read_only_copy(tmp_path / "index", tmp_path / "ro") as copy:
         capsys.readouterr()

@@ -15,7 +15,7 @@ from embeddings.index.freshness import check_freshness
 from embeddings.index.layout import current_build
 from embeddings.index.reader import read_manifest
 from embeddings.service import ensure_index, open_retriever
-from tests.fakes import HashingEncoder
+from tests.support.fake_encoders import HashingEncoder
 
 NEW_ARTICLE = """---
 title: Vietnam and Laos open a joint border liaison office

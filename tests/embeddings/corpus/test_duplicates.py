@@ -22,8 +22,8 @@ from embeddings.corpus.duplicates import (
 from embeddings.index.builder import build_index
 from embeddings.index.summaries import article_summaries
 from tests.conftest import SEEDS
-from tests.fakes import HashingEncoder
-from tests.web_server import DATA
+from tests.support.fake_encoders import HashingEncoder
+from tests.support.web_server import DATA
 
 WORDS = ("police", "border", "patrol", "province", "officers", "meeting", "agreement", "drug",
          "seizure", "customs", "port", "training", "cooperation", "delegation", "ministry",

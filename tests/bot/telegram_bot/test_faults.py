@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.telegram_harness import Harness, serving
+from tests.support.telegram_harness import Harness, serving
 
 pytestmark = pytest.mark.slow
 

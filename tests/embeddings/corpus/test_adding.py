@@ -22,8 +22,8 @@ from embeddings.index.layout import current_build
 from embeddings.index.summaries import article_summaries
 from embeddings.service import open_retriever
 from tests.conftest import REPO
-from tests.fakes import HashingEncoder
-from tests.web_server import DATA, Route, WebServer, page, web_server
+from tests.support.fake_encoders import HashingEncoder
+from tests.support.web_server import DATA, Route, WebServer, page, web_server
 
 PAGE_PATH = "/security/vietnam-cambodia-joint-patrols-scam-rings"
 CANONICAL = f"https://news.example.org{PAGE_PATH}"

@@ -26,7 +26,7 @@ from embeddings.articles.parsing import (
     parse_article_with_warnings,
 )
 
-SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+SEEDS = Path(__file__).resolve().parents[3] / "seeds"
 SEED_000 = SEEDS / "000_0d9ee5e30ea4e9d7.txt"
 SEED_001 = SEEDS / "001_838a14d103250a53.txt"
 SEED_003 = SEEDS / "003_b710457b8d8033c8.txt"

@@ -23,7 +23,7 @@ from embeddings.index.reader import read_manifest
 from embeddings.index.report import BuildObserver
 from embeddings.index.summaries import article_summaries
 from embeddings.service import Library, open_retriever
-from tests.fakes import HashingEncoder
+from tests.support.fake_encoders import HashingEncoder
 
 QUESTION = "Who led the delegation from Sainyabuli?"
 

@@ -9,8 +9,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.telegram_harness import Harness, serving
-from tests.web_server import Route, WebServer, page, web_server
+from tests.support.telegram_harness import Harness, serving
+from tests.support.web_server import Route, WebServer, page, web_server
 
 pytestmark = pytest.mark.slow
 

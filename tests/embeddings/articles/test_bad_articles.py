@@ -17,7 +17,7 @@ from embeddings.corpus.sources import Corpus
 from embeddings.index.builder import build_index
 from embeddings.index.summaries import article_summaries
 from tests.conftest import SEEDS
-from tests.fakes import HashingEncoder
+from tests.support.fake_encoders import HashingEncoder
 
 SEED_IDS = {p.stem for p in SEEDS.glob("*.txt")}
 

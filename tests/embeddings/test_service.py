@@ -9,7 +9,7 @@ import pytest
 from embeddings.config import IndexConfig
 from embeddings.index.builder import build_index
 from embeddings.service import Library, list_articles
-from tests.fakes import HashingEncoder
+from tests.support.fake_encoders import HashingEncoder
 
 OFFICE = "---\ntitle: Dien Bien office\ndate: 2024-03-02\n---\nThe police of Dien Bien opened a " \
          "liaison office.\n"

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.fake_telegram import Call
-from tests.telegram_harness import Harness, serving
+from tests.support.fake_telegram import Call
+from tests.support.telegram_harness import Harness, serving
 
 pytestmark = pytest.mark.slow
 

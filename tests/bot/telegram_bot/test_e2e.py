@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import SEEDS
-from tests.fake_telegram import Call
-from tests.telegram_harness import Harness, serving
+from tests.support.fake_telegram import Call
+from tests.support.telegram_harness import Harness, serving
 
 pytestmark = pytest.mark.slow
 
@@ -111,7 +111,7 @@ def test_special_characters_are_escaped(bot: Harness) -> None:
 def test_bad_questions_get_valid_replies(bot: Harness) -> None:
     """Each reply passed the fake server's Telegram HTML and length checks (c.ok), so none is
     a message Telegram would reject; and the bot still answers afterwards."""
-    from tests.test_bad_questions import BAD_QUESTIONS
+    from tests.bot.cli.test_bad_questions import BAD_QUESTIONS
 
     for n, question in enumerate([*BAD_QUESTIONS, "   ", "\x00\x01"]):
         chat = 900 + n

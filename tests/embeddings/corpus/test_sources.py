@@ -14,7 +14,7 @@ from embeddings.errors import CoopbotError
 from embeddings.index.builder import build_index
 from embeddings.index.freshness import check_freshness
 from embeddings.service import open_retriever
-from tests.fakes import HashingEncoder
+from tests.support.fake_encoders import HashingEncoder
 
 
 def _record(i: int, **extra: object) -> dict[str, object]:

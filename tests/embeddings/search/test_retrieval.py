@@ -13,7 +13,7 @@ from embeddings.encoders.base import Encoders
 from embeddings.index.builder import build_index
 from embeddings.search.retrieval import RetrievalConfig
 from embeddings.service import open_retriever
-from tests.fakes import HashingEncoder
+from tests.support.fake_encoders import HashingEncoder
 
 TODAY = dt.date(2026, 11, 22)
 
