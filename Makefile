@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
 .PHONY: setup demo test lint typecheck audit unit index clean bench bench-quick bench-quality bench-telegram \
-	bench-soak bench-soak-quick
+	bench-soak bench-soak-quick bench-scale-quality
 
 setup: $(STAMP)
 
@@ -54,11 +54,20 @@ bench: setup
 bench-quick: setup
 	$(BIN)/python benchmarks/scale.py --quick
 
+# Retrieval quality, then the abstention benchmark on the same indexes (about 1 h from a fresh
+# clone, most of it embedding SQuAD with e5; the embedding cache makes re-runs much faster).
 bench-quality: setup
 	$(BIN)/python benchmarks/quality.py
+	$(BIN)/python benchmarks/abstention.py
 
 bench-telegram: setup
 	$(BIN)/python benchmarks/telegram_latency.py
+
+# Hybrid retrieval quality with SQuAD hidden among ~100k White House passages, beside bm25s,
+# exact MiniLM and their RRF, plus the postings-budget and candidate-depth experiments (first
+# run: 15-40 min of encoding, then cached). `benchmarks/scale_quality.py --quick`: ~1k passages, e5.
+bench-scale-quality: setup
+	$(BIN)/python benchmarks/scale_quality.py
 
 # 50 users x 20 questions through the fake Bot API server with a /reindex midway: every
 # question answered exactly once (exit 1 otherwise); p95 latency, bot RSS at start and end.

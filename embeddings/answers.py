@@ -27,6 +27,13 @@ class Result:
     url: str | None = None
     similarity: float | None = None
     """Cosine of the best passage in the question's dense space, when dense search ran."""
+    byline: str | None = None
+    """The article's author, when known."""
+    relevant: bool = True
+    """False for a result shown only as a related article's title, never as an answer: its
+    confidence is far below the first result's, or the question is not answered at all."""
+    confidence: float | None = None
+    """The probability (0..1) that this result answers the question, when it was assessed."""
 
     def to_dict(self) -> dict[str, Any]:
         """The contract of ``coopbot ask --json`` (extra fields are allowed after these)."""
@@ -43,6 +50,9 @@ class Result:
             "place": self.place,
             "url": self.url,
             "similarity": None if self.similarity is None else round(self.similarity, 4),
+            "byline": self.byline,
+            "relevant": self.relevant,
+            "confidence": None if self.confidence is None else round(self.confidence, 4),
         }
 
 
@@ -65,6 +75,21 @@ class Answer:
     language: str = "en"
     corrections: tuple[tuple[str, str], ...] = ()
     """(typed, searched) pairs where a word unknown to the corpus was corrected."""
+    confidence: float | None = None
+    """The probability (0..1) that the first result answers the question, when assessed."""
+    missing: tuple[str, ...] = ()
+    """The question's key names or terms that no indexed article mentions: why it is not
+    answered, when that is the reason."""
+
+    @property
+    def answers(self) -> tuple[Result, ...]:
+        """The results to present as answers: none when the question is not answered."""
+        return tuple(r for r in self.results if r.relevant) if self.answered else ()
+
+    @property
+    def related(self) -> tuple[Result, ...]:
+        """Results to show as related articles' titles only, never as answers."""
+        return tuple(r for r in self.results if not r.relevant) if self.answered else ()
 
     def __post_init__(self) -> None:
         ids = [r.article_id for r in self.results]
@@ -80,4 +105,6 @@ class Answer:
             "results": [r.to_dict() for r in self.results],
             "language": self.language,
             "corrections": [list(pair) for pair in self.corrections],
+            "confidence": None if self.confidence is None else round(self.confidence, 4),
+            "missing": list(self.missing),
         }

@@ -46,13 +46,15 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
 
     Exit status 1 when a source could not be added for a reason other than being indexed
     already."""
+    import sys
+
     from bot.cli.progress import TerminalObserver
     from bot.cli.render import render_added
     from bot.runtime import core_config
     from embeddings.service import add_articles
 
-    report = add_articles(core_config(settings), args.sources,
-                          TerminalObserver(not args.no_progress))
+    show_bar = sys.stderr.isatty() and not args.no_progress  # never bars into a pipe or a log
+    report = add_articles(core_config(settings), args.sources, TerminalObserver(show_bar))
     print(render_added(report))
     failed = [o for o in report.outcomes if o.problem is not None and not o.duplicate]
     return 1 if failed else 0

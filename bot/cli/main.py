@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -99,13 +100,25 @@ def _bot_commands(sub: Any) -> None:
     p.set_defaults(func=cmd_feedback)
 
 
+def _configure_logging(args: argparse.Namespace) -> None:
+    """Warnings for one-off commands (INFO with -v). `serve` is a service: its log has
+    timestamps and one INFO line per question (language, latency, answered), and -v adds
+    each question's text and user id (DEBUG)."""
+    if args.command != "serve":
+        logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                            format="%(levelname)s %(name)s: %(message)s")
+        return
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.verbose:
+        for name in ("coopbot", "bot", "embeddings"):
+            logging.getLogger(name).setLevel(logging.DEBUG)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    _configure_logging(args)
     from bot.settings import Settings
     from embeddings.errors import CoopbotError
 
@@ -119,6 +132,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("coopbot: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`coopbot list | head -2`): nothing more to say, and Python must
+        # not complain about the unflushed rest at exit either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, as a shell reports a program stopped by a closed pipe
 
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
@@ -151,7 +169,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
     status = index_status(core_config(settings))
     print(json.dumps(status, indent=2, ensure_ascii=False) if args.json else render_status(status))
-    return 0
+    return 0 if status["built"] else 1  # a health check: no index, nothing to serve
 
 
 def open_library(settings: Settings) -> Library:
@@ -179,11 +197,12 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         say('error: the question is empty; ask in words, e.g. coopbot ask "Who led the '
             'delegation from Sainyabuli?"')
         return 2
-    answer = open_library(settings).search(question, k)
+    library = open_library(settings)
+    answer = library.search(question, k)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:
-        print(render_answer(answer, color=sys.stdout.isatty()))
+        print(render_answer(answer, color=sys.stdout.isatty(), articles=library.article_count()))
     return 0
 
 
@@ -202,14 +221,15 @@ def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
 
     path = settings.index_dir / FEEDBACK_DB
     if not path.is_file():
-        print(f"no feedback stored ({path} does not exist)")
+        print("[]" if args.json else f"no feedback stored ({path} does not exist)")
         return 0
     store = FeedbackStore(path)
     try:
         if args.purge:
             print(f"deleted {store.purge()} vote(s) from {path}")
         elif args.json:
-            print(json.dumps(store.rows(), ensure_ascii=False, indent=2))
+            rows = [{**r, "results": json.loads(r["results"])} for r in store.rows()]
+            print(json.dumps(rows, ensure_ascii=False, indent=2))
         else:
             rows = store.rows()
             up = sum(r["vote"] > 0 for r in rows)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -25,10 +26,12 @@ def mark(excerpt: str, highlight: str, *, color: bool) -> str:
 
 
 def citation(result: Result) -> str:
-    """Title, date, source and article id on one line."""
+    """Title, date, source, byline and article id on one line."""
     parts = [result.title, result.date.isoformat() if result.date else "undated"]
     if result.source:
         parts.append(result.source)
+    if result.byline:
+        parts.append(f"by {result.byline}")
     parts.append(f"[{result.article_id}]")
     return " · ".join(parts)
 
@@ -51,17 +54,39 @@ def corrections_note(answer: Answer) -> str:
     return f"(Searched for {pairs}.)"
 
 
-def render_answer(answer: Answer, *, color: bool) -> str:
-    """All results of an answer, or a plain 'nothing found' with the closest passages."""
-    if not answer.results:
-        return NO_ANSWER
-    blocks = [render_result(r, color=color) for r in answer.results]
+def titles(results: Sequence[Result], header: str, *, color: bool) -> str:
+    """Articles as titles only, under a header (results that do not answer)."""
+    if not results:
+        return ""
+    lines = [header, *(f"   - {citation(r)}" for r in results)]
+    return DIM + "\n".join(lines) + RESET if color else "\n".join(lines)
+
+
+def missing_note(answer: Answer, articles: int | None) -> str:
+    """'None of the 3 articles mentions “X” or “Y”.' when that is why nothing answers."""
+    if not answer.missing or articles is None:
+        return ""
+    return f"None of the {articles} articles mentions " + " or ".join(
+        f"“{m}”" for m in answer.missing[:3]) + "."
+
+
+def render_answer(answer: Answer, *, color: bool, articles: int | None = None) -> str:
+    """The results that answer, then the weaker ones as titles; or 'nothing found', why, and
+    the closest articles as titles."""
     note = corrections_note(answer)
-    head = f"{note}\n\n" if note else ""
-    if not answer.answered:
-        head += NO_ANSWER + "\nClosest passages, probably not relevant:\n\n"
-        return head + "\n\n".join(DIM + b + RESET if color else b for b in blocks)
-    return head + "\n\n".join(blocks)
+    parts = [note] if note else []
+    answers = answer.answers
+    if not answers:
+        parts += [NO_ANSWER, missing_note(answer, articles),
+                  titles(answer.results, "Closest articles (they do not answer this):",
+                         color=color)]
+    else:
+        # Numbered as shown: the answers first, whatever their rank among all results.
+        parts += [render_result(replace(r, rank=i), color=color)
+                  for i, r in enumerate(answers, 1)]
+        parts.append(titles(answer.related, "Related articles (they may not answer this):",
+                            color=color))
+    return "\n\n".join(p for p in parts if p)
 
 
 _MAX_LISTED = 20  # problems listed one per line; a big corpus can have thousands

@@ -9,6 +9,7 @@ telegram_callbacks and telegram_reindex; this module has the small ones and the 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -35,6 +36,7 @@ from bot.telegram_bot.context import (
     lang_of,
     services,
 )
+from bot.telegram_bot.polling import WatchedPolling
 from bot.telegram_bot.questions import ask_command, group_text, inline_query, private_text
 from bot.telegram_bot.texts import COMMANDS, t
 
@@ -94,9 +96,16 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
 
 
 def build_application(
-    settings: Settings, services_: BotServices, *, rate_limiter: bool = True
+    settings: Settings,
+    services_: BotServices,
+    *,
+    rate_limiter: bool = True,
+    on_token_rejected: Callable[[], None] | None = None,
 ) -> Application[Any, Any, Any, Any, Any, Any]:
-    """The configured Application: handlers, services, Telegram's flood limits respected."""
+    """The configured Application: handlers, services, Telegram's flood limits respected.
+
+    `on_token_rejected` is called when polling finds the token refused (see `polling`).
+    """
     assert settings.telegram_token, "checked by the caller"
     base = settings.api_base_url.rstrip("/")
     builder: Any = (
@@ -104,23 +113,26 @@ def build_application(
         .base_file_url(base.removesuffix("/bot") + "/file/bot")
         .concurrent_updates(True).post_init(_post_init)
     )
+    if on_token_rejected is not None:
+        # PTB's own getUpdates request has one connection; this one keeps that default.
+        builder = builder.get_updates_request(
+            WatchedPolling(on_token_rejected, connection_pool_size=1))
     if rate_limiter:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
     application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
     application.bot_data["services"] = services_
-    application.add_handler(CommandHandler("start", start))
-    application.add_handler(CommandHandler("help", help_command))
-    application.add_handler(CommandHandler("ask", ask_command))
-    application.add_handler(CommandHandler("articles", articles_command))
-    application.add_handler(CommandHandler("article", article_command))
-    application.add_handler(CommandHandler("about", about))
-    application.add_handler(CommandHandler("reindex", reindex))
-    application.add_handler(CommandHandler("add", add_command))
+    # New messages only: an edited question already has its answer, and answering the edit
+    # too would send a second full reply (PTB's default also passes edited messages).
+    new = filters.UpdateType.MESSAGE
+    for name, handler in (("start", start), ("help", help_command), ("ask", ask_command),
+                          ("articles", articles_command), ("article", article_command),
+                          ("about", about), ("reindex", reindex), ("add", add_command)):
+        application.add_handler(CommandHandler(name, handler, filters=new))
     application.add_handler(MessageHandler(
-        filters.Document.ALL & filters.CaptionRegex(r"^/add(@\w+)?\s*$"), add_document))
+        new & filters.Document.ALL & filters.CaptionRegex(r"^/add(@\w+)?\s*$"), add_document))
     application.add_handler(CallbackQueryHandler(on_callback))
     application.add_handler(InlineQueryHandler(inline_query))
-    text = filters.TEXT & ~filters.COMMAND
+    text = new & filters.TEXT & ~filters.COMMAND
     application.add_handler(MessageHandler(filters.ChatType.PRIVATE & text, private_text))
     application.add_handler(MessageHandler(filters.ChatType.GROUPS & text, group_text))
     application.add_error_handler(on_error)

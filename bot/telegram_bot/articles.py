@@ -11,7 +11,7 @@ from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
 from bot.telegram_bot import render
-from bot.telegram_bot.context import ARTICLES_PER_PAGE, lang_of, services
+from bot.telegram_bot.context import ARTICLES_PER_PAGE, lang_of, number, services
 from bot.telegram_bot.texts import t
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 async def articles_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/articles: the index's articles, newest first, paginated."""
-    page = int(context.args[0]) - 1 if context.args and context.args[0].isdigit() else 0
+    page = (number(context.args[0]) or 1) - 1 if context.args else 0
     text, markup = articles_page(services(context).library, max(0, page), lang_of(update))
     if update.effective_message:
         await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML,
@@ -56,10 +56,11 @@ async def article_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     message = update.effective_message
     if message is None:
         return
-    if not context.args or not context.args[0].isdigit():
+    wanted = number(context.args[0]) if context.args else None
+    if wanted is None:
         await message.reply_text(t("article_usage", lang))
         return
-    await send_article(message, services(context).library, int(context.args[0]), lang)
+    await send_article(message, services(context).library, wanted, lang)
 
 
 async def send_article(message: Message, library: Library, number: int, lang: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 
 from telegram import Update
 from telegram.constants import ParseMode
@@ -11,12 +12,7 @@ from telegram.ext import ContextTypes
 
 from bot.telegram_bot import render as render
 from bot.telegram_bot.articles import articles_page, send_article, send_article_by_id
-from bot.telegram_bot.context import (
-    PER_PAGE,
-    lang_of,
-    limited,
-    services,
-)
+from bot.telegram_bot.context import PER_PAGE, lang_of, limited, number, services
 from bot.telegram_bot.questions import answer_keyboard, answer_question
 from bot.telegram_bot.texts import t
 
@@ -38,9 +34,9 @@ async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 async def _more(update: Update, context: ContextTypes.DEFAULT_TYPE, rest: str, lang: str) -> bool:
     key, _, page_text = rest.partition(":")
     stored = services(context).results.get(key)
-    if stored is None or not page_text.isdigit() or update.callback_query is None:
+    page = number(page_text)
+    if stored is None or page is None or update.callback_query is None:
         return False
-    page = int(page_text)
     if page >= render.answer_pages(stored.answer, PER_PAGE):
         return False
     await update.callback_query.answer()
@@ -55,9 +51,10 @@ async def _full(update: Update, context: ContextTypes.DEFAULT_TYPE, rest: str, l
     key, _, rank_text = rest.partition(":")
     stored = services(context).results.get(key)
     query = update.callback_query
-    if stored is None or not rank_text.isdigit() or query is None or query.message is None:
+    rank = number(rank_text)
+    if stored is None or rank is None or query is None or query.message is None:
         return False
-    match = [r for r in stored.answer.results if r.rank == int(rank_text)]
+    match = [r for r in stored.answer.results if r.rank == rank]
     library = services(context).library
     if not match or not await asyncio.to_thread(library.article, match[0].article_id):
         return False
@@ -70,34 +67,42 @@ async def _vote(update: Update, context: ContextTypes.DEFAULT_TYPE, rest: str, l
     stored = services(context).results.get(key)
     if stored is None or vote not in ("1", "-1") or update.callback_query is None:
         return False
-    feedback = services(context).feedback
+    feedback, user = services(context).feedback, update.effective_user
+    thanks = t("feedback_thanks", lang)
     if feedback is not None:
-        await asyncio.to_thread(feedback.record, stored, int(vote))
-    await update.callback_query.answer(t("feedback_thanks", lang))
+        voter = feedback.voter(key, user.id) if user is not None else None
+        try:
+            await asyncio.to_thread(feedback.record, stored, int(vote), voter)
+        except (sqlite3.Error, OSError) as exc:  # a full disk, say: the button still answers
+            log.warning("vote not stored: %s", exc)
+            thanks = t("feedback_not_stored", lang)
+    await update.callback_query.answer(thanks)
     return True
 
 
 async def _article_button(
     update: Update, context: ContextTypes.DEFAULT_TYPE, rest: str, lang: str
 ) -> bool:
-    tag, _, number = rest.partition(":")
+    tag, _, text = rest.partition(":")
     library = services(context).library
     query = update.callback_query
-    if tag != library.build_id or not number.isdigit() or query is None or not query.message:
+    position = number(text)
+    if tag != library.build_id or position is None or query is None or not query.message:
         return False
     await query.answer()
-    await send_article(query.message, library, int(number), lang)  # type: ignore[arg-type]
+    await send_article(query.message, library, position, lang)  # type: ignore[arg-type]
     return True
 
 
 async def _list_page(
     update: Update, context: ContextTypes.DEFAULT_TYPE, rest: str, lang: str
 ) -> bool:
-    tag, _, page = rest.partition(":")
+    tag, _, page_text = rest.partition(":")
     library = services(context).library
-    if tag != library.build_id or not page.isdigit() or update.callback_query is None:
+    page = number(page_text)
+    if tag != library.build_id or page is None or update.callback_query is None:
         return False
-    text, markup = articles_page(library, int(page), lang)
+    text, markup = articles_page(library, page, lang)
     await update.callback_query.answer()
     await update.callback_query.edit_message_text(text, parse_mode=ParseMode.HTML,
                                                   reply_markup=markup)
@@ -108,7 +113,8 @@ async def _example(
     update: Update, context: ContextTypes.DEFAULT_TYPE, rest: str, lang: str
 ) -> bool:
     library = services(context).library
-    found = library.articles(int(rest), 1) if rest.isdigit() else []
+    index = number(rest)
+    found = library.articles(index, 1) if index is not None else []
     if not found or update.callback_query is None:
         return False
     await update.callback_query.answer()

@@ -35,6 +35,17 @@ class BotServices:
     admin: AdminState
 
 
+def number(text: str | None) -> int | None:
+    """The whole number ``text`` spells in ASCII digits, or None.
+
+    ``str.isdigit`` also accepts "²" or "٣", which ``int`` then rejects or reads: a forged
+    button or a typed "/article ²" must get "expired" or the usage text, never a traceback.
+    """
+    if text is None or not text.isascii() or not text.isdigit() or len(text) > 9:
+        return None
+    return int(text)
+
+
 def services(context: ContextTypes.DEFAULT_TYPE) -> BotServices:
     """The shared services of this application."""
     found: BotServices = context.bot_data["services"]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+import re
+import time
+from typing import TYPE_CHECKING, Any
 
 from telegram import (
     InlineKeyboardButton,
@@ -25,6 +27,9 @@ from bot.telegram_bot.context import (
     services,
 )
 from bot.telegram_bot.texts import t
+
+if TYPE_CHECKING:
+    from embeddings.answers import Answer
 
 log = logging.getLogger(__name__)
 
@@ -49,23 +54,39 @@ async def answer_question(
         return
     await message.chat.send_action(ChatAction.TYPING)
     library = services(context).library
+    started = time.perf_counter()
     answer = await asyncio.to_thread(library.search, question, MAX_RESULTS)
+    _log_question(update, answer, time.perf_counter() - started)
     key = services(context).results.put(answer, lang, message.chat_id)
     await message.reply_text(
-        render.render_answer(answer, lang, page=0, per_page=PER_PAGE),
+        render.render_answer(answer, lang, page=0, per_page=PER_PAGE,
+                             articles=library.article_count()),
         parse_mode=ParseMode.HTML, reply_markup=answer_keyboard(key, answer, 0, lang),
         disable_web_page_preview=True,
     )
 
 
+def _log_question(update: Update, answer: Answer, seconds: float) -> None:
+    """One line per question: what an operator needs, never the text or who asked (those
+    only with -v, at DEBUG)."""
+    log.info("question: language=%s answered=%s answers=%d ms=%.0f", answer.language,
+             answer.answered, len(answer.answers), seconds * 1000)
+    if log.isEnabledFor(logging.DEBUG):
+        user = update.effective_user
+        log.debug("question from user %s: %r", user.id if user else None, answer.query)
+
+
 def answer_keyboard(key: str, answer: Any, page: int, lang: str) -> InlineKeyboardMarkup | None:
     """More results, Full article per cited article, and feedback."""
-    if not answer.answered or not answer.results:
+    if not answer.answers:
         return None
     rows: list[list[InlineKeyboardButton]] = []
-    shown = answer.results[page * PER_PAGE : (page + 1) * PER_PAGE]
-    rows += [[InlineKeyboardButton(f"{t('full_article', lang)} {r.rank}",
-                                   callback_data=f"fa:{key}:{r.rank}")] for r in shown]
+    first = page * PER_PAGE
+    shown = answer.answers[first : first + PER_PAGE]
+    # Labelled as the message numbers its excerpts; the data names the result by its rank.
+    rows += [[InlineKeyboardButton(f"{t('full_article', lang)} {first + i + 1}",
+                                   callback_data=f"fa:{key}:{r.rank}")]
+             for i, r in enumerate(shown)]
     if page + 1 < render.answer_pages(answer, PER_PAGE):
         rows.append([InlineKeyboardButton(t("more_results", lang),
                                           callback_data=f"mr:{key}:{page + 1}")])
@@ -85,11 +106,13 @@ async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     message = update.effective_message
     if message is None or not message.text:
         return
-    mention = f"@{context.bot.username}"
+    # Found in the text as typed: lower-casing first would shift positions ("İ".lower() is
+    # two characters) and cut the question in the wrong place.
+    mention = re.search(rf"@{re.escape(context.bot.username or '')}\b", message.text,
+                        re.IGNORECASE)
     replied = message.reply_to_message
-    if mention.lower() in message.text.lower():
-        start = message.text.lower().index(mention.lower())
-        question = message.text[:start] + message.text[start + len(mention):]
+    if context.bot.username and mention is not None:
+        question = message.text[:mention.start()] + message.text[mention.end():]
         await answer_question(update, context, question)
     elif replied is not None and replied.from_user and replied.from_user.id == context.bot.id:
         await answer_question(update, context, message.text)
@@ -120,6 +143,6 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
                 render.render_inline_result_text(r, lang), parse_mode=ParseMode.HTML,
             ),
         )
-        for r in (answer.results if answer.answered else ())
+        for r in answer.answers
     ]
     await query.answer(results, cache_time=0, is_personal=True)

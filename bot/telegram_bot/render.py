@@ -33,6 +33,7 @@ MIN_EXCERPT_BUDGET = 80
 INLINE_TITLE = 256
 INLINE_DESCRIPTION = 200
 QUESTION_CHARS = 300
+ANSWER_CHARS = 500  # the answering sentence as the first line: a long one is cut there
 TITLE_CHARS = 200
 _ESCAPED_COST = {"&": 5, "<": 4, ">": 4}
 
@@ -153,24 +154,55 @@ def citation(result: Result, lang: str) -> str:
     parts = [f"<i>{title}</i>", result.date.isoformat() if result.date else t("no_date", lang)]
     if source := escape(shorten(result.source or "", TITLE_CHARS)):
         parts.append(source)
+    if byline := escape(shorten(result.byline or "", TITLE_CHARS)):
+        parts.append(t("byline", lang, name=byline))
     return "— " + " · ".join(parts)
 
 
 def render_result(
     result: Result, lang: str, *, budget: int = EXCERPT_BUDGET, number: int | None = None
 ) -> str:
-    """One cited excerpt: "N. " (if numbered), the excerpt, then the citation line."""
+    """One cited excerpt, the answer first, so that a phone's first screen holds it.
+
+    "N. " (if numbered) and the answering sentence in bold, the citation line, then the excerpt
+    around the sentence in an expandable quote (Telegram shows its first lines and opens the
+    rest on a tap). Without a highlight found in the excerpt: the excerpt, then the citation.
+    """
     prefix = f"{number}. " if number is not None else ""
-    return f"{prefix}{excerpt_html(result.excerpt, result.highlight, budget)}\n" + citation(
-        result, lang
-    )
+    sentence = clean(result.highlight).strip()
+    if not sentence or sentence not in clean(result.excerpt):
+        return f"{prefix}{excerpt_html(result.excerpt, result.highlight, budget)}\n" + citation(
+            result, lang)
+    head = f"{prefix}<b>{escape(shorten(sentence, ANSWER_CHARS))}</b>\n{citation(result, lang)}"
+    if " ".join(clean(result.excerpt).split()) == " ".join(sentence.split()):
+        return head  # the excerpt is the sentence alone: nothing more to show
+    context = excerpt_html(result.excerpt, result.highlight, budget)
+    return f"{head}\n<blockquote expandable>{context}</blockquote>"
 
 
 def answer_pages(answer: Answer, per_page: int = 3) -> int:
     """How many pages ``render_answer`` has for ``answer`` (0 when it is not answered)."""
-    if not answer.answered:
-        return 0
-    return math.ceil(len(answer.results) / max(per_page, 1))
+    return math.ceil(len(answer.answers) / max(per_page, 1))
+
+
+def title_list(results: Sequence[Result], lang: str, header: str) -> str:
+    """Articles as titles only, under a header: what is shown for results that do not
+    answer, so they never look like answers."""
+    if not results:
+        return ""
+    lines = [f"<i>{t(header, lang)}</i>"]
+    for r in results:
+        day = r.date.isoformat() if r.date else t("no_date", lang)
+        lines.append(f"• {escape(shorten(r.title, 150)) or escape(r.article_id)} — {day}")
+    return "\n".join(lines)
+
+
+def missing_note(answer: Answer, lang: str, articles: int | None) -> str:
+    """"None of the 3 articles mentions X or Y.", when the question's key terms are in none."""
+    if not answer.missing or articles is None:
+        return ""
+    terms = t("missing_or", lang).join(f"“{escape(shorten(m, 60))}”" for m in answer.missing[:3])
+    return t("missing", lang, count=articles, terms=terms)
 
 
 def _answer_head(answer: Answer, lang: str, show_query: bool) -> str:
@@ -195,20 +227,28 @@ def render_answer(
     per_page: int = 3,
     budget: int = MAX_MESSAGE,
     show_query: bool = True,
+    articles: int | None = None,
 ) -> str:
     """A page (0-based) of numbered cited excerpts, or the no-answer text.
 
-    Results of an unanswered question are never shown: they are the closest passages, not
-    answers. Excerpts shrink until the message fits ``budget`` UTF-16 units.
+    Only the results that answer are shown as excerpts; weaker ones follow on the last page as
+    related articles' titles. An unanswered question gets the no-answer text, why (when its
+    key terms are in none of the ``articles``), and the closest articles as titles only.
+    Excerpts shrink until the message fits ``budget`` UTF-16 units.
     """
     head = _answer_head(answer, lang, show_query)
-    entries = answer.results if answer.answered else ()
+    entries = answer.answers
     if not entries:
-        return fit("\n\n".join(filter(None, (head, t("no_answer", lang)))), budget)
+        closest = title_list(answer.results[:per_page], lang, "closest_articles")
+        note = missing_note(answer, lang, articles)
+        return fit("\n\n".join(filter(None, (head, t("no_answer", lang), note, closest))),
+                   budget)
     per_page = max(per_page, 1)
     page = min(max(page, 0), math.ceil(len(entries) / per_page) - 1)
     first = page * per_page
     shown = entries[first : first + per_page]
+    last_page = first + per_page >= len(entries)
+    related = title_list(answer.related[:per_page], lang, "related_articles") if last_page else ""
     foot = ""
     if len(entries) > per_page:
         foot = t("results_page", lang, first=first + 1, last=first + len(shown), total=len(entries))
@@ -216,7 +256,7 @@ def render_answer(
     while True:
         blocks = [render_result(r, lang, budget=each, number=first + i + 1)
                   for i, r in enumerate(shown)]
-        text = "\n\n".join(filter(None, (head, *blocks, foot)))
+        text = "\n\n".join(filter(None, (head, *blocks, related, foot)))
         if utf16_len(text) <= budget or each <= MIN_EXCERPT_BUDGET:
             return fit(text, budget)
         each = max(MIN_EXCERPT_BUDGET, each * 3 // 4)

@@ -47,19 +47,22 @@ def open_feedback(path: Path) -> FeedbackStore | None:
 
 
 class RedactToken(logging.Filter):
-    """Keeps the bot token out of every log line, and drops PTB's traceback for a rejected
-    token (serve reports that itself, in one line)."""
+    """Keeps the bot token out of every log line. A record about a rejected token keeps its
+    line but loses its traceback: `serve` says what to do in one line of its own, and PTB
+    reads any 404 as a rejected token, so a handler's 404 must still be seen in the log."""
 
     def __init__(self, token: str) -> None:
         super().__init__()
         self.token = token
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite the record without the token; False drops it."""
+        """Rewrite the record without the token (never drop it)."""
         from telegram.error import InvalidToken
 
         if record.exc_info and isinstance(record.exc_info[1], InvalidToken):
-            return False
+            error = record.exc_info[1]
+            record.msg, record.args = f"{record.getMessage()} (InvalidToken: {error})", None
+            record.exc_info, record.exc_text = None, None
         message = record.getMessage()
         if self.token in message:
             record.msg, record.args = message.replace(self.token, "[token]"), None
@@ -77,14 +80,18 @@ def install_redaction(token: str) -> None:
 
 
 def warn_if_env_file_is_shared(path: Path) -> bool:
-    """Warn (and return True) when .env, which holds the token, is readable by others."""
+    """Warn (and return True) when other users can read .env, which holds the token, or write
+    it: whoever can write it can point COOPBOT_API_BASE_URL at their own server and catch the
+    token."""
     try:
         mode = path.stat().st_mode
     except OSError:
         return False
-    if mode & (stat.S_IRGRP | stat.S_IROTH):
-        log.warning("%s is readable by other users and holds the bot token: chmod 600 %s",
-                    path, path)
+    shared = [what for what, bits in (("read", stat.S_IRGRP | stat.S_IROTH),
+                                      ("written", stat.S_IWGRP | stat.S_IWOTH)) if mode & bits]
+    if shared:
+        log.warning("%s can be %s by other users and holds the bot token: chmod 600 %s",
+                    path, " and ".join(shared), path)
         return True
     return False
 
@@ -116,7 +123,15 @@ def serve(
 
     from bot.telegram_bot.app import build_application
 
-    application: Any = build_application(settings, make_services(settings))
+    rejected: list[bool] = []
+
+    def token_rejected() -> None:
+        rejected.append(True)
+        log.error("Telegram no longer accepts TELEGRAM_BOT_TOKEN (revoked?): stopping")
+        application.stop_running()
+
+    application: Any = build_application(settings, make_services(settings),
+                                         on_token_rejected=token_rejected)
     try:
         if webhook_url:
             application.run_webhook(
@@ -130,4 +145,7 @@ def serve(
         raise CoopbotError(
             "Telegram rejected TELEGRAM_BOT_TOKEN: check it with @BotFather (/token)"
         ) from None
+    if rejected:  # non-zero, so that a supervisor restarts the bot or alerts someone
+        raise CoopbotError("Telegram rejected TELEGRAM_BOT_TOKEN while the bot ran: check it "
+                           "with @BotFather (/token), then start the bot again")
     return 0

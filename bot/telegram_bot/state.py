@@ -6,6 +6,8 @@ Everything here is plain Python (no telegram imports), so it is tested without a
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import secrets
@@ -89,7 +91,9 @@ class FeedbackStore:
     Stored per vote: the time, the vote, the question, whether it was answered, and per
     result shown its rank, article id, passage id, score and highlighted sentence: what
     scoring retrieval against the votes needs. Not stored: who voted (no user or chat id, no
-    name or username), nor any other message.
+    name or username), nor any other message. One vote per user per answer, which the user may
+    change: a vote is keyed by a keyed hash of the answer and the user, whose key lives only in
+    this process's memory, so the file cannot tell who voted, even by trying every user id.
     """
 
     _SCHEMA = """
@@ -106,6 +110,22 @@ class FeedbackStore:
         self._db.executescript(self._SCHEMA)
         self._lock = threading.Lock()
         self._forget_old_chat_ids()
+        self._add_voter_column()
+        self._secret = secrets.token_bytes(32)
+
+    def _add_voter_column(self) -> None:
+        """A file written before votes could be changed gets the column that keys them."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(votes)")}
+        with self._db:
+            if "voter" not in columns:
+                self._db.execute("ALTER TABLE votes ADD COLUMN voter TEXT")
+            self._db.execute(
+                "CREATE UNIQUE INDEX IF NOT EXISTS votes_voter ON votes(voter)")
+
+    def voter(self, answer_key: str, user_id: int) -> str:
+        """The key of one user's vote on one answer (an HMAC: it names neither)."""
+        message = f"{answer_key}:{user_id}".encode()
+        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()[:32]
 
     def _forget_old_chat_ids(self) -> None:
         """Move votes stored by an older coopbot (table `feedback`, with chat ids) to `votes`,
@@ -121,8 +141,8 @@ class FeedbackStore:
             self._db.execute("DROP TABLE feedback")
         self._db.execute("VACUUM")
 
-    def record(self, stored: StoredAnswer, vote: int) -> None:
-        """Save one vote (+1 or -1)."""
+    def record(self, stored: StoredAnswer, vote: int, voter: str | None = None) -> None:
+        """Save a vote (+1 or -1); the same `voter` (see `voter()`) changes their vote."""
         results = [
             {"rank": r.rank, "article_id": r.article_id, "chunk_id": r.chunk_id,
              "score": round(r.score, 4), "highlight": r.highlight}
@@ -130,9 +150,11 @@ class FeedbackStore:
         ]
         with self._lock, self._db:
             self._db.execute(
-                "INSERT INTO votes (at, vote, question, answered, results) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO votes (at, vote, question, answered, results, voter) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(voter) DO UPDATE SET "
+                "at = excluded.at, vote = excluded.vote",
                 (datetime.now(UTC).isoformat(timespec="seconds"), vote, stored.answer.query,
-                 int(stored.answer.answered), json.dumps(results)),
+                 int(stored.answer.answered), json.dumps(results), voter),
             )
 
     def rows(self) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ place, which embeds only the new passages.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import tempfile
@@ -168,8 +169,11 @@ def _prepare(source: str, web: WebArticle | str, cfg: IndexConfig,
     reason = known.duplicate_of(article.id, key, article.url, sig, article.date)
     if reason is not None:
         return AddOutcome(source, article, problem=f"already indexed: {reason}", duplicate=True)
-    cfg.seeds_dir.mkdir(parents=True, exist_ok=True)
-    _write_atomically(target, text)
+    try:
+        cfg.seeds_dir.mkdir(parents=True, exist_ok=True)
+        _write_atomically(target, text)
+    except OSError as exc:  # a full or read-only seeds disk: this source is not added
+        return AddOutcome(source, article, problem=_unsaved(cfg.seeds_dir, exc))
     known.add(article.id, target.name, key, article.url, sig, article.date)
     return AddOutcome(source, article, target)
 
@@ -224,6 +228,15 @@ def _free_name(folder: Path, name: str) -> Path:
         target = folder / f"{Path(name).stem}-{number}.md"
         number += 1
     return target
+
+
+def _unsaved(folder: Path, exc: OSError) -> str:
+    """Why an article file could not be written, and what to do."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return (f"cannot save it in {folder}: the disk is full; free some disk space and add "
+                "it again")
+    return (f"cannot save it in {folder} ({exc.strerror or exc}): make the folder writable, or "
+            "set COOPBOT_SEEDS_DIR to a writable folder")
 
 
 def _write_atomically(target: Path, text: str) -> None:

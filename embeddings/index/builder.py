@@ -10,6 +10,7 @@ when the model, chunker or on-disk format changed, or on request.
 from __future__ import annotations
 
 import errno
+import shutil
 import sqlite3
 import time
 from collections.abc import Sequence
@@ -86,11 +87,36 @@ def build_index(
         raise write_error(cfg.index_dir, exc) from exc
 
 
+# Below this much free space, a failed write is put down to a full disk.
+_NEARLY_FULL_BYTES = 4_000_000
+
+
+def disk_full(exc: BaseException, folder: Path) -> bool:
+    """Whether an OS or SQLite failure came from a full disk.
+
+    A full disk fails first inside SQLite more often than in Python: "database or disk is
+    full", or a bare "disk I/O error" when the journal cannot grow. Then the free space says
+    whether the disk is why.
+    """
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(exc).lower()
+    if "database or disk is full" in text:
+        return True
+    if "disk i/o error" in text:
+        try:
+            return shutil.disk_usage(folder if folder.exists() else folder.parent).free \
+                < _NEARLY_FULL_BYTES
+        except OSError:
+            return False
+    return False
+
+
 def write_error(index_dir: Path, exc: Exception) -> CoopbotError:
     """An OS or SQLite failure while changing the index, as a message saying what to do."""
     detail = (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc))
     where = getattr(exc, "filename", None) or index_dir
-    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+    if disk_full(exc, index_dir):
         hint = "free some disk space and run `coopbot index` again"
     elif isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         hint = ("make the folder writable by this user, or set COOPBOT_INDEX_DIR to a "
@@ -261,6 +287,7 @@ def _new_articles(
                 unit_vectors(ready.units, ready.chunks, embedded.spans[offsets[i]:offsets[i + 1]])
                 if embedded.spans is not None and ready.chunks else None),
             chunks=[(c.start, c.end, c.text) for c in ready.chunks],
+            aliases=ready.aliases,
         )
         for i, (article, ready) in enumerate(kept)
     ]

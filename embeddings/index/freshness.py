@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from embeddings.config import IndexConfig
 from embeddings.corpus.sources import scan_corpus
@@ -50,6 +51,13 @@ def settings_differ(
     return reasons
 
 
+def same_place(recorded: str, configured: Path) -> bool:
+    """Whether the source a build recorded is the configured one: `--seeds seeds` and its
+    absolute path name one folder (through symlinks too), so neither counts as another
+    source."""
+    return recorded == str(configured) or Path(recorded).resolve() == configured.resolve()
+
+
 def check_freshness(
     cfg: IndexConfig, model: str, multilingual_model: str | None = None
 ) -> Freshness:
@@ -60,7 +68,7 @@ def check_freshness(
     except CoopbotError as exc:
         return Freshness(None, (str(exc),))
     reasons = settings_differ(manifest, cfg, model, multilingual_model)
-    other = bool(manifest.source) and manifest.source != str(cfg.seeds_dir)
+    other = bool(manifest.source) and not same_place(manifest.source, cfg.seeds_dir)
     if other:
         reasons.append(f"built from {manifest.source}, configured {cfg.seeds_dir}")
     try:

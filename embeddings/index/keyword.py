@@ -5,10 +5,11 @@ one transaction), adds and removes rows incrementally (bm25s rebuilds its matric
 ``unicode61 remove_diacritics 2`` tokenizer folds "Lương" to "luong", so names match with or
 without Vietnamese accents. Porter stemming makes "meets" find "meeting".
 
-This is the engine's half: the FTS table and the word counts kept beside it, passages added and
-removed, BM25 top-k for given terms. Turning a question into terms (stopwords, typo correction,
-the cost budget) does not depend on the engine and lives in `embeddings.search.terms`: another
-engine that scores BM25 as FTS5 does then ranks alike.
+This is the engine's half: the FTS table with the word counts and the articles' aliases kept
+beside it, passages and aliases added and removed, BM25 top-k for given terms. Turning a
+question into terms (stopwords, typo correction, aliases, the cost budget) does not depend on
+the engine and lives in `embeddings.search.terms`: another engine that scores BM25 as FTS5
+does then ranks alike.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
+from embeddings.articles.aliases import Alias
+from embeddings.index.records import AliasRecord
 from embeddings.search.terms import KeywordQuery, affordable_terms, prepare_query
 from embeddings.text import words
 
@@ -29,6 +32,16 @@ CREATE VIRTUAL TABLE chunks_fts USING fts5(
     tokenize='porter unicode61 remove_diacritics 2'
 );
 CREATE TABLE vocabulary (word TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE aliases (           -- short forms of what an article spells out (articles.aliases)
+    short TEXT NOT NULL,         -- folded letters: "mou"
+    long TEXT NOT NULL,          -- folded words, one space apart: "memorandum of understanding"
+    article_id TEXT NOT NULL,
+    kind TEXT NOT NULL,          -- defined, seed or initials
+    mentions INTEGER NOT NULL,   -- times the article's body holds the long form
+    PRIMARY KEY (short, long, article_id)
+) WITHOUT ROWID;
+CREATE INDEX aliases_long ON aliases(long);
+CREATE INDEX aliases_article ON aliases(article_id);
 """
 
 # BM25 column weights: a title word counts less than the same word in the passage itself,
@@ -84,8 +97,22 @@ def _count_words(db: sqlite3.Connection, texts: Iterable[str], sign: int) -> Non
         db.execute("DELETE FROM vocabulary WHERE df <= 0")
 
 
+def add_aliases(db: sqlite3.Connection, article_id: str, aliases: Iterable[Alias]) -> None:
+    """Store an article's aliases (inside the writer's transaction)."""
+    db.executemany("INSERT OR REPLACE INTO aliases VALUES (?, ?, ?, ?, ?)",
+                   ((a.short, a.long, article_id, a.kind, a.mentions) for a in aliases))
+
+
+def remove_aliases(db: sqlite3.Connection, article_ids: Sequence[str]) -> None:
+    """Forget the aliases of some articles (inside the writer's transaction)."""
+    if article_ids:
+        marks = ",".join("?" * len(article_ids))
+        db.execute(f"DELETE FROM aliases WHERE article_id IN ({marks})", list(article_ids))
+
+
 class KeywordSearcher:
-    """BM25 search over one build's FTS index, and the word counts kept beside it."""
+    """BM25 search over one build's FTS index, and the word counts and aliases kept beside
+    it."""
 
     def __init__(self, db: sqlite3.Connection) -> None:
         self._db = db
@@ -113,6 +140,18 @@ class KeywordSearcher:
             "AND length(word) BETWEEN ? AND ? AND df >= ?",
             (prefix, prefix + "\U0010ffff", shortest, longest, min_count),
         ).fetchall()
+
+    def aliases(self, forms: Sequence[str]) -> list[AliasRecord]:
+        """The stored aliases whose short or long form is one of `forms`, summed over the
+        articles per (short, long, kind)."""
+        if not forms:
+            return []
+        marks = ",".join("?" * len(forms))
+        rows = self._db.execute(
+            "SELECT short, long, kind, count(*), sum(mentions) FROM aliases "
+            f"WHERE short IN ({marks}) OR long IN ({marks}) GROUP BY short, long, kind",
+            [*forms, *forms]).fetchall()
+        return [AliasRecord(*row) for row in rows]
 
     def top(self, terms: Sequence[str], n: int) -> list[tuple[int, float]]:
         """Top-n (row, bm25) pairs for passages holding any of the terms; higher is better."""

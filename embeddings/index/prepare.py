@@ -1,4 +1,5 @@
-"""The per-article work of a build before encoding: MinHash signature, sentences and chunks.
+"""The per-article work of a build before encoding: MinHash signature, sentences, chunks and
+aliases.
 
 It is pure CPU work in Python (tokenizing for token counts, regular expressions, hashing):
 22 s of a 100k-passage build on one core while the other sat idle, 14 s on two. A large build
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from embeddings.articles.aliases import Alias, find_aliases
 from embeddings.articles.parsing import Article
 from embeddings.chunking.chunker import Chunk, ChunkConfig, TokenCounter, Unit, chunk_article
 from embeddings.corpus.duplicates import signature
@@ -31,6 +33,7 @@ class Prepared:
     signature: np.ndarray
     units: list[Unit]
     chunks: list[Chunk]
+    aliases: tuple[Alias, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,7 @@ def prepare_articles(
     max_tokens: int,
     workers: int | None = None,
 ) -> list[Prepared]:
-    """Signature, units and chunks of each article, in the articles' order.
+    """Signature, units, chunks and aliases of each article, in the articles' order.
 
     Args:
         workers: processes to use; None: one per CPU when there is enough text to be worth it.
@@ -93,4 +96,5 @@ def _prepare_inherited(article: Article) -> Prepared:
 
 def _prepare(job: _Job, article: Article) -> Prepared:
     units, chunks = chunk_article(article, job.chunk, job.count_tokens, job.max_tokens)
-    return Prepared(signature("\n".join(article.paragraphs)), units, chunks)
+    return Prepared(signature("\n".join(article.paragraphs)), units, chunks,
+                    find_aliases(article.paragraphs))

@@ -19,7 +19,7 @@ from embeddings.index.database import manifest_of, marks, open_readonly, sqlite_
 from embeddings.index.keyword import KeywordSearcher
 from embeddings.index.layout import META, current_build, require_build
 from embeddings.index.manifest import Manifest
-from embeddings.index.records import ArticleRecord, ChunkRecord, StoredUnit
+from embeddings.index.records import AliasRecord, ArticleRecord, ChunkRecord, StoredUnit
 from embeddings.index.vectors import VectorSpace, read_index
 from embeddings.search.terms import KeywordQuery
 
@@ -167,6 +167,13 @@ class LoadedIndex:
         """(word, passages) of vocabulary words by prefix, length and count (see `Vocabulary`)."""
         with self._lock:
             return self._keyword.words_like(prefix, shortest, longest, min_count)
+
+    def aliases(self, forms: Sequence[str]) -> list[AliasRecord]:
+        """The aliases whose short or long form is one of `forms` (see `Vocabulary`)."""
+        if not forms:
+            return []
+        with self._lock:
+            return self._keyword.aliases(forms)
 
     def chunks(self, rows: Sequence[int]) -> dict[int, ChunkRecord]:
         """Chunk records by row (rows of removed articles are absent)."""

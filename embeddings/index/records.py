@@ -8,6 +8,8 @@ from datetime import date
 
 import numpy as np
 
+from embeddings.articles.aliases import Alias
+
 
 @dataclass(frozen=True)
 class ArticleRecord:
@@ -64,3 +66,20 @@ class NewArticle:
     """One primary-space vector per unit, or None when the encoder gives none."""
     chunks: Sequence[tuple[int, int, str]]
     """(start unit, end unit, text) per passage, in order."""
+    aliases: Sequence[Alias] = ()
+    """The abbreviations and aliases its body defines or names (`articles.aliases`)."""
+
+
+@dataclass(frozen=True)
+class AliasRecord:
+    """A short form and a long form as the index holds them: summed over the articles that
+    have the pair with the same kind."""
+
+    short: str
+    long: str
+    kind: str
+    """How the articles found it (`articles.aliases.DEFINED`, `SEED`, `INITIALS`)."""
+    articles: int
+    """Articles that have it."""
+    mentions: int
+    """Times those articles' bodies hold the long form."""

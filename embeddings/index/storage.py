@@ -21,14 +21,21 @@ import numpy as np
 
 from embeddings.corpus.duplicates import KnownArticles
 from embeddings.index.manifest import Manifest
-from embeddings.index.records import ArticleRecord, ChunkRecord, NewArticle, StoredUnit
+from embeddings.index.records import (
+    AliasRecord,
+    ArticleRecord,
+    ChunkRecord,
+    NewArticle,
+    StoredUnit,
+)
 from embeddings.index.vectors import VectorIndexConfig
 
 
 class Vocabulary(Protocol):
     """The corpus's words with the number of passages holding each (title words count once
-    per passage of the article), as `text.words` splits them: what typo correction and the
-    keyword cost budget read."""
+    per passage of the article), as `text.words` splits them, and the abbreviations its
+    articles define or name: what typo correction, alias expansion and the keyword cost
+    budget read."""
 
     def vocabulary_size(self) -> int:
         """Distinct words in the vocabulary (as of opening the index: it may lag updates)."""
@@ -43,6 +50,13 @@ class Vocabulary(Protocol):
     ) -> list[tuple[str, int]]:
         """(word, passages) for the words that start with `prefix`, are `shortest` to `longest`
         characters long and are held by at least `min_count` passages, in code-point order."""
+        ...
+
+    def aliases(self, forms: Sequence[str]) -> list[AliasRecord]:
+        """The articles' aliases whose short form or long form is one of `forms` (folded;
+        a long form's words one space apart, as `articles.aliases` stores them), one record
+        per (short, long, kind) with its articles and mentions summed, in no set order. At
+        most 400 forms. Which alias may expand a question is `search.aliases`' business."""
         ...
 
 
@@ -140,8 +154,8 @@ class WritableIndex(Protocol):
         ...
 
     def remove_articles(self, ids: Sequence[str]) -> None:
-        """Delete articles with their sentences, passages and keyword postings. Their vectors
-        may stay stored but never resolve again."""
+        """Delete articles with their sentences, passages, keyword postings and aliases. Their
+        vectors may stay stored but never resolve again."""
         ...
 
     def skipped_as_duplicates(self) -> list[str]:
@@ -157,8 +171,8 @@ class WritableIndex(Protocol):
         ...
 
     def add_articles(self, articles: Sequence[NewArticle], first_row: int) -> list[int]:
-        """Store articles with their sentences and passages (keyword-searchable from the
-        commit on); passages get consecutive rows from `first_row`. Returns the rows."""
+        """Store articles with their sentences, passages and aliases (keyword-searchable from
+        the commit on); passages get consecutive rows from `first_row`. Returns the rows."""
         ...
 
     def commit(

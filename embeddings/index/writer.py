@@ -19,7 +19,12 @@ import numpy as np
 
 from embeddings.corpus.duplicates import KnownArticles, band_keys, canonical_url, names_a_duplicate
 from embeddings.index.database import SCHEMA, batches, manifest_of, marks
-from embeddings.index.keyword import add_keyword_rows, remove_keyword_rows
+from embeddings.index.keyword import (
+    add_aliases,
+    add_keyword_rows,
+    remove_aliases,
+    remove_keyword_rows,
+)
 from embeddings.index.layout import (
     META,
     fsync,
@@ -109,7 +114,7 @@ class IndexWriter:
         return removed
 
     def remove_articles(self, ids: Sequence[str]) -> None:
-        """Delete articles with their sentences, passages and keyword postings."""
+        """Delete articles with their sentences, passages, keyword postings and aliases."""
         for batch in batches(list(ids)):
             where = f"IN ({marks(len(batch))})"
             rows = [r[0] for r in self.db.execute(
@@ -118,6 +123,7 @@ class IndexWriter:
             self.db.execute(f"DELETE FROM chunks WHERE article_id {where}", batch)
             self.db.execute(f"DELETE FROM units WHERE article_id {where}", batch)
             self.db.execute(f"DELETE FROM article_bands WHERE article_id {where}", batch)
+            remove_aliases(self.db, batch)
             self.db.execute(f"DELETE FROM articles WHERE id {where}", batch)
 
     def set_entries(self, entries: Mapping[str, tuple[str, str | None]]) -> None:
@@ -149,6 +155,7 @@ class IndexWriter:
         )
         self.db.executemany("INSERT OR IGNORE INTO article_bands VALUES (?, ?)",
                             ((key, r.id) for key in band_keys(article.minhash)))
+        add_aliases(self.db, r.id, article.aliases)
         vectors = (article.unit_vectors.astype("<f2") if article.unit_vectors is not None
                    else None)
         self.db.executemany(

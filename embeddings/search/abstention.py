@@ -1,8 +1,11 @@
-"""When to say "nothing relevant": the rule, with thresholds calibrated per encoder.
+"""When to say "nothing relevant" without the confidence model: a threshold rule per encoder.
 
-Each encoder's cosine similarities sit in their own band (MiniLM spreads from about 0 to 0.8;
-e5 packs everything into 0.7 to 0.9), so thresholds are per model. A strong dense match
-answers on its own; a middling one needs the question's keywords to be in the excerpt too.
+The fitted model of `embeddings.search.confidence` decides where it applies; this rule decides
+elsewhere (a model file fitted for other encoders, keyword- or dense-only search) and whenever
+`min_score` (``COOPBOT_MIN_SCORE``) is set, and benchmarks/abstention.py scores it beside the
+model. Each encoder's cosine similarities sit in their own band (MiniLM spreads from about 0
+to 0.8; e5 packs everything into 0.7 to 0.9), so thresholds are per model. A strong dense
+match answers on its own; a middling one needs the question's keywords to be in the excerpt.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ class Thresholds:
     know, "Who is Surachate?"); None disables it."""
 
 
-# Calibrated with benchmarks/abstention.py on shared/eval/dev.jsonl (answerable and not),
+# Calibrated (before the confidence model) on shared/eval/dev.jsonl (answerable and not),
 # NQ-open and XQuAD's Vietnamese questions against the seed index (unanswerable). MiniLM:
 # answerable questions score 0.31 to 0.79, NQ-open 99% below 0.27. e5: answerable Vietnamese
 # questions 0.79 to 0.87, out-of-corpus ones 99% below 0.80, so the band between needs the

@@ -18,14 +18,14 @@ from embeddings.text import fold
 
 _ENTRIES = """
 bộ công an = ministry public security
-công an = police public security
+công an = police / public security
 cảnh sát = police
-lực lượng = force forces
+lực lượng = force / forces
 thứ trưởng = deputy minister
 bộ trưởng = minister
-tổng tư lệnh = commissioner general commander
+tổng tư lệnh = commissioner general / commander
 tư lệnh = commander
-phó = deputy vice
+phó = deputy / vice
 giám đốc = director
 trưởng phòng = head department
 tướng = general
@@ -37,55 +37,55 @@ thượng tướng = senior lieutenant general
 thượng tá = lieutenant colonel
 hoàng gia = royal
 quốc hội = national assembly
-chủ tịch = chairman president
+chủ tịch = chairman / president
 thủ tướng = prime minister
 hội đồng an ninh quốc gia = national security council
 tổng thư ký = general secretary
 an ninh = security
 trật tự = order
-hợp tác = cooperation cooperate
+hợp tác = cooperation / cooperate
 song phương = bilateral
 đa phương = multilateral
-tội phạm = crime crimes criminals
-ma túy = drug drugs
-ma tuý = drug drugs
-phòng chống = prevention combat fight
-đấu tranh = fight combat
+tội phạm = crime / crimes / criminals
+ma túy = drug / drugs
+ma tuý = drug / drugs
+phòng chống = prevention / combat / fight
+đấu tranh = fight / combat
 buôn bán người = human trafficking
 mua bán người = human trafficking
 buôn lậu = smuggling
 xuất nhập cảnh trái phép = illegal immigration
 nhập cảnh trái phép = illegal immigration
 cư trú trái phép = illegal residence
-khủng bố = terrorism terrorist
+khủng bố = terrorism / terrorist
 rửa tiền = money laundering
-lừa đảo = fraud scam
-tội phạm mạng = cybercrime cyber
+lừa đảo = fraud / scam
+tội phạm mạng = cybercrime / cyber
 tội phạm công nghệ cao = cybercrime
 vũ khí = weapons
 quân sự = military
 truy nã = wanted
-bỏ trốn = fugitives escaping
+bỏ trốn = fugitives / escaping
 dẫn độ = extradition
-bắt giữ = arrest arresting
+bắt giữ = arrest / arresting
 bàn giao = handing over
-điều tra = investigation investigating
-biên giới = border borderline
+điều tra = investigation / investigating
+biên giới = border / borderline
 cửa khẩu = border gate
 biên bản ghi nhớ = memorandum understanding
 ghi nhớ = memorandum
 thỏa thuận = agreement
 thoả thuận = agreement
 hiệp định = agreement
-ký kết = signed sign
-kí kết = signed sign
-hội nghị = conference meeting
+ký kết = signed / sign
+kí kết = signed / sign
+hội nghị = conference / meeting
 cuộc họp = meeting
-hội đàm = talks meeting
+hội đàm = talks / meeting
 hội thảo = workshop
-tập huấn = training workshop
+tập huấn = training / workshop
 đào tạo = training
-nâng cao năng lực = capacity improve
+nâng cao năng lực = capacity / improve
 năng lực = capacity
 trao đổi thông tin = information exchange
 đường dây nóng = hotlines
@@ -93,7 +93,7 @@ sĩ quan liên lạc = liaison officers
 đoàn công tác = delegation
 đoàn = delegation
 chuyến thăm = visit
-thăm = visit visited
+thăm = visit / visited
 làm việc = working session
 tặng quà = presented gifts
 tham nhũng = corruption
@@ -102,39 +102,41 @@ máy tính xách tay = laptops
 kế hoạch = plan
 hằng năm = annual
 hàng năm = annual
-pháp luật = law laws
-tỉnh = province provincial
-việt nam = vietnam vietnamese
-lào = laos lao
-thái lan = thailand thai
-campuchia = cambodia cambodian
-trung quốc = china chinese
-hoa kỳ = united states
-mỹ = united states american
-nhật bản = japan
-hàn quốc = korea
-úc = australia
-ấn độ = india
-quảng ninh = quang ninh
-hà nội = hanoi
-thành phố hồ chí minh = ho chi minh city
-đông nam á = southeast asia
-interpol = interpol
+pháp luật = law / laws
+tỉnh = province / provincial
+việt nam = Vietnam / vietnamese
+lào = Laos / lao
+thái lan = Thailand / thai
+campuchia = Cambodia / cambodian
+trung quốc = China / chinese
+hoa kỳ = United States
+mỹ = United States / american
+nhật bản = Japan
+hàn quốc = Korea
+úc = Australia
+ấn độ = India
+quảng ninh = Quang Ninh
+hà nội = Hanoi
+thành phố hồ chí minh = Ho Chi Minh City
+đông nam á = Southeast Asia
+interpol = Interpol
 """
 
 
-def _parse(text: str) -> dict[str, tuple[str, ...]]:
+def _parse(text: str) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
+    """(phrase -> every English word, lower case; phrase -> the rendering to name it by: the
+    first of its alternatives, which " / " separates, capitalised for a proper name)."""
     table: dict[str, tuple[str, ...]] = {}
+    shown: dict[str, str] = {}
     for line in text.strip().splitlines():
         phrase, _, english = line.partition("=")
-        table[phrase.strip()] = tuple(english.split())
-    return table
+        table[phrase.strip()] = tuple(english.replace("/", " ").lower().split())
+        shown[phrase.strip()] = english.split("/")[0].strip()
+    return table, shown
 
 
-VI_TO_EN = _parse(_ENTRIES)
-_FOLDED = {
-    fold(p).replace("đ", "d"): english for p, english in VI_TO_EN.items() if " " in p
-}
+VI_TO_EN, _SHOWN = _parse(_ENTRIES)
+_FOLDED = {fold(p).replace("đ", "d"): p for p in VI_TO_EN if " " in p}
 
 
 def _alternation(phrases: list[str]) -> re.Pattern[str]:
@@ -151,10 +153,32 @@ def glossary_matches(question: str) -> list[tuple[str, ...]]:
     """The English renderings of each glossary phrase found in a Vietnamese question."""
     text = unicodedata.normalize("NFC", question).lower()
     found = [VI_TO_EN[m.group(1)] for m in _ACCENTED_RE.finditer(text)]
-    found += [_FOLDED[m.group(1)] for m in _FOLDED_RE.finditer(fold(question).replace("đ", "d"))]
+    found += [VI_TO_EN[_FOLDED[m.group(1)]]
+              for m in _FOLDED_RE.finditer(fold(question).replace("đ", "d"))]
     return list(dict.fromkeys(found))
 
 
 def english_terms(question: str) -> list[str]:
     """English words for the glossary phrases in a Vietnamese question, in order, deduplicated."""
     return list(dict.fromkeys(word for group in glossary_matches(question) for word in group))
+
+
+def glossary_phrases(question: str) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(the question's words, the English rendering to name them by, every English word) for
+    each glossary phrase it holds, in the order `glossary_matches` finds them.
+
+    The rendering of a proper name is capitalised ("Japan"), that of a term is not ("drug").
+    """
+    text = unicodedata.normalize("NFC", question)
+    lowered, folded = text.lower(), fold(text).replace("đ", "d")
+    found: list[tuple[str, str]] = []
+    for source, accented in ((lowered, True), (folded, False)):
+        pattern = _ACCENTED_RE if accented else _FOLDED_RE
+        same = len(source) == len(text)  # then offsets carry over to the question's case
+        for m in pattern.finditer(source):
+            phrase = m.group(1) if accented else _FOLDED[m.group(1)]
+            found.append((text[m.start(1) : m.end(1)] if same else m.group(1), phrase))
+    out: dict[tuple[str, ...], tuple[str, str, tuple[str, ...]]] = {}
+    for words, phrase in found:
+        out.setdefault(VI_TO_EN[phrase], (words, _SHOWN[phrase], VI_TO_EN[phrase]))
+    return list(out.values())

@@ -1,14 +1,16 @@
-"""From a question to an Answer: hybrid search, one entry per article, the answering sentence.
+"""From a question to an Answer: hybrid search, one entry per article, the answering sentence,
+and how sure each result is.
 
     question ─┬─ dense (MiniLM; e5 for Vietnamese) ─┐
               └─ keyword (FTS5 BM25) ───────────────┴─ RRF ─ dates ─ rerank? ─ group ─ highlight
+                                                                        ─ confidence (answered?)
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -17,13 +19,16 @@ from embeddings.encoders.base import MULTILINGUAL, PRIMARY, Encoder, Encoders, a
 from embeddings.index.records import ArticleRecord, ChunkRecord, StoredUnit
 from embeddings.index.storage import ReadableIndex
 from embeddings.search.abstention import Abstention, Evidence
+from embeddings.search.confidence import Confidence, model_key
 from embeddings.search.dates import DateRange, find_date_range
 from embeddings.search.fusion import fuse
 from embeddings.search.glossary import english_terms
 from embeddings.search.grouping import ArticleGroup, Excerpt, build_excerpt, group_by_article
 from embeddings.search.highlight import sentence_scores
 from embeddings.search.language import detect_language
+from embeddings.search.names import missing_terms
 from embeddings.search.rerank import Reranker
+from embeddings.search.signals import ArticleStems, QuestionSignals, ResultView, result_features
 from embeddings.search.terms import KeywordQuery, affordable_terms, prepare_query
 from embeddings.text import clean_question, names_and_numbers
 
@@ -91,6 +96,20 @@ class Retrieval:
     query_vectors: dict[str, np.ndarray]
     articles: Mapping[str, ArticleRecord] = field(default_factory=dict)
     """Records of the ranked passages' articles, when ranking already needed them (dates)."""
+    lists: Mapping[str, Sequence[tuple[int, float]]] = field(default_factory=dict)
+    """The ranked lists before fusion: (row, raw score), best first, by list name."""
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """An answer with what its decision was made from (for calibration)."""
+
+    answer: Answer
+    evidence: Evidence
+    features: tuple[dict[str, float], ...]
+    """The confidence model's features of each result, in order."""
+    rule_answers: bool
+    """What the threshold rule of `embeddings.search.abstention` decides."""
 
 
 class Retriever:
@@ -113,6 +132,8 @@ class Retriever:
         self.reranker = reranker
         self.today = today
         self.abstention = Abstention.for_encoders(self.encoders, self.cfg.min_score)
+        self.confidence = Confidence.for_encoders(self.encoders)
+        self._article_stems = ArticleStems(index)
 
     @property
     def encoder(self) -> Encoder:
@@ -172,7 +193,7 @@ class Retriever:
         if self.reranker is not None and ranked:
             ranked = self._rerank(query, ranked)
         return Retrieval(query, language, keyword, date_range, tuple(ranked), space,
-                         dense_scores, vectors, articles)
+                         dense_scores, vectors, articles, lists)
 
     def _keyword(self, query: str, language: str) -> tuple[KeywordQuery, list[tuple[int, float]]]:
         """Keyword hits. A Vietnamese question's own words would match English look-alikes
@@ -191,12 +212,13 @@ class Retriever:
         """Add the date bonus to passages of articles dated in the span; returns the articles
         read for it."""
         articles = self.index.articles(sorted({c.article_id for c in records.values()}))
-        # Scores are scaled to 0..1; the bonus is a share of that scale.
+        # Scores are scaled to 0..1; the bonus is a share of that scale, and the sum is scaled
+        # back to 0..1 (the same factor for every passage, so the ranking is that of the sums).
         bonus = self.cfg.date_boost / 3
         for row, chunk in records.items():
             day = articles[chunk.article_id].date
-            if day is not None and span.contains(day):
-                fused[row] += bonus
+            inside = day is not None and span.contains(day)
+            fused[row] = (fused[row] + (bonus if inside else 0.0)) / (1 + bonus)
         return articles
 
     def _rerank(
@@ -225,12 +247,13 @@ class Retriever:
             return Answer(found.query, False, ())
         return self._answer(found, k)[0]
 
-    def assess(self, question: str) -> Evidence | None:
-        """The evidence the abstention rule sees for a question (for calibration)."""
+    def assess(self, question: str, k: int = 3) -> Assessment | None:
+        """The answer with the features and evidence it was decided from (for calibration);
+        None when nothing was found."""
         found = self.retrieve(question)
-        return self._answer(found, 1)[1] if found.ranked else None
+        return self._answer(found, k)[1] if found.ranked and k > 0 else None
 
-    def _answer(self, found: Retrieval, k: int) -> tuple[Answer, Evidence]:
+    def _answer(self, found: Retrieval, k: int) -> tuple[Answer, Assessment]:
         """Group by article, build each excerpt and pick its answering sentence.
 
         Each result article's sentences (with their stored vectors) and its record are read
@@ -241,36 +264,93 @@ class Retriever:
         units = self.index.article_units(
             {g.article_id: _reach(g, self.cfg.neighbours) for g in groups})
         pools = [_pool(g, units.get(g.article_id, [])) for g in groups]
-        scores = self._sentence_scores(found, pools)
-        picked = [self._excerpt(group, pool, pool_scores, units)
-                  for group, pool, pool_scores in zip(groups, pools, scores, strict=True)]
+        scores, similarities = self._sentence_scores(found, pools)
+        picked = [self._excerpt(group, pool, pool_scores, pool_similarities, units)
+                  for group, pool, pool_scores, pool_similarities
+                  in zip(groups, pools, scores, similarities, strict=True)]
         wanted = [g.article_id for g in groups if g.article_id not in found.articles]
         articles = {**found.articles, **(self.index.articles(wanted) if wanted else {})}
-        results = tuple(
+        results = [
             _result(rank, g, articles[g.article_id], e, h, found)
-            for rank, (g, (e, h)) in enumerate(zip(groups, picked, strict=True), 1)
-        )
+            for rank, (g, (e, h, _)) in enumerate(zip(groups, picked, strict=True), 1)
+        ]
         top = picked[0][0].text
         evidence = Evidence.of(
             query=found.query, language=found.language, terms=found.keyword.terms,
             dense_scores=found.dense_scores.values(), space=found.dense_space,
             top_text=f"{articles[groups[0].article_id].title} {top}",
         )
-        answer = Answer(found.query, self.abstention.answers(evidence), results,
-                        language=found.language, corrections=found.keyword.corrections)
-        return answer, evidence
+        views = [ResultView(r.article_id, r.title, r.excerpt, sim, r.date)
+                 for r, (_, _, sim) in zip(results, picked, strict=True)]
+        features = self._features(found, views)
+        rule = self.abstention.answers(evidence)
+        answer = self._decide(found, results, features, rule)
+        return answer, Assessment(answer, evidence, tuple(features), rule)
+
+    def _features(self, found: Retrieval, views: list[ResultView]) -> list[dict[str, float]]:
+        """The confidence model's features of each result (see `embeddings.search.signals`)."""
+        question = QuestionSignals.of(
+            found.query, found.language, found.keyword.terms, found.keyword.counts, self.index,
+            date_range=found.date_range, corrections=len(found.keyword.corrections))
+        article_of = {chunk.row: chunk.article_id for _, chunk in found.ranked}
+        fused: dict[str, float] = {}
+        for score, chunk in found.ranked:
+            fused[chunk.article_id] = max(score, fused.get(chunk.article_id, 0.0))
+        dense_list = {PRIMARY: DENSE, MULTILINGUAL: MULTILINGUAL}.get(found.dense_space or "")
+        return result_features(
+            question, views, found.lists, article_of, fused, self._article_stems,
+            dense_list=dense_list,
+            multilingual_list=MULTILINGUAL if MULTILINGUAL in found.lists else None,
+            keyword_list=KEYWORD)
+
+    def _decide(
+        self, found: Retrieval, results: list[Result], features: list[dict[str, float]],
+        rule: bool,
+    ) -> Answer:
+        """Answered or not, each result's confidence and whether it is an answer, and, when
+        nothing answers, the question's words that no article mentions.
+
+        The confidence model decides where it fits the search that ran (hybrid, score fusion,
+        the question's language searched in the space the model was fitted on); elsewhere,
+        and whenever `min_score` is set, the threshold rule does.
+        """
+        language, key = found.language, model_key(found.query, found.language)
+        fits = (self.confidence is not None and self.cfg.mode == "hybrid"
+                and self.cfg.fusion == "score"
+                and found.dense_space == (PRIMARY if language == "en" else MULTILINGUAL))
+        probabilities = (self.confidence.probabilities(key, features)
+                         if fits and self.confidence is not None else None)
+        if probabilities is None or self.confidence is None:
+            answered, relevant = rule, [rule] * len(results)
+        else:
+            threshold = self.confidence.threshold(key)
+            answered = probabilities[0] >= threshold if self.cfg.min_score is None else rule
+            relevant = (self.confidence.relevant(key, probabilities) if answered
+                        else [False] * len(results))
+        shown = tuple(
+            replace(r, relevant=ok, confidence=None if probabilities is None else probabilities[i])
+            for i, (r, ok) in enumerate(zip(results, relevant, strict=True)))
+        missing = () if answered else missing_terms(
+            found.query, language, self.index, [typed for typed, _ in found.keyword.corrections])
+        return Answer(found.query, answered, shown, language=language,
+                      corrections=found.keyword.corrections,
+                      confidence=None if probabilities is None else probabilities[0],
+                      missing=missing)
 
     def _excerpt(
         self, group: ArticleGroup, pool: list[tuple[StoredUnit, float]], pool_scores: np.ndarray,
-        units: Mapping[str, list[StoredUnit]],
-    ) -> tuple[Excerpt, str]:
-        """An article's excerpt and its answering sentence.
+        pool_similarities: np.ndarray, units: Mapping[str, list[StoredUnit]],
+    ) -> tuple[Excerpt, str, float]:
+        """An article's excerpt, its answering sentence and that sentence's cosine to the
+        question.
 
         An excerpt always holds the article's top passage; the passage holding the best
         sentence among the article's other candidates joins it when it fits, because fusion
         ranks passages while sentence scores see which one actually answers.
         """
         score_of = {u.index: float(s) for (u, _), s in zip(pool, pool_scores, strict=True)}
+        similarity_of = {u.index: float(s)
+                         for (u, _), s in zip(pool, pool_similarities, strict=True)}
         best = max(score_of, key=score_of.__getitem__)
         anchor = next(p for p in group.passages if p.start <= best < p.end)
         passages = [group.passages[0]] + ([anchor] if anchor is not group.passages[0] else [])
@@ -284,12 +364,14 @@ class Retriever:
         # The best sentence the excerpt holds (neighbours count, unscored ones last).
         shown = max(range(len(excerpt.units)),
                     key=lambda i: score_of.get(excerpt.indices[i], float("-inf")))
-        return excerpt, excerpt.units[shown].text
+        similarity = similarity_of.get(excerpt.indices[shown], 0.0)
+        return excerpt, excerpt.units[shown].text, similarity
 
     def _sentence_scores(
         self, found: Retrieval, pools: list[list[tuple[StoredUnit, float]]]
-    ) -> list[np.ndarray]:
-        """Answer-sentence scores for each group's pool.
+    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Answer-sentence scores for each group's pool, and the sentences' cosines to the
+        question.
 
         In the primary space the sentence vectors were stored at build time (pooled from the
         passage encodings), so this costs one dot product; otherwise, or for an index without
@@ -300,17 +382,21 @@ class Retriever:
         vector = found.query_vectors.get(space)
         if vector is None:
             vector = encoder.encode_queries([found.query])[0]
+        texts = [unit.text for pool in pools for unit, _ in pool]
         stored = _stored_vectors(pools) if space == PRIMARY else None
+        if stored is None and texts:
+            stored = encoder.encode_passages(texts)
         flat = sentence_scores(
-            [unit.text for pool in pools for unit, _ in pool],
-            [score for pool in pools for _, score in pool],
+            texts, [score for pool in pools for _, score in pool],
             vector, encoder, set(found.keyword.terms),
             keyword_weight=self.cfg.highlight_keyword_weight,
             passage_weight=self.cfg.highlight_passage_weight,
             sentence_vectors=stored,
         )
+        cosines = stored @ vector if stored is not None else np.zeros(0, dtype=np.float32)
         bounds = np.cumsum([0] + [len(pool) for pool in pools])
-        return [flat[bounds[i] : bounds[i + 1]] for i in range(len(pools))]
+        return ([flat[bounds[i] : bounds[i + 1]] for i in range(len(pools))],
+                [cosines[bounds[i] : bounds[i + 1]] for i in range(len(pools))])
 
 
 def _reach(group: ArticleGroup, neighbours: int) -> tuple[int, int]:
@@ -350,4 +436,5 @@ def _result(
         source=article.source, excerpt=excerpt.text, highlight=highlight, score=group.score,
         chunk_id=f"{article.id}#{group.passages[0].ordinal}", place=article.place,
         url=article.url, similarity=None if np.isnan(similarity) else similarity,
+        byline=article.byline,
     )

@@ -9,8 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from rapidfuzz.distance import OSA
 
 from embeddings.index.storage import Vocabulary
+from embeddings.search.aliases import Expansion, choose_expansions, lookup_forms, settle
 from embeddings.text import STOPWORDS, words
 
 _MAX_TERMS = 32  # a pasted paragraph must not become a 500-term OR query
@@ -28,9 +33,13 @@ class KeywordQuery:
     known: tuple[str, ...] = ()
     """Terms the corpus contains (after correction): evidence the question is about it."""
     expansions: tuple[str, ...] = ()
-    """English terms added for a Vietnamese question from the glossary."""
+    """Terms added to the question's own: English renderings of a Vietnamese question's
+    glossary phrases, and its abbreviations' long forms or its long forms' abbreviations."""
     counts: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
     """Passages holding each term, as `prepare_query` read them (absent: none)."""
+    aliases: tuple[tuple[str, str], ...] = ()
+    """(the question's form, the form searched with it), folded: ("mou", "memorandum of
+    understanding"), ("thailand", "thai"); see `search.aliases`."""
 
 
 def query_terms(question: str) -> list[str]:
@@ -39,10 +48,32 @@ def query_terms(question: str) -> list[str]:
     return list(seen)[:_MAX_TERMS]
 
 
+@cache
+def english_words() -> frozenset[str]:
+    """Correctly spelt English words: the 82,765 of symspellpy's frequency dictionary (from
+    Google Books n-grams; common misspellings such as "recieve" are not in it). Empty where
+    the package is missing, so that typo correction then falls back to the corpus alone."""
+    try:
+        import symspellpy
+    except ImportError:
+        return frozenset()
+    path = Path(symspellpy.__file__).with_name("frequency_dictionary_en_82_765.txt")
+    with path.open(encoding="utf-8") as lines:
+        return frozenset(line.split(" ", 1)[0] for line in lines)
+
+
 def prepare_query(
     question: str, vocabulary: Vocabulary, expansions: Sequence[str] = (), *, correct: bool = True
 ) -> KeywordQuery:
-    """Terms to search; a word the corpus lacks is replaced by its closest known spelling.
+    """Terms to search; a misspelt word is replaced by its closest spelling in the corpus.
+
+    Only a word the corpus lacks that is no English word either is corrected: "leader" stays
+    "leader" where the corpus has only "leaders" (the keyword index stems both alike).
+
+    An abbreviation the articles define or name adds its long form's words, and a long form
+    its abbreviation where the corpus writes it (`search.aliases`): "MoU" also searches
+    "memorandum" and "understanding". An abbreviation the corpus never writes is searched as
+    those words alone, as a corrected typo is.
 
     Args:
         question: the user's text.
@@ -52,32 +83,52 @@ def prepare_query(
             unrelated English words.
     """
     asked = query_terms(question)
-    wanted = list(dict.fromkeys([*asked, *expansions]))
+    aliased = _aliases(question, vocabulary, correct=correct) if asked else []
+    wanted = list(dict.fromkeys([*asked, *expansions, *(t for a in aliased for t in a.terms)]))
     # One look-up for every word, whose counts the cost budget reads again at search time.
     counts = vocabulary.word_counts(wanted) if wanted else {}
+    aliased = settle(aliased, counts)
+    replaced = {a.form: a.terms for a in aliased if a.form not in counts}
     terms, fixes, known = [], [], []
     for term in asked:
         if term.isdigit() or term in counts:
             terms.append(term)
             known.append(term)
             continue
-        fixed = _closest(term, vocabulary) if correct else None
+        if term in replaced:  # it matches nothing; its long form's words stand in for it
+            known.extend(replaced[term])
+            continue
+        fixed = _closest(term, vocabulary) if correct and term not in english_words() else None
         terms.append(fixed[0] if fixed else term)
         if fixed:
             fixes.append((term, fixed[0]))
             known.append(fixed[0])
             counts[fixed[0]] = fixed[1]
-    extra = [t for t in dict.fromkeys(expansions) if t not in terms]
-    return KeywordQuery(tuple(dict.fromkeys(terms + extra)), tuple(fixes), tuple(known),
-                        tuple(extra), counts)
+    added = [*expansions, *(t for a in aliased for t in a.terms)]
+    extra = [t for t in dict.fromkeys(added) if t not in terms]
+    return KeywordQuery(tuple(dict.fromkeys(terms + extra)), tuple(fixes),
+                        tuple(known), tuple(extra), counts,
+                        tuple((a.form, a.meaning) for a in aliased))
+
+
+def _aliases(question: str, vocabulary: Vocabulary, *, correct: bool) -> list[Expansion]:
+    """The question's aliases that may apply, before the word counts settle them. Only an
+    English question (one whose words may be corrected) expands lowercase short forms."""
+    forms = lookup_forms(question)
+    records = vocabulary.aliases(forms) if forms else []
+    if not records:
+        return []
+    return choose_expansions(question, records, english_words(), english=correct)
 
 
 def _closest(word: str, vocabulary: Vocabulary) -> tuple[str, int] | None:
-    """The most frequent known word within one edit (two for long words), same first letter,
-    with its count.
+    """The most frequent corpus word within one edit (two for long words), with its count.
 
-    Typos rarely hit the first letter, and the prefix keeps the scan to a slice of the
-    vocabulary even at a hundred thousand passages.
+    An edit is an insertion, a deletion, a substitution or two neighbours swapped (optimal
+    string alignment, rapidfuzz's `OSA`: "Sainyabluli" is one edit from "sainyabuli").
+    Candidates share the word's first letter, or its second when the first two were swapped:
+    typos rarely hit the first letter otherwise, and the prefix keeps the scan to a slice of
+    the vocabulary even at a hundred thousand passages.
     """
     if len(word) < 4 or not word[0].isalpha():
         return None
@@ -85,14 +136,14 @@ def _closest(word: str, vocabulary: Vocabulary) -> tuple[str, int] | None:
     # In a large corpus most distinct words are one-offs (names, typos of its own), which make
     # poor corrections and most of the scan: corrections then need a count of 2 or more.
     least = 2 if vocabulary.vocabulary_size() > _SMALL_VOCABULARY else 1
-    # Long words may have two typos but then share their first two letters: the prefix
-    # keeps the scan to a small slice of a large vocabulary.
-    candidates = vocabulary.words_like(word[:limit], len(word) - limit, len(word) + limit, least)
+    shortest, longest = len(word) - limit, len(word) + limit
+    prefixes = dict.fromkeys([word[0], word[1] + word[0]])
     best: tuple[int, int, str] | None = None
-    for candidate, count in candidates:
-        distance = edit_distance(word, candidate, limit)
-        if distance <= limit and (best is None or (distance, -count) < best[:2]):
-            best = (distance, -count, candidate)
+    for prefix in prefixes:
+        for candidate, count in vocabulary.words_like(prefix, shortest, longest, least):
+            distance = OSA.distance(word, candidate, score_cutoff=limit)
+            if distance <= limit and (best is None or (distance, -count) < best[:2]):
+                best = (distance, -count, candidate)
     return (best[2], -best[1]) if best else None
 
 
@@ -119,38 +170,3 @@ def affordable_terms(terms: Sequence[str], counts: Mapping[str, int]) -> tuple[s
             break
         kept.append(term)
     return tuple(t for t in terms if t in kept)
-
-
-def edit_distance(a: str, b: str, limit: int) -> int:
-    """Levenshtein distance, giving up (returning limit + 1) once it must exceed limit."""
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
-    if limit == 1:
-        return _distance_up_to_one(a, b)
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, start=1):
-        current = [i]
-        for j, cb in enumerate(b, start=1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1,
-                               previous[j - 1] + (ca != cb)))
-        if min(current) > limit:
-            return limit + 1
-        previous = current
-    # The row minimum can stay within the limit while the last cell is past it ("aaac",
-    # "bbcba", 3 gave 5): cap it as promised.
-    return min(previous[-1], limit + 1)
-
-
-def _distance_up_to_one(a: str, b: str) -> int:
-    """edit_distance(a, b, 1) without the table: one pass over the common prefix. Typo
-    correction compares a word with thousands of vocabulary words, 10x faster this way."""
-    if a == b:
-        return 0
-    if len(a) > len(b):
-        a, b = b, a
-    i = 0
-    while i < len(a) and a[i] == b[i]:
-        i += 1
-    if len(a) == len(b):  # one substitution at i, the rest equal
-        return 1 if a[i + 1 :] == b[i + 1 :] else 2
-    return 1 if a[i:] == b[i + 1 :] else 2  # one insertion into a at i

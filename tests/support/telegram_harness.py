@@ -27,6 +27,13 @@ class Harness:
         self.thread.start()
         self.server = self.run(self._start())
         self.proc: subprocess.Popen[str] | None = None
+        self.log_path: Path | None = None
+        """Where the bot's stdout and stderr go (a file: a pipe nobody reads would fill up
+        and stop the bot)."""
+
+    def log(self) -> str:
+        """Everything the bot has logged so far."""
+        return self.log_path.read_text(encoding="utf-8") if self.log_path else ""
 
     async def _start(self) -> FakeTelegram:
         return await FakeTelegram().start()
@@ -68,10 +75,12 @@ def serving(
     if prepare_seeds is not None:
         prepare_seeds(root / "seeds")
     harness = Harness()
+    harness.log_path = root / "serve.log"
     harness.proc = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", *cli_args, "serve",
          "--api-base-url", f"{harness.server.url}/bot"],
-        cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=root, stdout=harness.log_path.open("w", encoding="utf-8"),
+        stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "TELEGRAM_BOT_TOKEN": harness.server.token, "HF_HUB_OFFLINE": "1",
              "COOPBOT_SEEDS_DIR": str(root / "seeds"), "COOPBOT_INDEX_DIR": str(root / "index"),
              **env},

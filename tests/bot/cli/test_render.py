@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from bot.cli.render import NO_ANSWER, citation, mark, render_answer, render_build
 from embeddings.answers import Answer, Result
@@ -22,11 +23,34 @@ def test_citation_has_title_date_source_and_id() -> None:
     assert citation(R) == expected
 
 
-def test_unanswered_is_said_plainly_before_any_passage() -> None:
+def test_unanswered_is_said_plainly_and_shows_titles_only() -> None:
     text = render_answer(Answer("q", False, (R,)), color=False)
-    assert text.startswith(NO_ANSWER)  # before any passage
-    assert "probably not relevant" in text
+    assert text.startswith(NO_ANSWER)
+    assert "Closest articles (they do not answer this):" in text and R.title in text
+    assert R.excerpt not in text and "The answer is here." not in text
     assert render_answer(Answer("q", False, ()), color=False) == NO_ANSWER
+
+
+def test_why_there_is_no_answer() -> None:
+    answer = Answer("What did Vietnam and the Philippines agree?", False, (R,),
+                    missing=("Philippines", "coast guard"))
+    text = render_answer(answer, color=False, articles=3)
+    assert "None of the 3 articles mentions “Philippines” or “coast guard”." in text
+
+
+def test_weaker_results_are_titles_and_answers_are_numbered_as_shown() -> None:
+    weak = replace(R, rank=2, article_id="002_y", title="Other article", excerpt="Unrelated.",
+                   highlight="Unrelated.", relevant=False)
+    third = replace(R, rank=3, article_id="003_z", title="Third", relevant=True)
+    text = render_answer(Answer("q", True, (R, weak, third)), color=False)
+    assert text.startswith("1. Vietnam, Thailand") and "\n\n2. Third" in text
+    assert "Related articles (they may not answer this):\n   - Other article" in text
+    assert "Unrelated." not in text
+
+
+def test_the_byline_is_cited() -> None:
+    text = render_answer(Answer("q", True, (replace(R, byline="Le Thi Mai"),)), color=False)
+    assert "· VNA · by Le Thi Mai · [001_x]" in text
 
 
 def test_corrected_typos_are_mentioned() -> None:

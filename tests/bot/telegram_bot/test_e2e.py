@@ -298,12 +298,86 @@ def test_replies_to_the_bot_in_groups_and_example_buttons(bot: Harness) -> None:
     assert (bot.seeds.parent / "index" / "feedback.sqlite").is_file()  # type: ignore[attr-defined]
 
 
+def _buttons_of(call: Call) -> list[dict[str, Any]]:
+    return [b for row in call.params["reply_markup"]["inline_keyboard"] for b in row]
+
+
+def test_superscript_digits_get_usage_or_expired_never_a_traceback(bot: Harness) -> None:
+    # "²".isdigit() is True and int("²") raises: typed or forged, it must be answered calmly.
+    usage = _ask(bot, "/article ²", chat_id=301, user_id=301)
+    assert usage.params["text"].startswith("Send /article")
+    listing = _ask(bot, "/articles ²", chat_id=302, user_id=302)
+    assert "Indexed articles (page 1/" in listing.params["text"]
+    answer = _ask(bot, "Who led the delegation from Sainyabuli?", chat_id=303, user_id=303)
+    key = next(b["callback_data"] for b in _buttons_of(answer)
+               if b["callback_data"].startswith("fa:")).split(":")[1]
+    tag = _buttons_of(listing)[0]["callback_data"].split(":")[1]
+    message = bot.call(bot.server.message, 303, answer.result["message_id"])
+    for n, data in enumerate([f"fa:{key}:²", f"mr:{key}:²", f"fb:{key}:²", f"ar:{tag}:²",
+                              f"al:{tag}:²", "ex:²", f"ar:{tag}:١"]):
+        query_id = bot.call(bot.server.push_callback, data, message=message, user_id=310 + n)
+        answered = bot.wait_for("answerCallbackQuery",
+                                lambda c, q=query_id: c.params["callback_query_id"] == q)[-1]
+        assert "expired" in answered.params["text"], data
+    assert not [c for c in bot.server.calls_to("sendMessage")
+                if int(c.params["chat_id"]) == 303 and "Sorry" in str(c.params["text"])]
+
+
+def test_a_mention_after_a_dotted_capital_i_cuts_the_question_right(bot: Harness) -> None:
+    # "İ".lower() is two characters: positions found in lowered text cut the wrong place.
+    name = bot.server.bot_user["username"]
+    reply = _ask(bot, f"İİ @{name} who is Surachate Hakparn?", chat_id=-320, user_id=320,
+                 chat_type="supergroup")
+    assert "❓ <i>İİ who is Surachate Hakparn?</i>" in reply.params["text"]
+
+
+def test_an_edited_question_gets_no_second_answer(bot: Harness) -> None:
+    chat = 330
+    asked = bot.call(bot.server.push_message, "Who led the delegation from Sainyabuli?",
+                     chat_id=chat, user_id=chat)
+    bot.wait_for("sendMessage", lambda c: c.ok and int(c.params["chat_id"]) == chat)
+    bot.call(bot.server.push_raw, {"edited_message": {
+        **asked, "text": "Who led the Lao delegation?", "edit_date": asked["date"] + 5}})
+    _ask(bot, "What did Quang Ninh police donate?", chat_id=chat, user_id=chat)
+    time.sleep(2)  # time enough for a reply to the edit, had there been one
+    assert len(bot.replies(chat)) == 2
+
+
+def test_only_relevant_results_are_answers_the_rest_are_titles(bot: Harness) -> None:
+    reply = _ask(bot, "How much money did the Quang Ninh police give the Sainyabuli "
+                      "delegation?", chat_id=340, user_id=340)
+    text = reply.params["text"]
+    assert text.count("\n\n1. <b>") == 1 and "$5,000" in text.split("\n\n2. ")[0]
+    if "\n\n2. " not in text:  # the weaker articles, if shown, are titles under a heading
+        assert "<blockquote" in text and text.count("<blockquote") == 1
+    labels = [b["text"] for b in _buttons_of(reply) if b["callback_data"].startswith("fa:")]
+    assert labels[0] == "Full article 1" and len(labels) == text.count("<blockquote")
+    query_id = bot.call(bot.server.push_inline, "How much money did the Quang Ninh police give "
+                        "the Sainyabuli delegation?", user_id=341)
+    inline = bot.wait_for("answerInlineQuery",
+                          lambda c: c.params["inline_query_id"] == query_id)[-1]
+    assert len(inline.params["results"]) == len(labels)
+
+
+def test_a_near_miss_says_what_no_article_mentions(bot: Harness) -> None:
+    reply = _ask(bot, "What did the Japanese police promise Laos?", chat_id=342, user_id=342)
+    text = reply.params["text"]
+    assert "No passage in the indexed articles answers this" in text
+    assert "articles mentions “Japanese”" in text and "<blockquote" not in text
+    assert "Closest articles (they do not answer this):" in text
+
+
 def test_zz_sigterm_stops_cleanly(bot: Harness) -> None:
     assert bot.proc is not None
     bot.proc.send_signal(signal.SIGTERM)
     assert bot.proc.wait(timeout=30) == 0
-    output = bot.proc.stdout.read() if bot.proc.stdout else ""
+    output = bot.log()
     assert bot.server.token not in output
+    # A service's log: timestamps, and one line per question without its text or asker.
+    questions = [line for line in output.splitlines() if "question: language=" in line]
+    assert questions and all(line[:4].isdigit() and " INFO " in line for line in questions)
+    assert "language=en answered=True" in output and "language=vi" in output
+    assert "Sainyabuli" not in "\n".join(questions) and "question from user" not in output
 
 
 def test_webhook_mode_requires_the_secret(tmp_path: Path) -> None:
@@ -386,3 +460,4 @@ def test_missing_or_rejected_token_is_one_clear_line(tmp_path: Path) -> None:
     assert rejected.returncode == 1, rejected.stderr
     assert "rejected" in rejected.stderr and "Traceback" not in rejected.stderr
     assert "a-wrong-one" not in rejected.stderr + rejected.stdout
+

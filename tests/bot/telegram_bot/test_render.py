@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
+from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -25,7 +26,7 @@ ARTICLE = ArticleRecord("001_x", TITLE, dt.date(2023, 12, 9), "VNA", "Le Minh", 
 
 ALLOWED = {"b", "i", "u", "s", "a", "code", "pre", "blockquote", "tg-spoiler"}
 TOKEN = re.compile(
-    r"<(?P<close>/?)(?P<name>[a-z-]+)(?P<attrs>(?:\s+[a-z-]+=\"[^\"<>]*\")*)\s*>"
+    r"<(?P<close>/?)(?P<name>[a-z-]+)(?P<attrs>(?:\s+[a-z-]+(?:=\"[^\"<>]*\")?)*)\s*>"
     r"|&(?:lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);"
     r"|[^<>&]"
 )
@@ -59,9 +60,7 @@ def visible(text: str) -> str:
 
 
 def result(**changes: object) -> Result:
-    fields = R.to_dict() | {"date": R.date, **changes}
-    fields.pop("similarity")
-    return Result(**fields)
+    return replace(R, **changes)  # type: ignore[arg-type]
 
 
 # --- texts -------------------------------------------------------------------------------
@@ -88,17 +87,22 @@ def test_language_choice_format_and_unknown_keys() -> None:
 # --- results and answers -----------------------------------------------------------------
 
 
-def test_result_bolds_the_highlight_and_cites() -> None:
-    text = tr.render_result(R, "en")
-    assert text == ("First sentence. <b>The answer is here.</b> Last one.\n"
-                    "— <i>Vietnam, Thailand foster security cooperation</i> · 2023-12-09 · VNA")
+def test_result_puts_the_answer_and_its_citation_first() -> None:
+    text = tr.render_result(R, "en", number=1)
+    assert text == ("1. <b>The answer is here.</b>\n"
+                    "— <i>Vietnam, Thailand foster security cooperation</i> · 2023-12-09 · VNA\n"
+                    "<blockquote expandable>First sentence. <b>The answer is here.</b> Last one."
+                    "</blockquote>")
     validate(text)
+    bare = tr.render_result(result(excerpt="The answer is here."), "en")
+    assert "blockquote" not in bare and bare.startswith("<b>The answer is here.</b>\n— <i>")
 
 
 def test_highlight_is_escaped_inside_the_bold() -> None:
     r = result(excerpt="A & B. C < D is true. End *x* _y_.", highlight="C < D is true.")
     text = tr.render_result(r, "en")
     assert "A &amp; B. <b>C &lt; D is true.</b> End *x* _y_." in text
+    assert text.startswith("<b>C &lt; D is true.</b>\n")
 
 
 def test_missing_highlight_bolds_nothing_and_undated_says_so() -> None:
@@ -136,14 +140,40 @@ def test_an_answer_cites_each_article_once() -> None:
     with pytest.raises(ValueError, match="cites each article once"):
         Answer("q", True, (R, same))
     text = tr.render_answer(Answer("q", True, (R, other)), "en")
-    assert text.count(TITLE) == 1 and "1. First sentence." in text and "2. " in text
+    assert text.count(TITLE) == 1 and "1. <b>The answer is here.</b>" in text and "\n\n2. " in text
 
 
-def test_unanswered_shows_no_passage_even_with_results() -> None:
+def test_unanswered_shows_no_passage_only_the_closest_titles() -> None:
     text = tr.render_answer(Answer("q", False, (R,)), "en")
-    assert EN["no_answer"] in text and R.excerpt not in text and TITLE not in text
+    assert EN["no_answer"] in text and R.excerpt not in text and "<b>" not in text
+    assert f"{EN['closest_articles']}</i>\n• {TITLE} — 2023-12-09" in text
     assert VI["no_answer"] in tr.render_answer(Answer("q", False, (R,)), "vi")
     assert tr.answer_pages(Answer("q", False, (R,))) == 0
+    validate(text)
+
+
+def test_why_there_is_no_answer_in_both_languages() -> None:
+    answer = Answer("q", False, (R,), missing=("Philippines", "coast guard"))
+    en = tr.render_answer(answer, "en", articles=3)
+    assert "None of the 3 articles mentions “Philippines” or “coast guard”." in en
+    vi = tr.render_answer(answer, "vi", articles=3)
+    assert "Không bài nào trong 3 bài báo nhắc đến “Philippines” hay “coast guard”." in vi
+
+
+def test_weaker_results_are_related_titles_not_answers() -> None:
+    weak = result(rank=2, article_id="002_y", title="Other article", excerpt="Unrelated text.",
+                  highlight="Unrelated text.", relevant=False)
+    answer = Answer("q", True, (R, weak))
+    text = tr.render_answer(answer, "en")
+    assert "1. <b>The answer" in text and "\n\n2. " not in text and "Unrelated text." not in text
+    assert f"{EN['related_articles']}</i>\n• Other article — " in text
+    assert tr.answer_pages(answer) == 1
+    validate(text)
+
+
+def test_the_byline_is_in_the_citation() -> None:
+    text = tr.citation(result(byline="Le Thi <Mai>"), "en")
+    assert text.endswith(" · VNA · By Le Thi &lt;Mai&gt;")
 
 
 def test_corrections_are_mentioned() -> None:
@@ -167,7 +197,8 @@ def test_answer_fits_a_small_budget() -> None:
     results = tuple(result(rank=i, article_id=f"a{i}", excerpt=long, highlight="Sentence 7 &"
                            " more <text>.") for i in range(3))
     text = tr.render_answer(Answer("q", True, results), "en", budget=900)
-    assert tr.utf16_len(text) <= 900 and text.count("<b>Sentence 7") == 3
+    # Each result: the sentence first, and again in bold inside its excerpt.
+    assert tr.utf16_len(text) <= 900 and text.count("<b>Sentence 7") == 6
     validate(text)
 
 
@@ -257,6 +288,7 @@ def results(draw: st.DrawFn) -> Result:
         draw(st.none() | st.dates()), draw(st.none() | TEXT), excerpt,
         draw(st.sampled_from([highlight, "", "missing"])), 0.5, "c#0",
         url=draw(st.none() | st.just("https://x.org/?a=1&b=<2>") | TEXT),
+        byline=draw(st.none() | TEXT), relevant=draw(st.booleans()),
     )
 
 

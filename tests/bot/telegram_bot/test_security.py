@@ -85,7 +85,8 @@ def test_a_vote_is_stored_without_who_cast_it(bot: Harness) -> None:
         rows = db.execute("SELECT vote, question FROM votes").fetchall()
     finally:
         db.close()
-    assert columns == ["id", "at", "vote", "question", "answered", "results"]
+    # `voter` is an HMAC of the answer and the user under a key only the process held.
+    assert columns == ["id", "at", "vote", "question", "answered", "results", "voter"]
     assert rows == [(-1, "Which crimes will Vietnam and Thailand fight together?")]
     stored = b"".join(p.read_bytes() for p in path.parent.glob("feedback.sqlite*"))
     for identity in (b"918273645", voter.to_bytes(4, "big"), b"analyst_nguyen", b"Nguyen"):
@@ -111,8 +112,9 @@ def test_zz_a_verbose_session_with_faults_never_logs_the_token(bot: Harness) -> 
     assert bot.proc is not None
     bot.proc.send_signal(signal.SIGTERM)
     assert bot.proc.wait(timeout=30) == 0
-    output = bot.proc.stdout.read() if bot.proc.stdout else ""
+    output = bot.log()
     assert "INFO telegram.ext.Application" in output  # a verbose log was read
+    assert "question from user 305: 'Who is Mom Kirisocheat?'" in output  # -v: who and what
     assert server.token not in output
     assert server.token.split(":", 1)[1] not in output
     assert Path(bot.root, "index").is_dir()  # type: ignore[attr-defined]

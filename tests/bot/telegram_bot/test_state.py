@@ -103,6 +103,10 @@ def test_env_file_readable_by_others_is_warned_about(
     env.chmod(0o600)
     assert not warn_if_env_file_is_shared(env)
     assert not warn_if_env_file_is_shared(tmp_path / "absent")
+    for mode in (0o622, 0o602, 0o620):  # writable by others: they could swap the API URL
+        env.chmod(mode)
+        caplog.clear()
+        assert warn_if_env_file_is_shared(env) and "written by other users" in caplog.text
 
 
 def test_feedback_command_summarises_and_purges(
@@ -120,3 +124,34 @@ def test_feedback_command_summarises_and_purges(
     assert "1 vote(s)" in capsys.readouterr().out
     assert main(["--index", str(tmp_path / "index"), "feedback", "--purge"]) == 0
     assert "deleted 1 vote(s)" in capsys.readouterr().out
+
+
+def test_one_vote_per_user_per_answer_and_it_can_change(tmp_path: Path) -> None:
+    path = tmp_path / "feedback.sqlite"
+    store, results = FeedbackStore(path), ResultStore()
+    key = results.put(ANSWER, "en", 1)
+    stored = results.get(key)
+    assert stored is not None
+    for vote in (1, 1, 1, -1):  # pressed four times, changed their mind last
+        store.record(stored, vote, store.voter(key, 4242))
+    store.record(stored, 1, store.voter(key, 5151))  # another user
+    other = results.put(ANSWER, "en", 1)
+    store.record(stored, 1, store.voter(other, 4242))  # the same user on another answer
+    assert sorted(r["vote"] for r in store.rows()) == [-1, 1, 1]
+    store.close()
+    assert b"4242" not in path.read_bytes() and b"5151" not in path.read_bytes()
+
+
+def test_votes_of_an_older_file_are_kept_when_it_gains_the_voter_key(tmp_path: Path) -> None:
+    path = tmp_path / "feedback.sqlite"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE votes (id INTEGER PRIMARY KEY, at TEXT NOT NULL, vote INTEGER "
+               "NOT NULL, question TEXT NOT NULL, answered INTEGER NOT NULL, results TEXT NOT "
+               "NULL)")
+    db.execute("INSERT INTO votes (at, vote, question, answered, results) VALUES "
+               "('2026-01-01T00:00:00+00:00', 1, 'q', 1, '[]')")
+    db.commit()
+    db.close()
+    store = FeedbackStore(path)
+    assert [r["question"] for r in store.rows()] == ["q"]
+    store.close()

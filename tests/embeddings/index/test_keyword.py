@@ -5,8 +5,6 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from embeddings.index.keyword import (
     FTS_SCHEMA,
@@ -14,7 +12,7 @@ from embeddings.index.keyword import (
     add_keyword_rows,
     remove_keyword_rows,
 )
-from embeddings.search.terms import edit_distance, query_terms
+from embeddings.search.terms import query_terms
 
 PASSAGES = [
     "Deputy Minister Lương Tam Quang met Police-General Surachate Hakparn in Bangkok.",
@@ -75,25 +73,24 @@ def test_only_stopwords_searches_nothing(searcher: KeywordSearcher) -> None:
     assert query_terms("Who did what, and why?") == []
 
 
-def _levenshtein(a: str, b: str) -> int:
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, start=1):
-        current = [i]
-        for j, cb in enumerate(b, start=1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
+def test_swapped_letters_are_one_typo(searcher: KeywordSearcher) -> None:
+    for typed, meant in [("sainyabluli", "sainyabuli"), ("surachtae", "surachate"),
+                         ("immigratoin", "immigration"), ("hakpran", "hakparn"),
+                         ("tarfficking", "trafficking"), ("lpatops", "laptops")]:
+        query = searcher.prepare(f"Who is {typed}?")
+        assert (typed, meant) in query.corrections, (typed, query.corrections)
 
 
-@given(st.text("abcđ", max_size=7), st.text("abcđ", max_size=7), st.integers(0, 3))
-def test_edit_distance_agrees_with_the_full_table(a: str, b: str, limit: int) -> None:
-    assert edit_distance(a, b, limit) == min(_levenshtein(a, b), limit + 1)
+def test_a_correct_english_word_is_never_corrected(searcher: KeywordSearcher) -> None:
+    # The corpus lacks them (it has "Minister", "agreed", "presented", "trafficking"), but
+    # they are English words: corrected, they would change what the user asked.
+    for word in ["ministers", "agree", "present", "traffickers", "leader", "scam", "receive"]:
+        assert searcher.prepare(f"What did the {word} say?").corrections == ()
 
 
-def test_edit_distance_with_limit() -> None:
-    assert edit_distance("kitten", "sitting", 3) == 3
-    assert edit_distance("kitten", "sitting", 1) == 2  # gave up past the limit
-    assert edit_distance("abc", "abc", 0) == 0
+def test_misspelt_english_is_corrected_to_the_corpus(searcher: KeywordSearcher) -> None:
+    assert ("presnted", "presented") in searcher.prepare("What was presnted?").corrections
+    assert ("trafficing", "trafficking") in searcher.prepare("trafficing").corrections
 
 
 def test_removed_rows_leave_search_and_vocabulary(searcher: KeywordSearcher) -> None:

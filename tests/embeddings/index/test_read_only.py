@@ -130,6 +130,6 @@ def test_the_cli_and_the_bot_answer_from_a_read_only_index(
             assert bot.proc is not None
             bot.proc.terminate()
             assert bot.proc.wait(timeout=30) == 0
-            output = bot.proc.stdout.read() if bot.proc.stdout else ""
+            output = bot.log()
         assert "votes will not be stored" in output
         assert not (copy / "feedback.sqlite").exists()
