@@ -33,11 +33,13 @@ def _many_articles(folder: Path, count: int) -> None:
 
 def test_a_closed_pipe_ends_the_listing_quietly(tmp_path: Path) -> None:
     seeds = tmp_path / "seeds"
-    _many_articles(seeds, 300)
+    # More output than a pipe holds (64 KiB), so the writer is still writing when the reader
+    # goes: the listing as JSON, of 1,000 articles, is about 300 KB.
+    _many_articles(seeds, 1000)
     build_index(IndexConfig(seeds_dir=seeds, index_dir=tmp_path / "index"), HashingEncoder())
     # `coopbot list | head -2`: head exits after two lines and closes the pipe.
     listing = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "--index", str(tmp_path / "index"), "list"],
+        [sys.executable, "-m", "bot.cli", "--index", str(tmp_path / "index"), "list", "--json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO,
         env={**os.environ, "PYTHONPATH": str(REPO)})
     assert listing.stdout is not None and listing.stderr is not None
