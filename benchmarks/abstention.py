@@ -496,8 +496,6 @@ def relevance(records: Sequence[dict[str, Any]], models: dict[str, Any], ratio: 
         mine = [p >= max(t, ratio * f) for p, f, t, g, _ in pairs if g is gold]
         out[f"{label}_results"] = len(mine)
         out[f"{label}_marked_relevant"] = round(sum(mine) / len(mine), 4) if mine else None
-    dev = [p >= max(t, ratio * f) for p, f, t, g, group in pairs if group == "dev" and not g]
-    out["dev_wrong_article_marked_relevant"] = f"{sum(dev)} of {len(dev)}"
     return out
 
 

@@ -76,7 +76,8 @@ class Answer:
     corrections: tuple[tuple[str, str], ...] = ()
     """(typed, searched) pairs where a word unknown to the corpus was corrected."""
     confidence: float | None = None
-    """The probability (0..1) that the first result answers the question, when assessed."""
+    """The calibrated probability (0..1) that the question is answerable from the indexed
+    articles, judged on its first result (`search/confidence.py`), when assessed."""
     missing: tuple[str, ...] = ()
     """The question's key names or terms that no indexed article mentions: why it is not
     answered, when that is the reason."""
