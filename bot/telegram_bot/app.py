@@ -27,7 +27,7 @@ from telegram.ext import (
 )
 
 from bot.settings import Settings
-from bot.telegram_bot import render as render
+from bot.telegram_bot import render
 from bot.telegram_bot.admin import add_command, add_document, reindex
 from bot.telegram_bot.articles import article_command, articles_command
 from bot.telegram_bot.callbacks import on_callback

@@ -15,7 +15,7 @@ from bot.telegram_bot.context import ARTICLES_PER_PAGE, lang_of, number, service
 from bot.telegram_bot.texts import t
 
 if TYPE_CHECKING:
-    from embeddings.service import Library
+    from embeddings.service import ArticleText, Library
 
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,11 @@ async def send_article_by_id(
     article = await asyncio.to_thread(library.article, article_id)
     if article is None:
         return False
+    await send_article_text(message, article, lang)
+    return True
+
+
+async def send_article_text(message: Message, article: ArticleText, lang: str) -> None:
+    """An article already read: its full text over as many messages as it needs."""
     for part in render.render_article(article.record, article.paragraphs, lang):
         await message.reply_text(part, parse_mode=ParseMode.HTML, disable_web_page_preview=True)
-    return True

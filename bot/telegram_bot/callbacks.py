@@ -10,8 +10,8 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
-from bot.telegram_bot import render as render
-from bot.telegram_bot.articles import articles_page, send_article, send_article_by_id
+from bot.telegram_bot import render
+from bot.telegram_bot.articles import articles_page, send_article, send_article_text
 from bot.telegram_bot.context import PER_PAGE, lang_of, limited, number, services
 from bot.telegram_bot.questions import answer_keyboard, answer_question
 from bot.telegram_bot.texts import t
@@ -55,11 +55,15 @@ async def _full(update: Update, context: ContextTypes.DEFAULT_TYPE, rest: str, l
     if stored is None or rank is None or query is None or query.message is None:
         return False
     match = [r for r in stored.answer.results if r.rank == rank]
-    library = services(context).library
-    if not match or not await asyncio.to_thread(library.article, match[0].article_id):
+    # Read once: whether the article is still indexed decides the button's answer, and its
+    # text is what is sent.
+    article = (await asyncio.to_thread(services(context).library.article, match[0].article_id)
+               if match else None)
+    if article is None:
         return False
     await query.answer()
-    return await send_article_by_id(query.message, library, match[0].article_id, lang)  # type: ignore[arg-type]
+    await send_article_text(query.message, article, lang)  # type: ignore[arg-type]
+    return True
 
 
 async def _vote(update: Update, context: ContextTypes.DEFAULT_TYPE, rest: str, lang: str) -> bool:

@@ -18,7 +18,7 @@ from telegram import (
 from telegram.constants import ChatAction, ParseMode
 from telegram.ext import ContextTypes
 
-from bot.telegram_bot import render as render
+from bot.telegram_bot import render
 from bot.telegram_bot.context import (
     MAX_RESULTS,
     PER_PAGE,
