@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
 .PHONY: setup demo test lint typecheck audit unit index clean bench bench-quick bench-quality bench-telegram \
-	bench-soak bench-soak-quick bench-scale-quality
+	bench-soak bench-soak-quick bench-scale-quality bench-chaos bench-chaos-quick
 
 setup: $(STAMP)
 
@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(BIN)/coopbot ask "Who led the delegation from Sainyabuli?"
 
-test: setup lint typecheck audit unit bench-quick bench-soak-quick
+test: setup lint typecheck audit unit bench-quick bench-soak-quick bench-chaos-quick
 
 lint: setup
 	$(BIN)/ruff check .
@@ -77,3 +77,12 @@ bench-soak: setup
 # The same with 10 users x 5 questions (part of `make test`).
 bench-soak-quick: setup
 	$(BIN)/python benchmarks/soak.py --quick
+
+# 50 users x 20 questions while the bot is killed (SIGKILL) at 5 random moments, stopped with
+# two SIGTERMs once, and fed unreadable updates: exit 1 unless no question is lost or repeated.
+bench-chaos: setup
+	$(BIN)/python benchmarks/chaos.py
+
+# The same with 10 users x 6 questions and 2 kills (part of `make test`).
+bench-chaos-quick: setup
+	$(BIN)/python benchmarks/chaos.py --quick

@@ -201,10 +201,12 @@ async def stop_bot(proc: asyncio.subprocess.Process) -> int | None:
 
 
 async def start_bot(server: FakeTelegram, root: Path, env: dict[str, str],
-                    log: Any) -> asyncio.subprocess.Process:
-    """`coopbot serve` in `root`, long-polling `server`, its output into the open file `log`."""
+                    log: Any, cli_args: Sequence[str] = ()) -> asyncio.subprocess.Process:
+    """`coopbot [cli_args] serve` in `root`, long-polling `server`, its output into the open
+    file `log`."""
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "serve", "--api-base-url", f"{server.url}/bot",
+        sys.executable, "-m", "bot.cli", *cli_args, "serve", "--api-base-url",
+        f"{server.url}/bot",
         cwd=root, env={**env, "TELEGRAM_BOT_TOKEN": server.token},
         stdout=log, stderr=asyncio.subprocess.STDOUT,
     )

@@ -44,6 +44,8 @@ class Settings:
     api_base_url: str = "https://api.telegram.org/bot"
     rate_limit: int = 10
     max_question_chars: int = 500
+    replay_max_age: float = 3600.0
+    answers_kept_days: float = 7.0
 
     @classmethod
     def from_env(
@@ -91,6 +93,8 @@ class Settings:
             api_base_url=get("COOPBOT_API_BASE_URL", str, cls.api_base_url),
             rate_limit=get("COOPBOT_RATE_LIMIT", int, cls.rate_limit),
             max_question_chars=get("COOPBOT_MAX_QUESTION", int, cls.max_question_chars),
+            replay_max_age=get("COOPBOT_REPLAY_MAX_AGE", float, cls.replay_max_age),
+            answers_kept_days=get("COOPBOT_ANSWERS_KEPT_DAYS", float, cls.answers_kept_days),
         )
         settings.validate()
         return settings
@@ -134,6 +138,12 @@ class Settings:
             )
         if self.max_file_mb <= 0:
             raise SettingsError(f"COOPBOT_MAX_FILE_MB must be positive, got {self.max_file_mb}")
+        if self.replay_max_age < 0:
+            raise SettingsError(
+                f"COOPBOT_REPLAY_MAX_AGE must be 0 or more seconds, got {self.replay_max_age}")
+        if self.answers_kept_days < 0:
+            raise SettingsError(
+                f"COOPBOT_ANSWERS_KEPT_DAYS must be 0 or more, got {self.answers_kept_days}")
 
     def with_overrides(
         self, *, seeds_dir: Path | None = None, index_dir: Path | None = None

@@ -15,9 +15,10 @@ re-exported, so a front end names them from here.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -28,19 +29,21 @@ from embeddings.chunking.chunker import ChunkConfig
 from embeddings.config import IndexConfig
 from embeddings.corpus.adding import FILE_SUFFIXES, AddOutcome, AddReport
 from embeddings.corpus.adding import add_articles as _add_to_corpus
-from embeddings.corpus.sources import is_jsonl, remove_entry
+from embeddings.corpus.removing import remove_articles as _remove_from_corpus
+from embeddings.corpus.sources import is_jsonl
 from embeddings.encoders.base import Encoder, Encoders, as_encoders
 from embeddings.encoders.loading import EncoderConfig, load_encoders
 from embeddings.errors import CoopbotError
 from embeddings.index.builder import build_index
 from embeddings.index.freshness import check_freshness
-from embeddings.index.layout import current_build
+from embeddings.index.leases import Leases
 from embeddings.index.manifest import describe_settings
 from embeddings.index.reader import open_index
 from embeddings.index.records import ArticleRecord
 from embeddings.index.report import BuildObserver, BuildReport
-from embeddings.index.summaries import ArticleSummary, article_date_range, article_summaries
-from embeddings.index.vectors import VectorIndexConfig, kind_of_file
+from embeddings.index.status import status_of
+from embeddings.index.summaries import ArticleSummary, article_summaries
+from embeddings.index.vectors import VectorIndexConfig
 from embeddings.search.rerank import CrossEncoderReranker, Reranker
 from embeddings.search.retrieval import RetrievalConfig, Retriever
 from embeddings.text import clean_question
@@ -99,6 +102,10 @@ def _quiet(_: str) -> None:
     """The default `notify`: say nothing."""
 
 
+def _close_retriever(retriever: Retriever) -> None:
+    retriever.index.close()
+
+
 # --- the index, without serving it ------------------------------------------------------
 
 
@@ -122,35 +129,10 @@ def add_articles(
 
 
 def index_status(cfg: CoreConfig) -> dict[str, Any]:
-    """What `coopbot status --json` prints: what is indexed, how, and whether it is fresh.
-
-    Nothing is loaded but the manifest and the corpus's fingerprints (models load lazily, so
-    naming them costs nothing).
-    """
+    """What `coopbot status --json` prints: what is indexed, how, and whether it is fresh
+    (`index.status`; models load lazily, so naming them loads nothing)."""
     encoders = load_encoders(cfg.encoders)
-    freshness = check_freshness(cfg.index, encoders.primary.name, encoders.multilingual_name)
-    manifest = freshness.manifest
-    if manifest is None:
-        return {"built": False, "index_dir": str(cfg.index.index_dir),
-                "reason": freshness.reasons[0]}
-    build_dir = current_build(cfg.index.index_dir)
-    dates = article_date_range(build_dir) if build_dir else None
-    return {
-        "built": True, "index_dir": str(cfg.index.index_dir),
-        "build": build_dir.name if build_dir else None,
-        "built_at": manifest.built_at, "build_seconds": manifest.build_seconds,
-        "model": manifest.model, "dimension": manifest.dimension,
-        "multilingual_model": manifest.multilingual_model,
-        "max_tokens": manifest.max_tokens, "chunker": manifest.chunker,
-        "articles": manifest.article_count, "chunks": manifest.chunk_count,
-        "date_range": [d.isoformat() for d in dates] if dates else None,
-        "skipped": manifest.skipped, "source": manifest.source,
-        "updated_at": manifest.updated_at,
-        "vector_index": {space: kind_of_file(build_dir / name) if build_dir else None
-                         for space, name in manifest.vector_files.items()},
-        "fresh": freshness.fresh, "changes": list(freshness.reasons),
-        "coopbot_version": manifest.coopbot_version,
-    }
+    return status_of(cfg.index, encoders.primary.name, encoders.multilingual_name)
 
 
 def ensure_index(
@@ -202,12 +184,7 @@ def remove_articles(
     *,
     observer: BuildObserver | None = None,
 ) -> tuple[list[Path], BuildReport]:
-    """Remove articles from the corpus and the index, in place (no full rebuild).
-
-    Article files are moved to ``<seeds>/.removed/``; JSONL records are dropped from their file.
-    The index update that follows deletes the articles' passages, sentences and keyword
-    postings; their vectors stop resolving at once and leave the FAISS file at the next
-    compaction.
+    """Remove articles from the corpus and the index, in place (`corpus.removing`).
 
     Args:
         cfg: the index settings, or the whole core configuration.
@@ -226,19 +203,7 @@ def remove_articles(
         cfg = cfg.index
     if encoders is None:
         raise ValueError("encoders are needed with an IndexConfig")
-    known = {a.id: a for a in article_summaries(cfg.index_dir)}
-    missing = [i for i in ids if i not in known]
-    if missing:
-        raise CoopbotError(f"no article with id {', '.join(map(repr, missing))} in the index; "
-                           "`coopbot list` shows the ids")
-    changed = []
-    for article_id in dict.fromkeys(ids):
-        try:
-            changed.append(remove_entry(cfg.seeds_dir, known[article_id].entry))
-        except FileNotFoundError as exc:
-            raise CoopbotError(f"cannot remove {article_id!r}: {exc}; run `coopbot index` "
-                               "to bring the index up to date") from exc
-    return changed, build_index(cfg, encoders, observer)
+    return _remove_from_corpus(cfg, encoders, ids, observer=observer)
 
 
 # --- serving ----------------------------------------------------------------------------
@@ -250,7 +215,8 @@ class Library:
     Safe to share between threads. The index is reopened when it changes on disk (another
     process ran `coopbot index` or `add`; the check is one SQLite pragma and one small file
     read per question), and after `rebuild`, `add` and `remove` here. Questions in flight
-    finish on the build they started on.
+    finish on the build they started on, which is closed (its files released) when the last of
+    them ends.
     """
 
     def __init__(
@@ -265,8 +231,8 @@ class Library:
         self.encoders = as_encoders(encoders)
         self._retrieval = retrieval
         self._reranker = reranker
-        self._retriever = self._open()
-        self._articles: tuple[str, list[ArticleSummary]] | None = None
+        self._served = Leases(self._open(), _close_retriever)
+        self._articles: tuple[Retriever, list[ArticleSummary]] | None = None
         self._lock = threading.Lock()
         self._reopening = threading.Lock()
 
@@ -295,41 +261,54 @@ class Library:
 
     @property
     def retriever(self) -> Retriever:
-        """The retriever to use for one question (keep the reference for its duration)."""
-        with self._lock:
-            retriever = self._retriever
-        if retriever.index.changed():
-            retriever = self._refresh(retriever)
-        return retriever
+        """The retriever serving now, reopened first if the index changed. To inspect only: it
+        is closed once replaced, so questions go through `search`, which keeps it open."""
+        with self._using() as retriever:
+            return retriever
 
-    def _refresh(self, stale: Retriever) -> Retriever:
+    @contextlib.contextmanager
+    def _using(self, *, look: bool = True) -> Iterator[Retriever]:
+        """The retriever to use, kept open until the block ends; `look`: reopen the index
+        first if it changed on disk."""
+        with self._served.lease() as retriever:
+            if not look or not retriever.index.changed():
+                yield retriever
+                return
+        self._refresh(retriever)
+        with self._served.lease() as retriever:
+            yield retriever
+
+    def _refresh(self, stale: Retriever) -> None:
         with self._reopening:
-            with self._lock:
-                if self._retriever is not stale:  # another question reopened it meanwhile
-                    return self._retriever
+            if self._served.current is not stale:  # another question reopened it meanwhile
+                return
             try:
                 fresh = self._open()
             except CoopbotError as exc:  # caught mid-update, say: keep serving, retry later
                 log.warning("index changed but could not be reopened yet: %s", exc)
-                return stale
+                return
             self._swap(fresh)
             log.info("index changed on disk: reopened it")
-            return fresh
 
     def _swap(self, retriever: Retriever) -> None:
+        self._served.replace(retriever)
         with self._lock:
-            self._retriever = retriever
             self._articles = None
 
     def reload(self) -> None:
         """Reopen the index now (after this process changed it)."""
         self._swap(self._open())
 
+    def close(self) -> None:
+        """Release the index served, once the questions in flight end."""
+        self._served.close()
+
     # -- questions --
 
     def search(self, question: str, k: int = 3) -> Answer:
         """Answer a question with up to k cited excerpts, one per article."""
-        return self.retriever.search(question, k)
+        with self._using() as retriever:
+            return retriever.search(question, k)
 
     # -- what the index holds --
 
@@ -349,34 +328,43 @@ class Library:
 
         Read in SQL once per build served, then kept until the index changes.
         """
-        retriever = self.retriever
-        tag = retriever.index.path.name
-        with self._lock:
-            cached = self._articles
-        if cached is None or cached[0] != tag:
-            cached = (tag, article_summaries(self.cfg.index_dir))
-            with self._lock:
-                self._articles = cached
         stop = None if limit is None else offset + limit
-        return cached[1][offset:stop]
+        return self._summaries(look=True)[offset:stop]
 
     def article_count(self) -> int:
-        """How many articles are indexed."""
-        return len(self.articles())
+        """How many articles the build served holds.
+
+        It does not look for a newer build (`articles` and questions do): a page shows the
+        count beside a list or an answer, and one look on disk serves them both.
+        """
+        return len(self._summaries(look=False))
 
     def date_range(self) -> tuple[date, date] | None:
-        """The oldest and newest article dates, or None when no article has a date."""
-        dates = [a.date for a in self.articles() if a.date is not None]
+        """The oldest and newest article dates, or None when no article has a date (of the
+        build served, as `article_count`)."""
+        dates = [a.date for a in self._summaries(look=False) if a.date is not None]
         return (min(dates), max(dates)) if dates else None
+
+    def _summaries(self, *, look: bool) -> list[ArticleSummary]:
+        with self._using(look=look) as retriever:
+            with self._lock:
+                cached = self._articles
+            if cached is None or cached[0] is not retriever:
+                cached = (retriever, article_summaries(self.cfg.index_dir))
+                with self._lock:
+                    self._articles = cached
+            return cached[1]
 
     def article(self, article_id: str) -> ArticleText | None:
         """An article's metadata and paragraphs, or None when it is not indexed (any more)."""
-        index = self.retriever.index
-        record = index.articles([article_id]).get(article_id)
-        if record is None:
-            return None
+        with self._using() as retriever:
+            index = retriever.index
+            record = index.articles([article_id]).get(article_id)
+            if record is None:
+                return None
+            rows = index.unit_rows(article_id, 0, 1 << 31)
         paragraphs: list[list[str]] = []
-        for _, paragraph, text in index.unit_rows(article_id, 0, 1 << 31):
+        for _, paragraph, text in rows:
             while len(paragraphs) <= paragraph:
                 paragraphs.append([])
             paragraphs[paragraph].append(text)

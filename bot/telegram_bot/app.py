@@ -36,6 +36,8 @@ from bot.telegram_bot.context import (
     lang_of,
     services,
 )
+from bot.telegram_bot.intake import DurableProcessor, Intake, ReplyRequest, replay
+from bot.telegram_bot.lifecycle import finish_on_sigterm
 from bot.telegram_bot.polling import WatchedPolling
 from bot.telegram_bot.questions import ask_command, group_text, inline_query, private_text
 from bot.telegram_bot.texts import COMMANDS, t
@@ -89,10 +91,22 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Register the command list in English (default) and Vietnamese."""
+    """Register the command list in English (default) and Vietnamese, then queue the
+    questions an earlier run stored but did not answer (before polling starts)."""
     for lang, code in (("en", None), ("vi", "vi")):
         commands = [BotCommand(name, t(f"cmd_{name}", lang)) for name in COMMANDS]
         await application.bot.set_my_commands(commands, language_code=code)
+    finish_on_sigterm(application.bot_data["intake"].stop_taking)
+    found = services_of(application)
+    if found.inbox is not None:
+        for update in replay(found.inbox, found.settings.replay_max_age, application.bot):
+            application.update_queue.put_nowait(update)
+
+
+def services_of(application: Application[Any, Any, Any, Any, Any, Any]) -> BotServices:
+    """The services of an application (outside a handler's context)."""
+    found: BotServices = application.bot_data["services"]
+    return found
 
 
 def build_application(
@@ -105,22 +119,29 @@ def build_application(
     """The configured Application: handlers, services, Telegram's flood limits respected.
 
     `on_token_rejected` is called when polling finds the token refused (see `polling`).
+    With `services_.inbox`, every update is stored before it is confirmed and replayed after
+    a crash (see `intake`); unreadable updates are set aside either way.
     """
     assert settings.telegram_token, "checked by the caller"
     base = settings.api_base_url.rstrip("/")
+    inbox = services_.inbox
+    intake = Intake(inbox)
     builder: Any = (
         ApplicationBuilder().token(settings.telegram_token).base_url(base)
         .base_file_url(base.removesuffix("/bot") + "/file/bot")
-        .concurrent_updates(True).post_init(_post_init)
-    )
-    if on_token_rejected is not None:
+        .concurrent_updates(DurableProcessor(inbox) if inbox else True)
+        .post_init(_post_init)
         # PTB's own getUpdates request has one connection; this one keeps that default.
-        builder = builder.get_updates_request(
-            WatchedPolling(on_token_rejected, connection_pool_size=1))
+        .get_updates_request(WatchedPolling(on_token_rejected, intake.screen,
+                                            connection_pool_size=1))
+    )
+    # PTB's default pool for the bot's own calls is 256 connections; this one keeps it.
+    builder = builder.request(ReplyRequest(inbox, connection_pool_size=256))
     if rate_limiter:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
     application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
     application.bot_data["services"] = services_
+    application.bot_data["intake"] = intake
     # New messages only: an edited question already has its answer, and answering the edit
     # too would send a second full reply (PTB's default also passes edited messages).
     new = filters.UpdateType.MESSAGE

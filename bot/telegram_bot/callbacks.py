@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+from dataclasses import replace
 
 from telegram import Update
 from telegram.constants import ParseMode
@@ -12,7 +13,7 @@ from telegram.ext import ContextTypes
 
 from bot.telegram_bot import render
 from bot.telegram_bot.articles import articles_page, send_article, send_article_text
-from bot.telegram_bot.context import PER_PAGE, lang_of, limited, number, services
+from bot.telegram_bot.context import MAX_RESULTS, PER_PAGE, lang_of, limited, number, services
 from bot.telegram_bot.questions import answer_keyboard, answer_question
 from bot.telegram_bot.texts import t
 
@@ -33,17 +34,23 @@ async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 async def _more(update: Update, context: ContextTypes.DEFAULT_TYPE, rest: str, lang: str) -> bool:
     key, _, page_text = rest.partition(":")
-    stored = services(context).results.get(key)
+    results = services(context).results
+    stored = results.get(key)
     page = number(page_text)
     if stored is None or page is None or update.callback_query is None:
         return False
-    if page >= render.answer_pages(stored.answer, PER_PAGE):
+    answer = stored.answer
+    if answer is None:  # answered before a restart: the same question, searched again
+        answer = await asyncio.to_thread(services(context).library.search, stored.query,
+                                         MAX_RESULTS)
+        results.refresh(key, replace(stored, answer=answer))
+    if page >= render.answer_pages(answer, PER_PAGE):
         return False
     await update.callback_query.answer()
     await update.callback_query.edit_message_text(
-        render.render_answer(stored.answer, stored.lang, page=page, per_page=PER_PAGE),
+        render.render_answer(answer, stored.lang, page=page, per_page=PER_PAGE),
         parse_mode=ParseMode.HTML, disable_web_page_preview=True,
-        reply_markup=answer_keyboard(key, stored.answer, page, stored.lang))
+        reply_markup=answer_keyboard(key, answer, page, stored.lang))
     return True
 
 
@@ -54,7 +61,7 @@ async def _full(update: Update, context: ContextTypes.DEFAULT_TYPE, rest: str, l
     rank = number(rank_text)
     if stored is None or rank is None or query is None or query.message is None:
         return False
-    match = [r for r in stored.answer.results if r.rank == rank]
+    match = [r for r in stored.shown if r.rank == rank]
     # Read once: whether the article is still indexed decides the button's answer, and its
     # text is what is sent.
     article = (await asyncio.to_thread(services(context).library.article, match[0].article_id)

@@ -9,6 +9,7 @@ from telegram import InlineQueryResultsButton, Update
 from telegram.ext import ContextTypes
 
 from bot.settings import Settings
+from bot.telegram_bot.inbox import Inbox
 from bot.telegram_bot.state import AdminState, FeedbackStore, RateLimiter, ResultStore
 from bot.telegram_bot.texts import t
 
@@ -33,6 +34,8 @@ class BotServices:
     feedback: FeedbackStore | None
     """None where votes cannot be stored (a read-only index folder)."""
     admin: AdminState
+    inbox: Inbox | None = None
+    """Where updates are kept until answered; None where the state file cannot be written."""
 
 
 def number(text: str | None) -> int | None:

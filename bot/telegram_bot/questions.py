@@ -16,6 +16,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatAction, ParseMode
+from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.telegram_bot import render
@@ -52,7 +53,10 @@ async def answer_question(
         return
     if await limited(update, context):
         return
-    await message.chat.send_action(ChatAction.TYPING)
+    try:
+        await message.chat.send_action(ChatAction.TYPING)
+    except TelegramError as exc:  # "typing…" is a courtesy: the answer matters, not it
+        log.info("typing action not sent: %s", exc)
     library = services(context).library
     started = time.perf_counter()
     answer = await asyncio.to_thread(library.search, question, MAX_RESULTS)

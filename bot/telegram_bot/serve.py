@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.runtime import core_config
 from bot.settings import Settings
+from bot.telegram_bot.inbox import Inbox, open_state_file
 from bot.telegram_bot.state import AdminState, FeedbackStore, RateLimiter, ResultStore
 from embeddings.errors import CoopbotError
 
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("coopbot.serve")
 
 FEEDBACK_DB = "feedback.sqlite"
+STATE_DB = "bot-state.sqlite"
+"""The inbox and the answers behind buttons (see `inbox` and `state.ResultStore`)."""
 
 
 def make_services(settings: Settings) -> BotServices:
@@ -29,11 +32,27 @@ def make_services(settings: Settings) -> BotServices:
     from embeddings.service import Library
 
     library = Library.open(core_config(settings), notify=lambda line: log.warning("%s", line))
+    inbox, results = open_state(settings.index_dir / STATE_DB, settings)
     return BotServices(
-        settings=settings, library=library, results=ResultStore(),
+        settings=settings, library=library, results=results,
         limiter=RateLimiter(settings.rate_limit),
         feedback=open_feedback(settings.index_dir / FEEDBACK_DB), admin=AdminState(),
+        inbox=inbox,
     )
+
+
+def open_state(path: Path, settings: Settings) -> tuple[Inbox | None, ResultStore]:
+    """The inbox and a result store kept in `path`; where it cannot be written (a read-only
+    index folder), no inbox and answers in memory only, with a warning."""
+    try:
+        inbox = Inbox(path)
+        results = ResultStore(db=open_state_file(path),
+                              keep_s=settings.answers_kept_days * 24 * 3600)
+    except (sqlite3.Error, OSError) as exc:
+        log.warning("questions will not be stored before they are answered, and buttons "
+                    "expire on restart: cannot open %s (%s)", path, exc)
+        return None, ResultStore()
+    return inbox, results
 
 
 def open_feedback(path: Path) -> FeedbackStore | None:
@@ -118,8 +137,30 @@ def serve(
     # httpx logs every request URL at INFO, and Bot API URLs contain the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     install_redaction(token)
-    from telegram import Update
     from telegram.error import InvalidToken
+
+    from bot.telegram_bot.lifecycle import unreachable, wait_for_api
+
+    services_ = make_services(settings)
+    while True:
+        try:
+            wait_for_api(token, settings.api_base_url.rstrip("/"))
+            return _run(settings, services_, webhook_url, listen, port, secret)
+        except InvalidToken:
+            raise CoopbotError(
+                "Telegram rejected TELEGRAM_BOT_TOKEN: check it with @BotFather (/token)"
+            ) from None
+        except Exception as exc:
+            if not unreachable(exc):
+                raise
+            # Lost between the check and the start: wait for it again.
+            log.warning("lost the Telegram Bot API while starting (%s): waiting for it", exc)
+
+
+def _run(settings: Settings, services_: BotServices, webhook_url: str | None, listen: str,
+         port: int, secret: str | None) -> int:
+    """One run of the application until it stops; the exit status."""
+    from telegram import Update
 
     from bot.telegram_bot.app import build_application
 
@@ -130,21 +171,15 @@ def serve(
         log.error("Telegram no longer accepts TELEGRAM_BOT_TOKEN (revoked?): stopping")
         application.stop_running()
 
-    application: Any = build_application(settings, make_services(settings),
-                                         on_token_rejected=token_rejected)
-    try:
-        if webhook_url:
-            application.run_webhook(
-                listen=listen, port=port, url_path="telegram", webhook_url=webhook_url,
-                secret_token=secret or settings.webhook_secret or secrets.token_urlsafe(32),
-                allowed_updates=Update.ALL_TYPES,
-            )
-        else:
-            application.run_polling(allowed_updates=Update.ALL_TYPES)
-    except InvalidToken:
-        raise CoopbotError(
-            "Telegram rejected TELEGRAM_BOT_TOKEN: check it with @BotFather (/token)"
-        ) from None
+    application: Any = build_application(settings, services_, on_token_rejected=token_rejected)
+    if webhook_url:
+        application.run_webhook(
+            listen=listen, port=port, url_path="telegram", webhook_url=webhook_url,
+            secret_token=secret or settings.webhook_secret or secrets.token_urlsafe(32),
+            allowed_updates=Update.ALL_TYPES, close_loop=False,
+        )
+    else:
+        application.run_polling(allowed_updates=Update.ALL_TYPES, close_loop=False)
     if rejected:  # non-zero, so that a supervisor restarts the bot or alerts someone
         raise CoopbotError("Telegram rejected TELEGRAM_BOT_TOKEN while the bot ran: check it "
                            "with @BotFather (/token), then start the bot again")

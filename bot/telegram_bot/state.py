@@ -16,7 +16,7 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,36 +28,125 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class StoredAnswer:
-    """An answer kept on the server so buttons can refer to it by a short id."""
+class ShownResult:
+    """What a button needs of one result shown: which article, and what was shown."""
 
-    answer: Answer
+    rank: int
+    article_id: str
+    chunk_id: str
+    score: float
+    highlight: str
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    """An answer kept on the server so buttons can refer to it by a short id.
+
+    `answer` is the full answer while this process has it in memory; after a restart it is
+    None, and what the buttons need comes from the other fields (a page of "More results" is
+    searched again).
+    """
+
+    query: str
     lang: str
     chat_id: int
     created: float
+    answered: bool
+    shown: tuple[ShownResult, ...]
+    answer: Answer | None = None
+
+    @classmethod
+    def of(cls, answer: Answer, lang: str, chat_id: int) -> StoredAnswer:
+        """The stored form of a fresh answer."""
+        shown = tuple(ShownResult(r.rank, r.article_id, r.chunk_id, r.score, r.highlight)
+                      for r in answer.results)
+        return cls(answer.query, lang, chat_id, time.time(), answer.answered, shown, answer)
+
+    def to_json(self) -> str:
+        """The persisted form (everything but the in-memory answer)."""
+        return json.dumps({"query": self.query, "lang": self.lang, "chat_id": self.chat_id,
+                           "created": self.created, "answered": self.answered,
+                           "shown": [asdict(s) for s in self.shown]})
+
+    @classmethod
+    def from_json(cls, text: str) -> StoredAnswer:
+        """Read `to_json`'s output back."""
+        data = json.loads(text)
+        return cls(data["query"], data["lang"], int(data["chat_id"]), float(data["created"]),
+                   bool(data["answered"]), tuple(ShownResult(**s) for s in data["shown"]))
 
 
 class ResultStore:
-    """Answers by short random id, newest kept: callback_data must fit in 64 bytes."""
+    """Answers by short random id: callback_data must fit in 64 bytes.
 
-    def __init__(self, capacity: int = 2000) -> None:
+    The newest `capacity` are kept in memory. With `db` (the bot's state file) every answer is
+    also written there and kept `keep_s` seconds, so that buttons pressed after a restart
+    still work; "expired" then means really gone.
+    """
+
+    _SCHEMA = """CREATE TABLE IF NOT EXISTS answers (
+        key TEXT PRIMARY KEY, created REAL NOT NULL, body TEXT NOT NULL);
+        CREATE INDEX IF NOT EXISTS answers_created ON answers(created);"""
+
+    def __init__(self, capacity: int = 2000, db: sqlite3.Connection | None = None,
+                 keep_s: float = 7 * 24 * 3600.0) -> None:
         self._items: OrderedDict[str, StoredAnswer] = OrderedDict()
         self._capacity = capacity
         self._lock = threading.Lock()
+        self._db, self._keep_s, self._puts = db, keep_s, 0
+        if db is not None:
+            db.executescript(self._SCHEMA)
+            self._forget_old()
 
     def put(self, answer: Answer, lang: str, chat_id: int) -> str:
         """Store an answer; returns its id (8 URL-safe characters)."""
         key = secrets.token_urlsafe(6)
+        stored = StoredAnswer.of(answer, lang, chat_id)
         with self._lock:
-            self._items[key] = StoredAnswer(answer, lang, chat_id, time.time())
-            while len(self._items) > self._capacity:
-                self._items.popitem(last=False)
+            self._remember(key, stored)
+            if self._db is not None:
+                self._persist(key, stored)
         return key
 
     def get(self, key: str) -> StoredAnswer | None:
         """The stored answer, or None when it expired or never existed (forged data)."""
         with self._lock:
-            return self._items.get(key)
+            found = self._items.get(key)
+            if found is not None or self._db is None:
+                return found
+            try:
+                row = self._db.execute("SELECT body FROM answers WHERE key = ? AND created >= ?",
+                                       (key, time.time() - self._keep_s)).fetchone()
+            except sqlite3.Error as exc:
+                log.warning("stored answers cannot be read: %s", exc)
+                return None
+        return StoredAnswer.from_json(row[0]) if row else None
+
+    def refresh(self, key: str, stored: StoredAnswer) -> None:
+        """Keep a re-searched answer in memory under its old id."""
+        with self._lock:
+            self._remember(key, stored)
+
+    def _remember(self, key: str, stored: StoredAnswer) -> None:
+        self._items[key] = stored
+        self._items.move_to_end(key)
+        while len(self._items) > self._capacity:
+            self._items.popitem(last=False)
+
+    def _persist(self, key: str, stored: StoredAnswer) -> None:
+        assert self._db is not None
+        try:
+            self._db.execute("INSERT OR REPLACE INTO answers (key, created, body) "
+                             "VALUES (?, ?, ?)", (key, stored.created, stored.to_json()))
+            self._puts += 1
+            if self._puts % 500 == 0:  # now and then, not on every answer
+                self._forget_old()
+        except sqlite3.Error as exc:  # a full disk, say: the buttons work until a restart
+            log.warning("answer kept in memory only (buttons expire on restart): %s", exc)
+
+    def _forget_old(self) -> None:
+        assert self._db is not None
+        self._db.execute("DELETE FROM answers WHERE created < ?", (time.time() - self._keep_s,))
 
 
 class RateLimiter:
@@ -146,15 +235,15 @@ class FeedbackStore:
         results = [
             {"rank": r.rank, "article_id": r.article_id, "chunk_id": r.chunk_id,
              "score": round(r.score, 4), "highlight": r.highlight}
-            for r in stored.answer.results
+            for r in stored.shown
         ]
         with self._lock, self._db:
             self._db.execute(
                 "INSERT INTO votes (at, vote, question, answered, results, voter) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(voter) DO UPDATE SET "
                 "at = excluded.at, vote = excluded.vote",
-                (datetime.now(UTC).isoformat(timespec="seconds"), vote, stored.answer.query,
-                 int(stored.answer.answered), json.dumps(results), voter),
+                (datetime.now(UTC).isoformat(timespec="seconds"), vote, stored.query,
+                 int(stored.answered), json.dumps(results), voter),
             )
 
     def rows(self) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""The corpus: folders and JSONL collections, fetching, adding, duplicates.
+"""The corpus: folders and JSONL collections, fetching, adding, removing, duplicates.
 
 The one writer of the seeds folder.
 """

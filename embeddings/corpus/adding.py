@@ -5,7 +5,8 @@ url, language) named ``<date>-<slug>.md`` in the seeds folder, so the corpus sta
 readable files that `coopbot index` alone could rebuild. Duplicates are refused before anything
 is written: the same page (canonical URL), the same text, or nearly the same text (MinHash)
 as an indexed article or as another source of the same call. The index is then updated in
-place, which embeds only the new passages.
+place, which embeds only the new passages. Checks, writes and update happen under the index's
+build lock, so two runs adding the same article at once save it once.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from embeddings.corpus.fetch import FetchLimits, check_url, fetch_page
 from embeddings.corpus.sources import is_jsonl
 from embeddings.encoders.base import Encoder, Encoders
 from embeddings.errors import CoopbotError
-from embeddings.index.builder import build_index
+from embeddings.index.builder import build_index, index_lock
 from embeddings.index.lookup import known_articles
 from embeddings.index.report import BuildObserver, BuildReport
 from embeddings.index.summaries import article_summaries
@@ -102,19 +103,24 @@ def add_articles(
     if is_jsonl(cfg.seeds_dir) or cfg.seeds_dir.is_file():
         raise CoopbotError(f"articles are added to a folder, and {cfg.seeds_dir} is a file; "
                            "set COOPBOT_SEEDS_DIR to a folder")
-    with known_articles(cfg.index_dir) as known:
-        outcomes = [_prepare(source, web, cfg, known)
-                    for item in sources for source, web in _expand(item, limits)]
-    written = [o for o in outcomes if o.problem is None]
-    if not written:
-        return AddReport(tuple(outcomes), None)
-    try:
-        report = build_index(cfg, encoders, observer)
-    except BaseException:
-        for outcome in written:  # leave the corpus as the index still describes it
-            assert outcome.path is not None
-            outcome.path.unlink(missing_ok=True)
-        raise
+    # Pages are fetched before the lock is taken: a slow site must not hold up other builds.
+    found = [pair for item in sources for pair in _expand(item, limits)]
+    # The checks, the writes and the build share one hold of the build lock: another `add` of
+    # the same article then waits, and its check finds the article indexed. Checked outside
+    # it, both runs saw an index without it and both saved a file (issue 16, item 6).
+    with index_lock(cfg, observer):
+        with known_articles(cfg.index_dir) as known:
+            outcomes = [_prepare(source, web, cfg, known) for source, web in found]
+        written = [o for o in outcomes if o.problem is None]
+        if not written:
+            return AddReport(tuple(outcomes), None)
+        try:
+            report = build_index(cfg, encoders, observer, locked=True)
+        except BaseException:
+            for outcome in written:  # leave the corpus as the index still describes it
+                assert outcome.path is not None
+                outcome.path.unlink(missing_ok=True)
+            raise
     return AddReport(tuple(_indexed(o, cfg, report) for o in outcomes), report)
 
 

@@ -13,6 +13,8 @@
     manifest  what a build was made from and with
     builder   build_index: compare, remove, prepare, embed, store, commit
     freshness check_freshness: does the index match the corpus and settings?
+    status    what `coopbot status` reports
+    leases    the index a server uses now, closed once replaced and no search holds it
     prepare   chunks and MinHash signatures (worker processes for large builds)
     embedding cache-aware embedding, sentence vectors
     report    BuildObserver, BuildReport

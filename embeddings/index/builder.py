@@ -9,11 +9,12 @@ when the model, chunker or on-disk format changed, or on request.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import shutil
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,6 +50,7 @@ def build_index(
     observer: BuildObserver | None = None,
     *,
     full: bool = False,
+    locked: bool = False,
 ) -> BuildReport:
     """Bring the index up to date with the corpus, embedding only text the cache has not seen.
 
@@ -60,31 +62,54 @@ def build_index(
         encoders: the embedding model, or a primary and a multilingual one.
         observer: progress hooks.
         full: rebuild from nothing (into a new folder) even if an update would do.
+        locked: the caller holds the build lock already (`index_lock`), as `coopbot add` does
+            so that no other build runs between its duplicate checks and this build.
 
     Returns:
         Counts and timings of the build.
     """
     observer = observer or BuildObserver()
     encoders = as_encoders(encoders)
+    with contextlib.nullcontext() if locked else index_lock(cfg, observer):
+        try:
+            return _build(cfg, encoders, observer, full)
+        except (OSError, sqlite3.OperationalError) as exc:
+            raise write_error(cfg.index_dir, exc) from exc
+
+
+@contextlib.contextmanager
+def index_lock(cfg: IndexConfig, observer: BuildObserver | None = None) -> Iterator[None]:
+    """Hold the index's build lock: builds, and whatever else reads the index to decide what
+    to change, run one at a time. Failing to take it (a read-only folder) is an
+    IndexWriteError; errors inside pass through as they are."""
+    stack = contextlib.ExitStack()
     try:
-        with build_lock(cfg.index_dir, observer.waiting_for_lock):
-            started = time.perf_counter()
-            phases = Phases()
-            corpus = _scan(cfg)
-            phases.end("scan")
-            writer, manifest = _writer(cfg, encoders, full)
-            phases.end("open")
-            build = _Build(cfg=cfg, encoders=encoders, observer=observer, writer=writer,
-                           manifest=manifest, corpus=corpus, started=started, phases=phases)
-            try:
-                report = _apply(build)
-            except BaseException:
-                writer.abort()
-                raise
-            prune_builds(cfg.index_dir)
-            return report
-    except (OSError, sqlite3.OperationalError) as exc:
+        stack.enter_context(build_lock(cfg.index_dir,
+                                       observer.waiting_for_lock if observer else None))
+    except OSError as exc:
         raise write_error(cfg.index_dir, exc) from exc
+    with stack:
+        yield
+
+
+def _build(cfg: IndexConfig, encoders: Encoders, observer: BuildObserver,
+           full: bool) -> BuildReport:
+    """The build itself; the caller holds the build lock."""
+    started = time.perf_counter()
+    phases = Phases()
+    corpus = _scan(cfg)
+    phases.end("scan")
+    writer, manifest = _writer(cfg, encoders, full)
+    phases.end("open")
+    build = _Build(cfg=cfg, encoders=encoders, observer=observer, writer=writer,
+                   manifest=manifest, corpus=corpus, started=started, phases=phases)
+    try:
+        report = _apply(build)
+    except BaseException:
+        writer.abort()
+        raise
+    prune_builds(cfg.index_dir)
+    return report
 
 
 # Below this much free space, a failed write is put down to a full disk.

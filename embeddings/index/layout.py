@@ -16,6 +16,10 @@ Two ways to change an index, both crash-safe:
   commits the passages also switches the manifest to those files. A crash before the commit
   leaves the old state (and an orphan file that the next update deletes); after it, the new one.
 
+A reader resolves CURRENT and then opens the build's files; a full rebuild may delete that build
+in between. `on_current_build` then reads the build CURRENT names now, so a reader opens the old
+build or the new one, whole, and a failure is put down to damage only on the build still current.
+
 A process serving the build keeps its open FAISS files (on POSIX an unlinked file lives on until
 closed) and reads passages through SQLite, which shows it the last committed state: passages of
 removed articles simply stop resolving, and `LoadedIndex.changed` tells it to reopen.
@@ -29,8 +33,11 @@ import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
-from embeddings.errors import IndexLockedError, IndexMissingError
+from embeddings.errors import CoopbotError, IndexLockedError, IndexMissingError
+
+T = TypeVar("T")
 
 META = "meta.sqlite"
 CURRENT = "CURRENT"
@@ -41,12 +48,45 @@ TMP_PREFIX = ".tmp-"
 
 def current_build(root: Path) -> Path | None:
     """The build folder CURRENT points to, or None when there is none."""
-    try:
-        name = (root / CURRENT).read_text(encoding="utf-8").strip()
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    build = root / "builds" / name
-    return build if name and build.is_dir() else None
+    tried = None
+    for _ in range(5):  # bounded: rebuilds in a tight loop could keep renaming it
+        try:
+            name = (root / CURRENT).read_text(encoding="utf-8").strip()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        build = root / "builds" / name
+        if name and build.is_dir():
+            return build
+        if name == tried:
+            return None
+        # A full rebuild points CURRENT at its build before deleting the old one: a folder
+        # gone under the name just read means CURRENT names another by now.
+        tried = name
+    return None
+
+
+def on_current_build(root: Path, read: Callable[[Path], T], attempts: int = 5) -> T:
+    """`read(build)` on the current build, again on the next one if a full rebuild deleted
+    it meanwhile.
+
+    A reader resolves CURRENT, then opens the build's files; a rebuild can swap builds and
+    delete the old one in between, and the half-deleted build then reads as damaged. Such a
+    failure is retried on the build CURRENT names now; one on the build still current (truly
+    damaged, or built differently) is raised.
+
+    Raises:
+        IndexMissingError: no build is current.
+        CoopbotError: whatever `read` raised on a build that is still current (or on the last
+            of `attempts` builds).
+    """
+    for attempt in range(1, attempts + 1):
+        build = require_build(root)
+        try:
+            return read(build)
+        except CoopbotError:
+            if attempt == attempts or current_build(root) == build:
+                raise
+    raise AssertionError("unreachable")  # the last attempt returns or raises
 
 
 def require_build(root: Path) -> Path:

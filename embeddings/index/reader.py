@@ -10,6 +10,7 @@ import sqlite3
 import threading
 from collections.abc import Mapping, Sequence
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ import numpy as np
 from embeddings.errors import IndexCorruptError
 from embeddings.index.database import manifest_of, marks, open_readonly, sqlite_errors
 from embeddings.index.keyword import KeywordSearcher
-from embeddings.index.layout import META, current_build, require_build
+from embeddings.index.layout import META, current_build, on_current_build
 from embeddings.index.manifest import Manifest
 from embeddings.index.records import AliasRecord, ArticleRecord, ChunkRecord, StoredUnit
 from embeddings.index.vectors import VectorSpace, read_index
@@ -25,11 +26,15 @@ from embeddings.search.terms import KeywordQuery
 
 _ARTICLE_COLUMNS = "id, title, date, source, byline, place, url, language, file"
 _SPANS_PER_READ = 300  # three parameters each, below SQLite's oldest limit of 999
+_UPDATES_RACED = 3  # in-place updates an opening reader catches up with before it gives up
 
 
 def read_manifest(root: Path) -> Manifest:
     """The manifest of the current build; IndexMissingError if none was built."""
-    build = require_build(root)
+    return on_current_build(root, _manifest_of)
+
+
+def _manifest_of(build: Path) -> Manifest:
     db = open_readonly(build / META)
     try:
         return manifest_of(db, build)
@@ -39,9 +44,12 @@ def read_manifest(root: Path) -> Manifest:
 
 def index_entries(root: Path) -> dict[str, str]:
     """Entry name -> fingerprint of everything the current build has seen."""
-    build = current_build(root)
-    if build is None:
+    if current_build(root) is None:
         return {}
+    return on_current_build(root, _entries_of)
+
+
+def _entries_of(build: Path) -> dict[str, str]:
     db = open_readonly(build / META)
     try:
         with sqlite_errors(build / META):
@@ -72,43 +80,88 @@ def open_space(build: Path, manifest: Manifest, space: str, *, mmap: bool) -> Ve
 def open_index(
     root: Path, *, model: str, chunker: dict[str, float], multilingual_model: str | None = None
 ) -> LoadedIndex:
-    """Open the current build, refusing one built with another model or chunker."""
-    build = require_build(root)
+    """Open the current build, refusing one built with another model or chunker.
+
+    It is the old build or the new one, whole, when a full rebuild swaps builds meanwhile (see
+    `layout.on_current_build`); IndexCorruptError means the current build is damaged.
+    """
+    return on_current_build(root, partial(
+        _open_build, model=model, chunker=chunker, multilingual_model=multilingual_model))
+
+
+def _open_build(
+    build: Path, *, model: str, chunker: dict[str, float], multilingual_model: str | None
+) -> LoadedIndex:
     db = open_readonly(build / META)
     try:
-        manifest = manifest_of(db, build)
-        manifest.check_compatible(
-            model=model, chunker=chunker, where=build, multilingual_model=multilingual_model
-        )
-        return LoadedIndex(build, db, manifest)
+        with sqlite_errors(build / META):
+            # Read before the manifest: a commit from here on then shows as `changed`.
+            version = _data_version(db)
+            manifest = manifest_of(db, build)
+            manifest.check_compatible(
+                model=model, chunker=chunker, where=build, multilingual_model=multilingual_model
+            )
+            return LoadedIndex(build, db, manifest, version=version)
     except BaseException:
         db.close()
         raise
 
 
+def _data_version(db: sqlite3.Connection) -> int:
+    """A number that changes when another connection commits to the database."""
+    return int(db.execute("PRAGMA data_version").fetchone()[0])
+
+
+def _open_spaces(
+    build: Path, db: sqlite3.Connection, manifest: Manifest
+) -> tuple[Manifest, dict[str, VectorSpace]]:
+    """The manifest's vector spaces, memory-mapped, with the manifest that names them.
+
+    An update in place deletes the vector files it replaced once its commit is in, so a
+    manifest read just before may name files that are gone: the manifest committed now names
+    their successors. A missing file that the current manifest still names is damage.
+    """
+    for attempt in range(1, _UPDATES_RACED + 1):
+        try:
+            return manifest, {space: open_space(build, manifest, space, mmap=True)
+                              for space in manifest.vector_files}
+        except IndexCorruptError:
+            newer = manifest_of(db, build)
+            if attempt == _UPDATES_RACED or _files(newer) == _files(manifest):
+                raise
+            manifest = newer
+    raise AssertionError("unreachable")  # the last attempt returns or raises
+
+
+def _files(manifest: Manifest) -> tuple[dict[str, str], dict[str, str]]:
+    return manifest.vector_files, manifest.vector_deltas
+
+
 class LoadedIndex:
     """A build opened for searching: vectors memory-mapped, texts read from SQLite on demand."""
 
-    def __init__(self, build: Path, db: sqlite3.Connection, manifest: Manifest) -> None:
+    def __init__(
+        self, build: Path, db: sqlite3.Connection, manifest: Manifest, *, version: int
+    ) -> None:
+        """Args:
+        build: the build folder.
+        db: a read-only connection to its database (the index owns it from now on).
+        manifest: the manifest read from `db`.
+        version: `PRAGMA data_version` of `db` from before `manifest` was read.
+        """
         self.path = build
-        self.manifest = manifest
-        self.spaces: dict[str, VectorSpace] = {
-            space: open_space(build, manifest, space, mmap=True) for space in manifest.vector_files
-        }
+        self.manifest, self.spaces = _open_spaces(build, db, manifest)
         self._db = db
         self._keyword = KeywordSearcher(self._db)
-        self._version = self._data_version()
+        self._version = version
         # One connection shared by worker threads; sqlite3 objects need the lock for that.
         self._lock = threading.Lock()
-
-    def _data_version(self) -> int:
-        return int(self._db.execute("PRAGMA data_version").fetchone()[0])
 
     def changed(self) -> bool:
         """True once the index changed on disk: this build was updated in place by another
         process, or another build became current. Reopen to see the change."""
         with self._lock:
-            if self._data_version() != self._version:
+            if _data_version(self._db) != self._version:
                 return True
         return current_build(self.path.parent.parent) != self.path
 
@@ -247,9 +300,16 @@ class LoadedIndex:
         }
 
     def close(self) -> None:
-        """Release the SQLite connection."""
+        """Release the SQLite connection and the memory-mapped vector files; the index cannot
+        be used afterwards. Closing twice is harmless.
+
+        A build replaced by a full rebuild is deleted on disk, and its space is freed only
+        once nothing holds its files: waiting for the garbage collector kept several open.
+        """
         with self._lock:
             self._db.close()
+            # Nothing else refers to the FAISS objects: dropping them unmaps their files.
+            self.spaces = {}
 
 
 def _vector(blob: bytes) -> np.ndarray:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 from embeddings.index.database import marks, open_readonly, sqlite_errors
-from embeddings.index.layout import META, require_build
+from embeddings.index.layout import META, on_current_build
 
 
 @dataclass(frozen=True)
@@ -28,20 +30,28 @@ class ArticleSummary:
 def article_summaries(root: Path, ids: Sequence[str] | None = None) -> list[ArticleSummary]:
     """The articles of the current build (all, or those of `ids`), newest first, without
     loading any vectors."""
-    build = require_build(root)
+    return on_current_build(root, partial(_summaries_of, ids=ids))
+
+
+def _summaries_of(build: Path, ids: Sequence[str] | None) -> list[ArticleSummary]:
     db = open_readonly(build / META)
+    try:
+        with sqlite_errors(build / META):
+            return summaries_in(db, ids)
+    finally:
+        db.close()
+
+
+def summaries_in(db: sqlite3.Connection, ids: Sequence[str] | None = None) -> list[ArticleSummary]:
+    """The articles in an open index database (all, or those of `ids`), newest first."""
     where, params = "", list(ids or ())
     if ids is not None:
         where = f"WHERE a.id IN ({marks(len(params))})"
-    try:
-        with sqlite_errors(build / META):
-            rows = db.execute(
-                "SELECT a.id, a.title, a.date, a.source, a.url, a.entry, count(c.row) "
-                f"FROM articles a LEFT JOIN chunks c ON c.article_id = a.id {where} "
-                "GROUP BY a.id ORDER BY a.date IS NULL, a.date DESC, a.id", params
-            ).fetchall()
-    finally:
-        db.close()
+    rows = db.execute(
+        "SELECT a.id, a.title, a.date, a.source, a.url, a.entry, count(c.row) "
+        f"FROM articles a LEFT JOIN chunks c ON c.article_id = a.id {where} "
+        "GROUP BY a.id ORDER BY a.date IS NULL, a.date DESC, a.id", params
+    ).fetchall()
     return [ArticleSummary(r[0], r[1], date.fromisoformat(r[2]) if r[2] else None, *r[3:])
             for r in rows]
 

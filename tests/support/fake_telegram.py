@@ -555,15 +555,16 @@ class FakeTelegram:
 
     # -- lifecycle --------------------------------------------------------------------------
 
-    async def start(self) -> FakeTelegram:
-        """Listen on 127.0.0.1 on a free port; ``url`` is set afterwards."""
+    async def start(self, port: int = 0) -> FakeTelegram:
+        """Listen on 127.0.0.1 on ``port`` (0: a free one); ``url`` is set afterwards."""
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a restart on the same port
+        sock.bind(("127.0.0.1", port))
         self._port = sock.getsockname()[1]
         await web.SockSite(self._runner, sock).start()
         self.url = f"http://127.0.0.1:{self._port}"

@@ -21,11 +21,11 @@ from tests.support.fake_telegram import Call, FakeTelegram
 class Harness:
     """The fake server on a background event loop, driven from synchronous tests."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
-        self.server = self.run(self._start())
+        self.server = self.run(self._start(port))
         self.proc: subprocess.Popen[str] | None = None
         self.log_path: Path | None = None
         """Where the bot's stdout and stderr go (a file: a pipe nobody reads would fill up
@@ -35,8 +35,8 @@ class Harness:
         """Everything the bot has logged so far."""
         return self.log_path.read_text(encoding="utf-8") if self.log_path else ""
 
-    async def _start(self) -> FakeTelegram:
-        return await FakeTelegram().start()
+    async def _start(self, port: int) -> FakeTelegram:
+        return await FakeTelegram().start(port)
 
     def run(self, coro: Any, timeout: float = 60) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
@@ -53,6 +53,24 @@ class Harness:
     def replies(self, chat_id: int) -> list[Call]:
         return [c for c in self.server.calls_to("sendMessage")
                 if c.ok and int(c.params["chat_id"]) == chat_id]
+
+    def start_bot(self, root: Path, *, cli_args: Sequence[str] = (), **env: str) -> None:
+        """Start `coopbot [cli_args] serve` on `root`'s seeds and index, polling this server;
+        its output is appended to `root`/serve.log (a restart keeps the earlier lines)."""
+        self.log_path = root / "serve.log"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", *cli_args, "serve",
+             "--api-base-url", f"{self.server.url}/bot"],
+            cwd=root, stdout=self.log_path.open("a", encoding="utf-8"),
+            stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, "TELEGRAM_BOT_TOKEN": self.server.token, "HF_HUB_OFFLINE": "1",
+                 "COOPBOT_SEEDS_DIR": str(root / "seeds"),
+                 "COOPBOT_INDEX_DIR": str(root / "index"), **env},
+        )
+
+    def polls(self) -> int:
+        """How many getUpdates calls the server has seen (to wait for a restarted bot)."""
+        return len(self.server.calls_to("getUpdates"))
 
     def close(self) -> None:
         self.run(self.server.stop())
@@ -75,21 +93,12 @@ def serving(
     if prepare_seeds is not None:
         prepare_seeds(root / "seeds")
     harness = Harness()
-    harness.log_path = root / "serve.log"
-    harness.proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", *cli_args, "serve",
-         "--api-base-url", f"{harness.server.url}/bot"],
-        cwd=root, stdout=harness.log_path.open("w", encoding="utf-8"),
-        stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "TELEGRAM_BOT_TOKEN": harness.server.token, "HF_HUB_OFFLINE": "1",
-             "COOPBOT_SEEDS_DIR": str(root / "seeds"), "COOPBOT_INDEX_DIR": str(root / "index"),
-             **env},
-    )
+    harness.start_bot(root, cli_args=cli_args, **env)
     harness.seeds = root / "seeds"  # type: ignore[attr-defined]
     try:
         harness.wait_for("getUpdates", timeout=180)
         yield harness
     finally:
-        if harness.proc.poll() is None:
+        if harness.proc is not None and harness.proc.poll() is None:
             harness.proc.kill()
         harness.close()

@@ -1,0 +1,47 @@
+"""What `coopbot status` reports: what the index holds, how it was built, and whether it is
+fresh, read without loading any vectors or models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from embeddings.config import IndexConfig
+from embeddings.index.freshness import check_freshness
+from embeddings.index.layout import current_build
+from embeddings.index.summaries import article_date_range
+from embeddings.index.vectors import kind_of_file
+
+
+def status_of(cfg: IndexConfig, model: str, multilingual_model: str | None) -> dict[str, Any]:
+    """The status as `coopbot status --json` prints it.
+
+    Nothing is loaded but the manifest and the corpus's fingerprints.
+
+    Args:
+        cfg: the index settings.
+        model: the configured primary model's name.
+        multilingual_model: the configured multilingual model's name, if any.
+    """
+    freshness = check_freshness(cfg, model, multilingual_model)
+    manifest = freshness.manifest
+    if manifest is None:
+        return {"built": False, "index_dir": str(cfg.index_dir),
+                "reason": freshness.reasons[0]}
+    build_dir = current_build(cfg.index_dir)
+    dates = article_date_range(build_dir) if build_dir else None
+    return {
+        "built": True, "index_dir": str(cfg.index_dir),
+        "build": build_dir.name if build_dir else None,
+        "built_at": manifest.built_at, "build_seconds": manifest.build_seconds,
+        "model": manifest.model, "dimension": manifest.dimension,
+        "multilingual_model": manifest.multilingual_model,
+        "max_tokens": manifest.max_tokens, "chunker": manifest.chunker,
+        "articles": manifest.article_count, "chunks": manifest.chunk_count,
+        "date_range": [d.isoformat() for d in dates] if dates else None,
+        "skipped": manifest.skipped, "source": manifest.source,
+        "updated_at": manifest.updated_at,
+        "vector_index": {space: kind_of_file(build_dir / name) if build_dir else None
+                         for space, name in manifest.vector_files.items()},
+        "fresh": freshness.fresh, "changes": list(freshness.reasons),
+        "coopbot_version": manifest.coopbot_version,
+    }
