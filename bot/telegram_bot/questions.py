@@ -16,7 +16,6 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatAction, ParseMode
-from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.telegram_bot import render
@@ -28,6 +27,7 @@ from bot.telegram_bot.context import (
     services,
 )
 from bot.telegram_bot.texts import t
+from bot.telegram_bot.typing_status import typing_while
 
 if TYPE_CHECKING:
     from embeddings.answers import Answer
@@ -53,13 +53,10 @@ async def answer_question(
         return
     if await limited(update, context):
         return
-    try:
-        await message.chat.send_action(ChatAction.TYPING)
-    except TelegramError as exc:  # "typing…" is a courtesy: the answer matters, not it
-        log.info("typing action not sent: %s", exc)
     library = services(context).library
     started = time.perf_counter()
-    answer = await asyncio.to_thread(library.search, question, MAX_RESULTS)
+    answer = await typing_while(asyncio.to_thread(library.search, question, MAX_RESULTS),
+                                lambda: message.chat.send_action(ChatAction.TYPING))
     _log_question(update, answer, time.perf_counter() - started)
     key = services(context).results.put(answer, lang, message.chat_id)
     await message.reply_text(
