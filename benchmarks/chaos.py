@@ -6,14 +6,16 @@ update. No question may be lost and none answered twice.
 
 The real bot runs as a subprocess (`coopbot serve`) long-polling tests/support/fake_telegram.py's
 server on 127.0.0.1. Each user has a private chat and asks its questions one after another,
-waiting for each reply. Meanwhile, at moments drawn at random (`--seed`; printed) among the
-answers: the bot is killed with SIGKILL and started again, `--kills` times; it gets two
-SIGTERMs 0.3 s apart once, and is started again; and an update PTB cannot read (a chat
-without its type) and a poll as an older Bot API server writes it are pushed among the
-questions.
+waiting for each reply. Meanwhile, at moments drawn at random (`--seed`; printed): once the
+users have had a random number of answers, then after a random delay of up to 2 s (so that a
+fault does not always land just after an answer), the bot is killed with SIGKILL and
+started again, `--kills` times; it gets two SIGTERMs 0.3 s apart once, and is started again;
+and an update PTB cannot read (a chat without its type) and a poll as an older Bot API
+server writes it are pushed among the questions.
 
-Counted per chat from what the server recorded, after a grace period: answered, lost (fewer
-replies than questions), duplicated (more). Telegram has no idempotent send, so one reply can
+Counted per question from what the server recorded, after a grace period (each answer quotes
+its question, and a chat's questions are distinct): answered, lost (no answer), duplicated
+(more than one). Telegram has no idempotent send, so one reply can
 be repeated by a replay: one the server had received but whose confirmation the bot had not
 yet written when it was killed. Right after each kill, before the restart, the inbox file
 says exactly which: a question still pending there whose reply the server already has. Those
@@ -26,11 +28,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import html
 import json
 import logging
 import os
 import platform
 import random
+import re
 import shutil
 import signal
 import sqlite3
@@ -46,9 +50,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import REPO, RESULTS  # noqa: E402
 from benchmarks.telegram_latency import (  # noqa: E402
     QUESTIONS,
+    READY_TIMEOUT,
     language_of,
     start_bot,
-    wait_ready,
 )
 from bot.telegram_bot.serve import STATE_DB  # noqa: E402
 from bot.telegram_bot.texts import t  # noqa: E402
@@ -57,6 +61,7 @@ from tests.support.fake_telegram import Call, FakeTelegram  # noqa: E402
 WORKDIR = RESULTS / "chaos"
 CHAT_BASE = 700_000
 APOLOGIES = {t("error_apology", "en"), t("error_apology", "vi")}
+QUOTED = re.compile(r"❓ <i>(.*?)</i>")
 REPLY_TIMEOUT_S = 300.0  # a reply may wait for a restart, and the restart for the CPU
 GRACE_S = 3.0
 
@@ -65,58 +70,69 @@ class Chaos:
     """The users, the faults, and what the server saw."""
 
     def __init__(self, server: FakeTelegram, root: Path, env: dict[str, str],
-                 total: int, faults: list[tuple[int, str]]) -> None:
+                 total: int, faults: list[tuple[int, float, str]]) -> None:
         self.server, self.root, self.env, self.total = server, root, env, total
-        self.faults = faults  # (answers so far, fault), in order
+        self.faults = faults  # (answers so far, then seconds, fault), in order
         self.answered = 0
         self.timeouts = 0
         self.events: list[dict[str, Any]] = []
-        self.in_flight: Counter[int] = Counter()  # chat -> replies in flight at kills
-        self.asked: dict[tuple[int, int], int] = {}  # (chat, message id) -> question's index
+        self.asked: dict[tuple[int, int], str] = {}  # (chat, message id) -> question
+        self.replies: Counter[tuple[int, str]] = Counter()  # (chat, question) -> replies
+        self.in_flight: Counter[tuple[int, str]] = Counter()  # replies in flight at kills
+        self.apologies = 0  # "Sorry, something went wrong" instead of an answer
         self.progress = asyncio.Event()
         self.proc: asyncio.subprocess.Process | None = None
         self.log = (WORKDIR / "bot.log").open("wb")
         self.verbose = False
-        self.apologies = 0  # "Sorry, something went wrong" instead of an answer
-        self.counts: Counter[int] = Counter()  # ok sendMessage calls per chat
         self._record = server._record  # benchmark-only: count replies as the server records
         server._record = self._count  # type: ignore[method-assign]
 
     def _count(self, call: Call) -> None:
+        """Each answer quotes its question first ("❓ <i>question</i>"): a reply is matched
+        to the question it answers, so a repeated answer is never taken for the next one."""
         self._record(call)
-        if call.method == "sendMessage" and call.ok:
-            self.counts[int(call.params["chat_id"])] += 1
-            if str(call.params.get("text")) in APOLOGIES:
-                self.apologies += 1
-
-    def replies(self, chat_id: int) -> int:
-        return self.counts[chat_id]
+        if call.method != "sendMessage" or not call.ok:
+            return
+        text = str(call.params.get("text"))
+        quoted = QUOTED.match(text)
+        if quoted:
+            self.replies[int(call.params["chat_id"]), html.unescape(quoted[1])] += 1
+        elif text in APOLOGIES:
+            self.apologies += 1
 
     async def user(self, chat_id: int, questions: list[str]) -> None:
-        for n, question in enumerate(questions):
+        for question in questions:
             pushed = self.server.push_message(question, chat_id=chat_id, user_id=chat_id,
                                               language_code=language_of(question))
-            self.asked[chat_id, int(pushed["message_id"])] = n
+            self.asked[chat_id, int(pushed["message_id"])] = question
             deadline = time.monotonic() + REPLY_TIMEOUT_S
-            while self.replies(chat_id) <= n:
+            while not self.replies[chat_id, question]:
                 if time.monotonic() > deadline:
                     self.timeouts += 1
-                    return  # later questions would be misattributed: counted as lost
+                    break  # lost (or very late): counted from the server at the end
                 await asyncio.sleep(0.02)
             self.answered += 1
             self.progress.set()
 
     async def start(self) -> None:
+        """Start the bot; return once it polls (a restart's first getUpdates)."""
+        polls = len(self.server.calls_to("getUpdates"))
         self.proc = await start_bot(self.server, self.root, self.env, self.log,
                                     ["-v"] if self.verbose else [])
-        await wait_ready(self.server, self.proc)
+        async with asyncio.timeout(READY_TIMEOUT):
+            while len(self.server.calls_to("getUpdates")) <= polls:
+                if self.proc.returncode is not None:
+                    raise RuntimeError(f"the bot exited with status {self.proc.returncode}; "
+                                       f"see {WORKDIR / 'bot.log'}")
+                await asyncio.sleep(0.05)
 
     async def director(self) -> None:
         """Apply each fault once the users have had that many answers."""
-        for at, fault in self.faults:
+        for at, delay, fault in self.faults:
             while self.answered < at:
                 self.progress.clear()
                 await self.progress.wait()
+            await asyncio.sleep(delay)
             assert self.proc is not None
             t0 = time.perf_counter()
             event: dict[str, Any] = {"fault": fault, "after_answers": self.answered}
@@ -140,8 +156,8 @@ class Chaos:
             self.events.append(event)
 
     def note_in_flight(self) -> None:
-        """After a kill: the chats whose current question is pending in the inbox although
-        the server already has its reply (see the module docstring)."""
+        """After a kill: the questions still pending in the inbox although the server
+        already has their answer (see the module docstring)."""
         db = sqlite3.connect(f"file:{self.root / 'index' / STATE_DB}?mode=ro", uri=True)
         try:
             rows = db.execute("SELECT body FROM inbox WHERE state = 'pending'").fetchall()
@@ -150,23 +166,20 @@ class Chaos:
         for (body,) in rows:
             message = json.loads(body).get("message") or {}
             chat = int((message.get("chat") or {}).get("id", 0))
-            n = self.asked.get((chat, int(message.get("message_id", 0))))
-            if n is not None and self.replies(chat) > n:  # its reply is already there
-                self.in_flight[chat] += 1
+            question = self.asked.get((chat, int(message.get("message_id", 0))))
+            if question is not None and self.replies[chat, question]:
+                self.in_flight[chat, question] += 1
 
-    def tally(self, chats: Sequence[int], per_chat: int) -> dict[str, Any]:
-        counts = self.counts
-        lost = sum(max(0, per_chat - counts[chat]) for chat in chats)
-        duplicated = sum(max(0, counts[chat] - per_chat) for chat in chats)
-        explained = sum(min(max(0, counts[chat] - per_chat), self.in_flight[chat])
-                        for chat in chats)
-        return {"asked": len(chats) * per_chat, "answered": sum(min(per_chat, counts[c])
-                                                               for c in chats),
-                "lost": lost, "duplicated": duplicated,
+    def tally(self, plan: dict[int, list[str]]) -> dict[str, Any]:
+        asked = [(chat, q) for chat, questions in plan.items() for q in questions]
+        extra = {key: self.replies[key] - 1 for key in asked if self.replies[key] > 1}
+        return {"asked": len(asked), "answered": sum(1 for key in asked if self.replies[key]),
+                "lost": sum(1 for key in asked if not self.replies[key]),
+                "duplicated": sum(extra.values()),
                 "in_flight_at_kill": sum(self.in_flight.values()),
-                "duplicated_in_flight": explained,
-                "timeouts": self.timeouts, "apologies": self.apologies,
-                "short_chats": {chat: counts[chat] for chat in chats if counts[chat] < per_chat}}
+                "duplicated_in_flight": sum(min(n, self.in_flight[key])
+                                            for key, n in extra.items()),
+                "timeouts": self.timeouts, "apologies": self.apologies}
 
 
 def _poison_chat() -> dict[str, Any]:
@@ -182,13 +195,16 @@ def _old_poll() -> dict[str, Any]:
                      "is_closed": False}}
 
 
-def plan_faults(rng: random.Random, total: int, kills: int) -> list[tuple[int, str]]:
-    """Distinct moments (answers so far) between 5% and 95% of the run, one per fault."""
+def plan_faults(rng: random.Random, total: int,
+                kills: int) -> list[tuple[int, float, str]]:
+    """One (answers so far, then a delay in seconds, fault) per fault: distinct answer counts
+    between 5% and 95% of the run, delays up to 2 s."""
     faults = ["sigkill"] * kills + ["double-sigterm", "unreadable"]
     moments = sorted(rng.sample(range(max(1, total // 20), max(2, total * 19 // 20)),
                                 len(faults)))
     rng.shuffle(faults)
-    return list(zip(moments, faults, strict=True))
+    return [(at, round(rng.uniform(0.0, 2.0), 3), fault)
+            for at, fault in zip(moments, faults, strict=True)]
 
 
 async def run(args: argparse.Namespace, root: Path, env: dict[str, str]) -> dict[str, Any]:
@@ -197,9 +213,9 @@ async def run(args: argparse.Namespace, root: Path, env: dict[str, str]) -> dict
     total = args.users * args.questions
     chaos = Chaos(server, root, env, total, plan_faults(rng, total, args.kills))
     chaos.verbose = args.verbose
-    plan = [[QUESTIONS[(u + i) % len(QUESTIONS)] for i in range(args.questions)]
-            for u in range(args.users)]
-    chats = [CHAT_BASE + u for u in range(args.users)]
+    # Distinct questions within a chat, so that each answer says which question it answers.
+    plan = {CHAT_BASE + u: [QUESTIONS[(u + i) % len(QUESTIONS)] for i in range(args.questions)]
+            for u in range(args.users)}
     out: dict[str, Any] = {"users": args.users, "questions_per_user": args.questions,
                            "seed": args.seed, "planned": chaos.faults}
     try:
@@ -207,11 +223,11 @@ async def run(args: argparse.Namespace, root: Path, env: dict[str, str]) -> dict
         t0 = time.perf_counter()
         async with asyncio.timeout(args.deadline):
             director = asyncio.create_task(chaos.director())
-            await asyncio.gather(*(chaos.user(c, q) for c, q in zip(chats, plan, strict=True)))
+            await asyncio.gather(*(chaos.user(chat, q) for chat, q in plan.items()))
             await director
             await asyncio.sleep(GRACE_S)
         out["wall_s"] = round(time.perf_counter() - t0, 1)
-        out.update(chaos.tally(chats, args.questions))
+        out.update(chaos.tally(plan))
     finally:
         out["events"] = chaos.events
         if chaos.proc is not None and chaos.proc.returncode is None:
@@ -242,6 +258,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.questions = args.questions or (6 if args.quick else 20)
     args.kills = args.kills if args.kills is not None else (2 if args.quick else 5)
     args.deadline = args.deadline or (900.0 if args.quick else 3600.0)
+    if args.questions > len(QUESTIONS):
+        parser.error(f"--questions: at most {len(QUESTIONS)} (distinct questions per chat)")
     # The bot's seeds, index and inbox stay in WORKDIR after the run, for a post-mortem.
     root = WORKDIR / "run"
     shutil.rmtree(root, ignore_errors=True)

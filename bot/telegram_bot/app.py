@@ -131,9 +131,11 @@ def build_application(
         .base_file_url(base.removesuffix("/bot") + "/file/bot")
         .concurrent_updates(DurableProcessor(inbox) if inbox else True)
         .post_init(_post_init)
-        # PTB's own getUpdates request has one connection; this one keeps that default.
+        # Two connections, not PTB's one: at shutdown PTB makes one more getUpdates call (to
+        # confirm what it fetched), which otherwise waits for the cancelled long poll's
+        # connection and fails with a pool timeout and a traceback.
         .get_updates_request(WatchedPolling(on_token_rejected, intake.screen,
-                                            connection_pool_size=1))
+                                            connection_pool_size=2))
     )
     # PTB's default pool for the bot's own calls is 256 connections; this one keeps it.
     builder = builder.request(ReplyRequest(inbox, connection_pool_size=256))
