@@ -12,8 +12,15 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Update,
+)
 from telegram.constants import ParseMode
+from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -40,7 +47,7 @@ from bot.telegram_bot.intake import DurableProcessor, Intake, ReplyRequest, repl
 from bot.telegram_bot.lifecycle import finish_on_sigterm
 from bot.telegram_bot.polling import WatchedPolling
 from bot.telegram_bot.questions import ask_command, group_text, inline_query, private_text
-from bot.telegram_bot.texts import COMMANDS, t
+from bot.telegram_bot.texts import ADMIN_COMMANDS, COMMANDS, t
 
 log = logging.getLogger(__name__)
 
@@ -93,14 +100,37 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Register the command list in English (default) and Vietnamese, then queue the
     questions an earlier run stored but did not answer (before polling starts)."""
-    for lang, code in (("en", None), ("vi", "vi")):
-        commands = [BotCommand(name, t(f"cmd_{name}", lang)) for name in COMMANDS]
-        await application.bot.set_my_commands(commands, language_code=code)
+    await _register_commands(application)
     finish_on_sigterm(application.bot_data["intake"].stop_taking)
     found = services_of(application)
     if found.inbox is not None:
         for update in replay(found.inbox, found.settings.replay_max_age, application.bot):
             application.update_queue.put_nowait(update)
+
+
+async def _register_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Everyone's menu in English (default) and Vietnamese; the admins' private chats also
+    list /add and /reindex, which would only be refused to anyone else."""
+    admins = sorted(services_of(application).settings.admin_ids)
+    for lang, code in (("en", None), ("vi", "vi")):
+        menu = [BotCommand(name, t(f"cmd_{name}", lang)) for name in COMMANDS]
+        await application.bot.set_my_commands(menu, language_code=code)
+        admin_menu = menu + [BotCommand(name, t(f"cmd_{name}", lang)) for name in ADMIN_COMMANDS]
+        for admin in admins:
+            try:
+                await application.bot.set_my_commands(
+                    admin_menu, scope=BotCommandScopeChat(admin), language_code=code)
+            except TelegramError as exc:  # an admin who never opened a chat with the bot
+                log.warning("admin %d's command menu not set: %s", admin, exc)
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A command the bot does not have, in a private chat: say so, and where to look."""
+    message = update.effective_message
+    if message is None or not message.text:
+        return
+    command = message.text.split()[0].split("@")[0][:40]
+    await message.reply_text(t("unknown_command", lang_of(update), command=command))
 
 
 def services_of(application: Application[Any, Any, Any, Any, Any, Any]) -> BotServices:
@@ -158,5 +188,9 @@ def build_application(
     text = new & filters.TEXT & ~filters.COMMAND
     application.add_handler(MessageHandler(filters.ChatType.PRIVATE & text, private_text))
     application.add_handler(MessageHandler(filters.ChatType.GROUPS & text, group_text))
+    # Last: any command no handler above took. Only in private chats, where it is meant for
+    # this bot; in a group it may be another bot's.
+    application.add_handler(MessageHandler(
+        new & filters.COMMAND & filters.ChatType.PRIVATE, unknown_command))
     application.add_error_handler(on_error)
     return application

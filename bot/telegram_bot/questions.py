@@ -12,6 +12,7 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InlineQueryResultArticle,
+    InlineQueryResultsButton,
     InputTextMessageContent,
     Update,
 )
@@ -96,10 +97,32 @@ def answer_keyboard(key: str, answer: Any, page: int, lang: str) -> InlineKeyboa
     return InlineKeyboardMarkup(rows)
 
 
+GREETINGS = frozenset({
+    "hi", "hello", "hey", "hallo", "good morning", "good afternoon", "good evening", "thanks",
+    "thank you", "ok", "okay", "start", "xin chào", "chào", "chào bạn", "chào bot", "alo",
+    "cảm ơn", "cám ơn", "cảm ơn nhiều", "cám ơn nhiều", "thanks a lot", "many thanks",
+    "xin chao", "chao", "cam on",
+})
+"""Whole messages that greet or thank rather than ask (en and vi, with and without
+diacritics): answered with a greeting, not with "no passage answers this"."""
+
+
+def is_greeting(text: str) -> bool:
+    """True when the whole message is a greeting or thanks, punctuation and emoji aside."""
+    words = re.sub(r"[^\w\s]", " ", text.casefold()).split()
+    return 0 < len(words) <= 3 and " ".join(words) in GREETINGS
+
+
 async def private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Any text in a private chat is a question."""
-    if update.effective_message and update.effective_message.text:
-        await answer_question(update, context, update.effective_message.text)
+    """Any text in a private chat is a question, or a greeting."""
+    message = update.effective_message
+    if message is None or not message.text:
+        return
+    if is_greeting(message.text):
+        count = services(context).library.article_count()
+        await message.reply_text(t("greeting", lang_of(update), articles=count))
+        return
+    await answer_question(update, context, message.text)
 
 
 async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -146,4 +169,8 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         )
         for r in answer.answers
     ]
+    if not results:  # said above the empty list; pressing it opens a chat with the bot
+        await query.answer([], cache_time=0, is_personal=True, button=InlineQueryResultsButton(
+            text=t("inline_no_results", lang), start_parameter="no_answer"))
+        return
     await query.answer(results, cache_time=0, is_personal=True)

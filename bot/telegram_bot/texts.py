@@ -7,8 +7,10 @@ in both modes. Values are inserted as given: callers escape user and article tex
 
 from __future__ import annotations
 
-COMMANDS = ("start", "help", "ask", "articles", "article", "about", "add", "reindex")
-"""The commands registered with setMyCommands, in menu order (their texts are ``cmd_*``)."""
+COMMANDS = ("start", "help", "ask", "articles", "article", "about")
+"""Everyone's command menu (setMyCommands), in order; their texts are ``cmd_*``."""
+ADMIN_COMMANDS = ("add", "reindex")
+"""Added to the menu in the admins' private chats only."""
 
 EN: dict[str, str] = {
     "start": (
@@ -38,7 +40,6 @@ EN: dict[str, str] = {
         "No passage in the indexed articles answers this. "
         "Try other words, or see /articles for what I know."
     ),
-    "closest_hint": "Closest passages, probably not relevant:",
     "more_results": "More results",
     "full_article": "Full article",
     "feedback_up": "👍",
@@ -71,8 +72,6 @@ EN: dict[str, str] = {
     "searched_instead": "Searched for {pairs}.",
     "correction_pair": "“{searched}” instead of “{typed}”",
     "results_page": "Results {first}–{last} of {total}",
-    "source_label": "Source",
-    "date_label": "Date",
     "no_date": "no date",
     "byline": "By {name}",
     "feedback_not_stored": "Thank you! Your vote could not be saved just now.",
@@ -82,6 +81,11 @@ EN: dict[str, str] = {
     "missing_or": " or ",
     "original_link": "Original article",
     "inline_no_results": "No passage answers this",
+    "unknown_command": "I don't know the command {command}. /help lists what I can do.",
+    "greeting": (
+        "Hello! Ask me anything about the {articles} indexed articles on security and "
+        "law-enforcement cooperation, in English or Vietnamese. /help shows how."
+    ),
     "cmd_start": "Introduction and examples",
     "cmd_help": "How to ask, and the commands",
     "cmd_ask": "Ask a question (in groups)",
@@ -133,7 +137,6 @@ VI: dict[str, str] = {
         "Không có đoạn nào trong các bài báo đã lập chỉ mục trả lời được câu hỏi này. "
         "Hãy thử diễn đạt khác, hoặc xem /articles để biết tôi có những bài nào."
     ),
-    "closest_hint": "Các đoạn gần nhất, có lẽ không liên quan:",
     "more_results": "Thêm kết quả",
     "full_article": "Đọc toàn bài",
     "feedback_up": "👍",
@@ -170,8 +173,6 @@ VI: dict[str, str] = {
     "searched_instead": "Đã tìm {pairs}.",
     "correction_pair": "“{searched}” thay cho “{typed}”",
     "results_page": "Kết quả {first}–{last} trên {total}",
-    "source_label": "Nguồn",
-    "date_label": "Ngày",
     "no_date": "không rõ ngày",
     "byline": "Tác giả: {name}",
     "feedback_not_stored": "Cảm ơn bạn! Hiện chưa lưu được phiếu đánh giá của bạn.",
@@ -181,6 +182,11 @@ VI: dict[str, str] = {
     "missing_or": " hay ",
     "original_link": "Bài gốc",
     "inline_no_results": "Không có đoạn nào trả lời câu hỏi này",
+    "unknown_command": "Tôi không hiểu lệnh {command}. Gõ /help để xem các lệnh.",
+    "greeting": (
+        "Xin chào! Bạn có thể hỏi tôi về {articles} bài báo về hợp tác an ninh và thực thi "
+        "pháp luật, bằng tiếng Việt hoặc tiếng Anh. Gõ /help để xem hướng dẫn."
+    ),
     "cmd_start": "Giới thiệu và ví dụ",
     "cmd_help": "Cách đặt câu hỏi và các lệnh",
     "cmd_ask": "Đặt câu hỏi (trong nhóm)",

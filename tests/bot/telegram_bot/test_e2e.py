@@ -156,6 +156,36 @@ def test_inline_query_offers_cited_excerpts(bot: Harness) -> None:
     assert call.ok and 1 <= len(call.params["results"]) <= 10
 
 
+def test_an_inline_query_with_no_answer_says_so(bot: Harness) -> None:
+    query_id = bot.call(bot.server.push_inline, "What is the weather in Hanoi tomorrow?",
+                        user_id=111)
+    call = bot.wait_for("answerInlineQuery",
+                        lambda c: c.params["inline_query_id"] == query_id)[-1]
+    assert call.ok and call.params["results"] == []
+    assert call.params["button"]["text"] == "No passage answers this"
+
+
+def test_admin_commands_are_only_in_the_admins_menu(bot: Harness) -> None:
+    import json
+
+    commands = bot.server.commands
+    default = [c["command"] for c in commands[json.dumps({"type": "default"}), ""]]
+    admin_scope = json.dumps({"chat_id": ADMIN, "type": "chat"}, sort_keys=True)
+    admin = [c["command"] for c in commands[admin_scope, "vi"]]
+    assert "reindex" not in default and "add" not in default and "ask" in default
+    assert {"reindex", "add", "ask"} <= set(admin)
+
+
+def test_greetings_and_unknown_commands_get_a_helpful_reply(bot: Harness) -> None:
+    hello = str(_ask(bot, "Hi!", chat_id=112, user_id=112).params["text"])
+    assert "Hello" in hello and "No passage" not in hello
+    chao = str(_ask(bot, "xin chào", chat_id=113, user_id=113, language_code="vi")
+               .params["text"])
+    assert "Xin chào" in chao
+    unknown = str(_ask(bot, "/weather Hanoi", chat_id=112, user_id=112).params["text"])
+    assert "/weather" in unknown and "/help" in unknown
+
+
 def test_reindex_admin_only_then_new_article_is_answerable(bot: Harness) -> None:
     refused = _ask(bot, "/reindex", chat_id=107, user_id=107)
     assert "not allowed" in refused.params["text"].lower()
