@@ -6,6 +6,7 @@ Pure functions from results to Telegram HTML strings (primitives in `bot.telegra
 from __future__ import annotations
 
 import math
+import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from datetime import date
@@ -23,7 +24,7 @@ from bot.telegram_bot.html import (
     split_message,
     utf16_len,
 )
-from bot.telegram_bot.texts import t
+from bot.telegram_bot.texts import language, t
 
 if TYPE_CHECKING:
     from embeddings.answers import Answer, Result
@@ -151,7 +152,7 @@ def citation(result: Result, lang: str) -> str:
     title = escape(shorten(result.title, TITLE_CHARS)) or escape(result.article_id) or "—"
     if url := safe_url(result.url):
         title = f'<a href="{url}">{title}</a>'
-    parts = [f"<i>{title}</i>", result.date.isoformat() if result.date else t("no_date", lang)]
+    parts = [f"<i>{title}</i>", day(result.date, lang)]
     if source := escape(shorten(result.source or "", TITLE_CHARS)):
         parts.append(source)
     if byline := escape(shorten(result.byline or "", TITLE_CHARS)):
@@ -192,8 +193,8 @@ def title_list(results: Sequence[Result], lang: str, header: str) -> str:
         return ""
     lines = [f"<i>{t(header, lang)}</i>"]
     for r in results:
-        day = r.date.isoformat() if r.date else t("no_date", lang)
-        lines.append(f"• {escape(shorten(r.title, 150)) or escape(r.article_id)} — {day}")
+        day_text = day(r.date, lang)
+        lines.append(f"• {escape(shorten(r.title, 150)) or escape(r.article_id)} — {day_text}")
     return "\n".join(lines)
 
 
@@ -203,6 +204,26 @@ def missing_note(answer: Answer, lang: str, articles: int | None) -> str:
         return ""
     terms = t("missing_or", lang).join(f"“{escape(shorten(m, 60))}”" for m in answer.missing[:3])
     return t("missing", lang, count=articles, terms=terms)
+
+
+def day(when: date | None, lang: str) -> str:
+    """A date as readers of `lang` write it: 25/08/2023 in Vietnamese, 2023-08-25 otherwise."""
+    if when is None:
+        return t("no_date", lang)
+    return when.strftime("%d/%m/%Y") if language(lang) == "vi" else when.isoformat()
+
+
+_VIETNAMESE_LETTERS = re.compile(
+    "[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]", re.IGNORECASE)
+
+
+def language_note(results: Sequence[Result], lang: str) -> str:
+    """Says that the excerpts are quoted in the other language, when they all are."""
+    vietnamese = [bool(_VIETNAMESE_LETTERS.search(r.excerpt)) for r in results]
+    if not results or any(vietnamese) != all(vietnamese):
+        return ""
+    other = not vietnamese[0] if language(lang) == "vi" else vietnamese[0]
+    return f"<i>{t('other_language_excerpts', lang)}</i>" if other else ""
 
 
 def _answer_head(answer: Answer, lang: str, show_query: bool) -> str:
@@ -252,11 +273,12 @@ def render_answer(
     foot = ""
     if len(entries) > per_page:
         foot = t("results_page", lang, first=first + 1, last=first + len(shown), total=len(entries))
+    note = language_note(shown, lang)
     each = min(EXCERPT_BUDGET, budget // len(shown))
     while True:
         blocks = [render_result(r, lang, budget=each, number=first + i + 1)
                   for i, r in enumerate(shown)]
-        text = "\n\n".join(filter(None, (head, *blocks, related, foot)))
+        text = "\n\n".join(filter(None, (head, note, *blocks, related, foot)))
         if utf16_len(text) <= budget or each <= MIN_EXCERPT_BUDGET:
             return fit(text, budget)
         each = max(MIN_EXCERPT_BUDGET, each * 3 // 4)
@@ -282,7 +304,7 @@ def inline_description(result: Result, limit: int = INLINE_DESCRIPTION) -> str:
 
 def render_article(article: ArticleLike, paragraphs: Sequence[str], lang: str) -> list[str]:
     """A full article as messages: bold title, metadata line, link, then its paragraphs."""
-    meta = [article.date.isoformat() if article.date else t("no_date", lang)]
+    meta = [day(article.date, lang)]
     meta += [escape(shorten(v, TITLE_CHARS)) for v in (article.source, article.place) if v]
     if byline := shorten(getattr(article, "byline", None) or "", TITLE_CHARS):
         meta.append(t("byline", lang, name=escape(byline)))
@@ -307,8 +329,8 @@ def render_article_list(
     """
     lines = [f"<b>{t('articles_header', lang, page=page, pages=max(pages, 1))}</b>"]
     for number, title, when in items:
-        day = when.isoformat() if when else t("no_date", lang)
-        lines.append(f"{number}. {escape(shorten(title, 150))} — {day}")
+        day_text = day(when, lang)
+        lines.append(f"{number}. {escape(shorten(title, 150))} — {day_text}")
     return fit("\n".join(lines) + "\n\n" + t("article_usage", lang))
 
 
@@ -327,8 +349,8 @@ def render_start(
     lang: str, *, articles: int, first: date | None, last: date | None, examples: Sequence[str]
 ) -> str:
     """The /start greeting: what the bot knows, how to ask, and example questions."""
-    first_day = first.isoformat() if first else t("no_date", lang)
-    last_day = last.isoformat() if last else t("no_date", lang)
+    first_day = day(first, lang)
+    last_day = day(last, lang)
     lines = [t("start", lang, articles=articles, first=first_day, last=last_day)]
     lines += [f"• <i>{escape(shorten(e, QUESTION_CHARS))}</i>" for e in examples if e.strip()]
     return fit("\n".join(lines))

@@ -82,6 +82,9 @@ EN: dict[str, str] = {
     "original_link": "Original article",
     "inline_no_results": "No passage answers this",
     "unknown_command": "I don't know the command {command}. /help lists what I can do.",
+    "other_language_excerpts": (
+        "The excerpts below are quoted in Vietnamese, as the articles were written."
+    ),
     "greeting": (
         "Hello! Ask me anything about the {articles} indexed articles on security and "
         "law-enforcement cooperation, in English or Vietnamese. /help shows how."
@@ -111,7 +114,7 @@ EN: dict[str, str] = {
 VI: dict[str, str] = {
     "start": (
         "Xin chào! Tôi trả lời câu hỏi về tin tức hợp tác an ninh bằng cách trích dẫn "
-        "các bài báo đã được lập chỉ mục.\n\n"
+        "các bài báo tôi đang lưu giữ.\n\n"
         "Tôi có {articles} bài báo, từ {first} đến {last}. Hãy hỏi bằng tiếng Việt hoặc "
         "tiếng Anh: tôi sẽ trả lời bằng các đoạn trích liên quan, kèm tiêu đề, ngày "
         "và nguồn của bài.\n\n"
@@ -126,15 +129,15 @@ VI: dict[str, str] = {
         "/start – giới thiệu và ví dụ\n"
         "/help – hướng dẫn này\n"
         "/ask câu hỏi – đặt câu hỏi\n"
-        "/articles – danh sách bài báo đã lập chỉ mục\n"
+        "/articles – danh sách các bài báo hiện có\n"
         "/article N – đọc bài báo số N\n"
-        "/about – thông tin về chỉ mục và mô hình\n"
+        "/about – thông tin về kho bài báo và mô hình\n"
         "/add URL – thêm trang web làm bài báo (chỉ quản trị viên; hoặc gửi tệp .txt, .md, "
         ".html với chú thích /add)\n"
         "/reindex – lập lại chỉ mục (chỉ quản trị viên)"
     ),
     "no_answer": (
-        "Không có đoạn nào trong các bài báo đã lập chỉ mục trả lời được câu hỏi này. "
+        "Không có đoạn nào trong các bài báo hiện có trả lời được câu hỏi này. "
         "Hãy thử diễn đạt khác, hoặc xem /articles để biết tôi có những bài nào."
     ),
     "more_results": "Thêm kết quả",
@@ -147,16 +150,16 @@ VI: dict[str, str] = {
     "too_long": "Câu hỏi quá dài: vui lòng viết dưới {limit} ký tự.",
     "empty_question": "Câu hỏi đang trống. Hãy nhập điều bạn muốn biết.",
     "ask_usage": "Hãy viết câu hỏi sau /ask, ví dụ: /ask Ai đã ký thỏa thuận?",
-    "articles_header": "Các bài báo đã lập chỉ mục (trang {page}/{pages})",
+    "articles_header": "Các bài báo hiện có (trang {page}/{pages})",
     "article_not_found": "Không có bài báo số {number}. Xem danh sách tại /articles.",
     "article_usage": "Gửi /article N để đọc bài báo số N trong danh sách này.",
     "prev": "« Trước",
     "next": "Sau »",
     "about": (
-        "Chỉ mục: {articles} bài báo, {chunks} đoạn văn.\n"
+        "Kho dữ liệu: {articles} bài báo, {chunks} đoạn văn.\n"
         "Mô hình: {model}\n"
         "Mô hình đa ngôn ngữ (tiếng Việt): {multilingual}\n"
-        "Lập lúc: {built_at}"
+        "Cập nhật lúc: {built_at}"
     ),
     "none": "không có",
     "reindex_not_allowed": "Không được phép: chỉ quản trị viên mới có thể lập lại chỉ mục.",
@@ -172,7 +175,7 @@ VI: dict[str, str] = {
     "error_apology": "Xin lỗi, đã có lỗi xảy ra. Vui lòng thử lại.",
     "searched_instead": "Đã tìm {pairs}.",
     "correction_pair": "“{searched}” thay cho “{typed}”",
-    "results_page": "Kết quả {first}–{last} trên {total}",
+    "results_page": "Kết quả {first}–{last} trong số {total}",
     "no_date": "không rõ ngày",
     "byline": "Tác giả: {name}",
     "feedback_not_stored": "Cảm ơn bạn! Hiện chưa lưu được phiếu đánh giá của bạn.",
@@ -183,6 +186,7 @@ VI: dict[str, str] = {
     "original_link": "Bài gốc",
     "inline_no_results": "Không có đoạn nào trả lời câu hỏi này",
     "unknown_command": "Tôi không hiểu lệnh {command}. Gõ /help để xem các lệnh.",
+    "other_language_excerpts": "Các đoạn trích dưới đây là nguyên văn tiếng Anh của bài báo.",
     "greeting": (
         "Xin chào! Bạn có thể hỏi tôi về {articles} bài báo về hợp tác an ninh và thực thi "
         "pháp luật, bằng tiếng Việt hoặc tiếng Anh. Gõ /help để xem hướng dẫn."
@@ -190,9 +194,9 @@ VI: dict[str, str] = {
     "cmd_start": "Giới thiệu và ví dụ",
     "cmd_help": "Cách đặt câu hỏi và các lệnh",
     "cmd_ask": "Đặt câu hỏi (trong nhóm)",
-    "cmd_articles": "Danh sách bài báo đã lập chỉ mục",
+    "cmd_articles": "Danh sách các bài báo hiện có",
     "cmd_article": "Đọc một bài báo: /article N",
-    "cmd_about": "Về chỉ mục và mô hình",
+    "cmd_about": "Về kho bài báo và mô hình",
     "add_usage": (
         "Gửi /add kèm địa chỉ trang web, hoặc gửi tệp .txt, .md hay .html với chú thích /add."
     ),

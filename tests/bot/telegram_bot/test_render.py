@@ -335,3 +335,22 @@ def test_any_article_splits_into_valid_parts(
     expected = re.sub(r"\s", "", visible("\n\n".join(parts)))
     seen = re.sub(r"\s", "", "".join(visible(p) for p in tr.split_message("\n\n".join(parts))))
     assert seen == expected
+
+
+def test_vietnamese_readers_get_their_date_format() -> None:
+    answer = Answer("q", True, (R,))
+    assert "09/12/2023" in tr.render_answer(answer, "vi")
+    assert "2023-12-09" in tr.render_answer(answer, "en")
+    assert tr.day(None, "vi") == t("no_date", "vi")
+
+
+def test_excerpts_in_the_other_language_are_said_to_be_quoted() -> None:
+    english = Answer("Ai dẫn đầu đoàn?", True, (R,))
+    vietnamese = Answer("Who?", True, (replace(R, excerpt="Đoàn do Thiếu tướng dẫn đầu.",
+                                               highlight="Đoàn do Thiếu tướng dẫn đầu."),))
+    note_vi, note_en = t("other_language_excerpts", "vi"), t("other_language_excerpts", "en")
+    assert note_vi in tr.render_answer(english, "vi")
+    assert note_en not in tr.render_answer(english, "en")
+    assert note_en in tr.render_answer(vietnamese, "en")
+    assert note_vi not in tr.render_answer(vietnamese, "vi")
+    validate(tr.render_answer(english, "vi"))
