@@ -62,14 +62,17 @@ async def reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         progress = await message.reply_text(t("reindex_started", lang))
         observer = _ProgressObserver(asyncio.get_running_loop(), progress, lang)
         try:
-            await asyncio.to_thread(svc.library.rebuild, observer)
+            report = await asyncio.to_thread(svc.library.rebuild, observer)
         except Exception as exc:  # the old index keeps serving; say why, log the traceback
             log.exception("reindex failed")
             await _edit(progress, t("reindex_failed", lang, error=str(exc)[:300]))
             return
-        info = svc.library.info()
-        await _edit(progress, t("reindex_done", lang, articles=info.articles,
-                                chunks=info.passages, seconds=info.build_seconds))
+        # What this rebuild did, not the last full build's figures.
+        changed = report.full or report.added or report.removed
+        await _edit(progress, t("reindex_done" if changed else "reindex_unchanged", lang,
+                                articles=report.articles, chunks=report.chunks,
+                                added=report.added, removed=report.removed,
+                                seconds=f"{report.seconds:.1f}"))
     finally:
         svc.admin.lock.release()
 

@@ -85,13 +85,19 @@ def answer_keyboard(key: str, answer: Any, page: int, lang: str) -> InlineKeyboa
     rows: list[list[InlineKeyboardButton]] = []
     first = page * PER_PAGE
     shown = answer.answers[first : first + PER_PAGE]
-    # Labelled as the message numbers its excerpts; the data names the result by its rank.
-    rows += [[InlineKeyboardButton(f"{t('full_article', lang)} {first + i + 1}",
-                                   callback_data=f"fa:{key}:{r.rank}")]
-             for i, r in enumerate(shown)]
+    # One row, labelled as the message numbers its excerpts; the data names the result by
+    # its rank.
+    rows.append([InlineKeyboardButton(
+        t("full_article", lang) if len(shown) == 1 else t("article_n", lang, n=first + i + 1),
+        callback_data=f"fa:{key}:{r.rank}") for i, r in enumerate(shown)])
+    paging = []
+    if page > 0:
+        paging.append(InlineKeyboardButton(t("prev", lang), callback_data=f"mr:{key}:{page - 1}"))
     if page + 1 < render.answer_pages(answer, PER_PAGE):
-        rows.append([InlineKeyboardButton(t("more_results", lang),
-                                          callback_data=f"mr:{key}:{page + 1}")])
+        paging.append(InlineKeyboardButton(t("more_results", lang),
+                                           callback_data=f"mr:{key}:{page + 1}"))
+    if paging:
+        rows.append(paging)
     rows.append([InlineKeyboardButton(t("feedback_up", lang), callback_data=f"fb:{key}:1"),
                  InlineKeyboardButton(t("feedback_down", lang), callback_data=f"fb:{key}:-1")])
     return InlineKeyboardMarkup(rows)

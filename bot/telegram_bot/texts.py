@@ -42,6 +42,7 @@ EN: dict[str, str] = {
     ),
     "more_results": "More results",
     "full_article": "Full article",
+    "article_n": "📄 Article {n}",
     "feedback_up": "👍",
     "feedback_down": "👎",
     "feedback_thanks": "Thanks for the feedback!",
@@ -66,7 +67,13 @@ EN: dict[str, str] = {
     "reindex_busy": "A rebuild is already running; please wait for it to finish.",
     "reindex_started": "Rebuilding the index… I keep answering from the current one meanwhile.",
     "reindex_progress": "Rebuilding: {done}/{total} passages embedded.",
-    "reindex_done": "Index rebuilt: {articles} articles, {chunks} passages in {seconds} s.",
+    "reindex_done": (
+        "Index rebuilt in {seconds} s (added: {added}, removed: {removed}): "
+        "{articles} articles, {chunks} passages."
+    ),
+    "reindex_unchanged": (
+        "Nothing to rebuild: the index is up to date ({articles} articles, {chunks} passages)."
+    ),
     "reindex_failed": "Rebuilding failed: {error}\nThe previous index keeps answering.",
     "error_apology": "Sorry, something went wrong. Please try again.",
     "searched_instead": "Searched for {pairs}.",
@@ -142,6 +149,7 @@ VI: dict[str, str] = {
     ),
     "more_results": "Thêm kết quả",
     "full_article": "Đọc toàn bài",
+    "article_n": "📄 Bài {n}",
     "feedback_up": "👍",
     "feedback_down": "👎",
     "feedback_thanks": "Cảm ơn bạn đã góp ý!",
@@ -169,7 +177,12 @@ VI: dict[str, str] = {
     ),
     "reindex_progress": "Đang lập chỉ mục: đã xử lý {done}/{total} đoạn văn.",
     "reindex_done": (
-        "Đã lập lại chỉ mục: {articles} bài báo, {chunks} đoạn văn trong {seconds} giây."
+        "Đã lập lại chỉ mục trong {seconds} giây: thêm {added} bài, bớt {removed} bài; "
+        "hiện có {articles} bài báo, {chunks} đoạn văn."
+    ),
+    "reindex_unchanged": (
+        "Không có gì cần lập lại: chỉ mục đã cập nhật đầy đủ ({articles} bài báo, "
+        "{chunks} đoạn văn)."
     ),
     "reindex_failed": "Lập lại chỉ mục thất bại: {error}\nChỉ mục cũ vẫn tiếp tục trả lời.",
     "error_apology": "Xin lỗi, đã có lỗi xảy ra. Vui lòng thử lại.",
