@@ -81,6 +81,13 @@ class Answer:
     missing: tuple[str, ...] = ()
     """The question's key names or terms that no indexed article mentions: why it is not
     answered, when that is the reason."""
+    asks: str = "passage"
+    """What the question asks for (`embeddings.search.intent`): ``passage``; one fact of the
+    cited articles, ``byline``, ``date``, ``source`` or ``place``, which front ends state
+    first from each answer's fields; or ``period``, the articles dated in `period`, newest
+    first."""
+    period: tuple[date, date] | None = None
+    """The first and last day of the period a ``period`` question asks about."""
 
     @property
     def answers(self) -> tuple[Result, ...]:
@@ -108,4 +115,6 @@ class Answer:
             "corrections": [list(pair) for pair in self.corrections],
             "confidence": None if self.confidence is None else round(self.confidence, 4),
             "missing": list(self.missing),
+            "asks": self.asks,
+            "period": None if self.period is None else [d.isoformat() for d in self.period],
         }

@@ -36,13 +36,35 @@ def citation(result: Result) -> str:
     return " · ".join(parts)
 
 
-def render_result(result: Result, *, color: bool, width: int = 88) -> str:
-    """One cited excerpt."""
+_FACTS = {  # what a metadata question (`Answer.asks`) is told, and what when the article lacks it
+    "byline": ("Written by {}.", "The article names no author."),
+    "date": ("Published {}.", "The article gives no date."),
+    "source": ("Reported by {}.", "The article names no source."),
+    "place": ("Filed from {}.", "The article gives no place."),
+}
+
+
+def fact(result: Result, asks: str) -> str:
+    """The fact a metadata question asks of the cited article ("Written by Duy Tien."), or
+    that the article does not say; "" for any other question."""
+    if asks not in _FACTS:
+        return ""
+    value = {"byline": result.byline, "source": result.source, "place": result.place,
+             "date": result.date.isoformat() if result.date else None}[asks]
+    stated, lacking = _FACTS[asks]
+    return stated.format(value) if value else lacking
+
+
+def render_result(result: Result, *, color: bool, width: int = 88, asks: str = "passage"
+                  ) -> str:
+    """One cited excerpt; for a metadata question, the fact asked first."""
     body = "\n".join(
         textwrap.fill(p, width=width, initial_indent="   ", subsequent_indent="   ")
         for p in mark(result.excerpt, result.highlight, color=color).split("\n")
     )
     head = f"{result.rank}. {citation(result)}  (score {result.score:.2f})"
+    if stated := fact(result, asks):
+        head = f"{result.rank}. {stated}\n   {citation(result)}  (score {result.score:.2f})"
     return f"{BOLD + head + RESET if color else head}\n{body}"
 
 
@@ -81,8 +103,11 @@ def render_answer(answer: Answer, *, color: bool, articles: int | None = None) -
                   titles(answer.results, "Closest articles (they do not answer this):",
                          color=color)]
     else:
+        if answer.asks == "period" and answer.period is not None:
+            first, last = (d.isoformat() for d in answer.period)
+            parts.append(f"Articles dated {first} to {last}, newest first:")
         # Numbered as shown: the answers first, whatever their rank among all results.
-        parts += [render_result(replace(r, rank=i), color=color)
+        parts += [render_result(replace(r, rank=i), color=color, asks=answer.asks)
                   for i, r in enumerate(answers, 1)]
         parts.append(titles(answer.related, "Related articles (they may not answer this):",
                             color=color))

@@ -168,9 +168,10 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     answer = await asyncio.to_thread(library.search, question, 10)
     results = [
         InlineQueryResultArticle(
-            id=str(r.rank), title=render.inline_title(r), description=render.inline_description(r),
+            id=str(r.rank), title=render.inline_title(r),
+            description=render.fact(r, answer.asks, lang) or render.inline_description(r),
             input_message_content=InputTextMessageContent(
-                render.render_inline_result_text(r, lang), parse_mode=ParseMode.HTML,
+                render.render_inline_result_text(r, lang, answer.asks), parse_mode=ParseMode.HTML,
             ),
         )
         for r in answer.answers

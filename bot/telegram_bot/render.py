@@ -160,17 +160,36 @@ def citation(result: Result, lang: str) -> str:
     return "— " + " · ".join(parts)
 
 
+def fact(result: Result, asks: str, lang: str) -> str:
+    """What a metadata question asks of the cited article, from its record ("Written by Duy
+    Tien."), or that the article does not say; "" for any other question."""
+    values = {"byline": result.byline, "source": result.source, "place": result.place,
+              "date": day(result.date, lang) if result.date else None}
+    if asks not in values:
+        return ""
+    value = values[asks]
+    if not value:
+        return t(f"fact_no_{asks}", lang)
+    return t(f"fact_{asks}", lang, value=escape(shorten(value, TITLE_CHARS)))
+
+
 def render_result(
-    result: Result, lang: str, *, budget: int = EXCERPT_BUDGET, number: int | None = None
+    result: Result, lang: str, *, budget: int = EXCERPT_BUDGET, number: int | None = None,
+    asks: str = "passage",
 ) -> str:
     """One cited excerpt, the answer first, so that a phone's first screen holds it.
 
     "N. " (if numbered) and the answering sentence in bold, the citation line, then the excerpt
     around the sentence in an expandable quote (Telegram shows its first lines and opens the
     rest on a tap). Without a highlight found in the excerpt: the excerpt, then the citation.
+    A metadata question (`asks`, see `Answer.asks`) gets the fact in bold first instead.
     """
     prefix = f"{number}. " if number is not None else ""
     sentence = clean(result.highlight).strip()
+    if stated := fact(result, asks, lang):
+        context = excerpt_html(result.excerpt, result.highlight, budget)
+        return (f"{prefix}<b>{stated}</b>\n{citation(result, lang)}\n"
+                f"<blockquote expandable>{context}</blockquote>")
     if not sentence or sentence not in clean(result.excerpt):
         return f"{prefix}{excerpt_html(result.excerpt, result.highlight, budget)}\n" + citation(
             result, lang)
@@ -274,9 +293,13 @@ def render_answer(
     if len(entries) > per_page:
         foot = t("results_page", lang, first=first + 1, last=first + len(shown), total=len(entries))
     note = language_note(shown, lang)
+    if answer.period is not None and answer.asks == "period":
+        period = t("period_header", lang, first=day(answer.period[0], lang),
+                   last=day(answer.period[1], lang))
+        note = "\n".join(filter(None, (f"<b>{period}</b>", note)))
     each = min(EXCERPT_BUDGET, budget // len(shown))
     while True:
-        blocks = [render_result(r, lang, budget=each, number=first + i + 1)
+        blocks = [render_result(r, lang, budget=each, number=first + i + 1, asks=answer.asks)
                   for i, r in enumerate(shown)]
         text = "\n\n".join(filter(None, (head, note, *blocks, related, foot)))
         if utf16_len(text) <= budget or each <= MIN_EXCERPT_BUDGET:
@@ -284,9 +307,9 @@ def render_answer(
         each = max(MIN_EXCERPT_BUDGET, each * 3 // 4)
 
 
-def render_inline_result_text(result: Result, lang: str) -> str:
-    """The message an inline result sends: one cited excerpt."""
-    return fit(render_result(result, lang, budget=3000), MAX_MESSAGE)
+def render_inline_result_text(result: Result, lang: str, asks: str = "passage") -> str:
+    """The message an inline result sends: one cited excerpt (`asks` as `Answer.asks`)."""
+    return fit(render_result(result, lang, budget=3000, asks=asks), MAX_MESSAGE)
 
 
 def inline_title(result: Result) -> str:

@@ -80,16 +80,19 @@ class CandidateSearch:
         """Vector spaces present in the index and backed by an encoder here."""
         return [s for s in self.index.spaces if s in self.encoders.spaces()]
 
-    def retrieve(self, question: str, articles: int = 0) -> Retrieval:
+    def retrieve(self, question: str, articles: int = 0, language: str | None = None
+                 ) -> Retrieval:
         """Fused, ranked passages for a question (before grouping by article).
 
         Args:
             question: free text.
             articles: how many distinct articles the ranking must hold where the corpus
                 has them (what `search(question, k)` shows); 0: as deep as `candidates`.
+            language: the question's language when known from more text than `question`
+                (a metadata question searches only its subject); detected when None.
         """
         query = clean_question(question)
-        language = detect_language(query)
+        language = language or detect_language(query)
         space = self.dense_space(language) if query else None
         keyword = self._keyword_query(query, language)
         weights = dict(self.cfg.weights)

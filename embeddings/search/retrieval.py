@@ -1,10 +1,15 @@
 """From a question to an Answer: hybrid search, one entry per article, the answering sentence,
 and how sure each result is.
 
-    question ─ candidates.py ─▶ Retrieval ─ assembly.py ─▶ results ─ decision.py ─▶ Answer
-               ranked lists,                one entry per             confidence,
-               fusion, dates,               article: excerpt,         answered?
-               rerank                       highlight, citation
+    question ─ intent.py ─ candidates.py ─▶ Retrieval ─ assembly.py ─▶ results ─ decision.py ─▶
+                           ranked lists,                one entry per             confidence,
+                           fusion, dates,               article: excerpt,         answered?
+                           rerank                       highlight, citation       ─▶ Answer
+
+`intent.py` reads what is asked first. A question that names only a period ("What happened in
+December 2023?") is answered by `listing.py`: the period's articles, newest first. A metadata
+question ("Who wrote the article about Sainyabuli?") searches its subject alone and says so in
+`Answer.asks`; front ends state the fact from the cited article's record.
 
 `Retriever` is the one entry point; the stages are its parts, in the modules above.
 """
@@ -13,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import replace
 
 from embeddings.answers import Answer
 from embeddings.encoders.base import Encoder, Encoders, as_encoders
@@ -23,7 +29,11 @@ from embeddings.search.candidates import CandidateSearch, Retrieval
 from embeddings.search.confidence import Confidence
 from embeddings.search.config import DENSE, KEYWORD, MODES, RetrievalConfig
 from embeddings.search.decision import AnswerDecision, Assessment
+from embeddings.search.intent import METADATA, read_intent
+from embeddings.search.language import detect_language
+from embeddings.search.listing import period_answer
 from embeddings.search.rerank import Reranker
+from embeddings.text import clean_question
 
 __all__ = ["DENSE", "KEYWORD", "MODES", "Assessment", "Retrieval", "RetrievalConfig",
            "Retriever"]
@@ -92,7 +102,21 @@ class Retriever:
         Returns:
             An Answer; ``answered`` is False when nothing relevant was found.
         """
-        found = self.retrieve(question, k)
+        query = clean_question(question)
+        intent = read_intent(query, self.today())
+        if intent.period is not None:
+            listed = period_answer(self.index, query, detect_language(query), intent.period, k)
+            if listed is not None:
+                return listed
+        if intent.asks in METADATA:
+            # The article is found by its description alone ("about Sainyabuli"); what is
+            # asked of it is stated from its record by the front ends.
+            language = detect_language(query)
+            found = self.candidates.retrieve(intent.subject, k, language=language)
+            if k <= 0 or not found.ranked:
+                return Answer(query, False, (), language=language, asks=intent.asks)
+            return replace(self._assess(found, k).answer, query=query, asks=intent.asks)
+        found = self.retrieve(query, k)
         if not found.query or k <= 0 or not found.ranked:
             return Answer(found.query, False, ())
         return self._assess(found, k).answer

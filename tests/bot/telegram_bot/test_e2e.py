@@ -405,6 +405,19 @@ def test_a_near_miss_says_what_no_article_mentions(bot: Harness) -> None:
     assert "Closest articles (they do not answer this):" in text
 
 
+def test_metadata_and_period_questions_are_answered_from_the_articles_records(
+        bot: Harness) -> None:
+    byline = _ask(bot, "Tác giả bài báo về Quảng Ninh là ai?", chat_id=344, user_id=344,
+                  language_code="vi")
+    first = next(b for b in byline.params["text"].split("\n\n") if b.startswith("1. "))
+    assert first.startswith("1. <b>Bài do Duy Tien viết.</b>\n")
+    assert "Police of Quang Ninh and Sainyabuli" in first
+    period = _ask(bot, "What happened in December 2023?", chat_id=345, user_id=345)
+    text = period.params["text"]
+    assert "Articles dated 2023-12-01 to 2023-12-31, newest first:" in text
+    assert "Vietnam, Thailand foster security cooperation" in text and "2. " not in text
+
+
 def test_zz_sigterm_stops_cleanly(bot: Harness) -> None:
     assert bot.proc is not None
     bot.proc.send_signal(signal.SIGTERM)
