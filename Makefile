@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
 .PHONY: setup demo test lint typecheck audit unit index clean bench bench-quick bench-quality bench-telegram \
-	bench-soak bench-soak-quick bench-scale-quality bench-chaos bench-chaos-quick
+	bench-soak bench-soak-quick bench-scale-quality bench-chaos bench-chaos-quick bench-followups
 
 setup: $(STAMP)
 
@@ -62,6 +62,10 @@ bench-quality: setup
 
 bench-telegram: setup
 	$(BIN)/python benchmarks/telegram_latency.py
+
+# 32 follow-up questions (English and Vietnamese) with and without their context, on the seeds.
+bench-followups: setup
+	$(BIN)/python benchmarks/followups.py
 
 # Hybrid retrieval quality with SQuAD hidden among ~100k White House passages, beside bm25s,
 # exact MiniLM and their RRF, plus the postings-budget and candidate-depth experiments (first

@@ -4,9 +4,10 @@ Part of `make bench-quality` (after quality.py, whose indexes it reuses). Answer
 (a fixed sample) against SQuAD's articles; XQuAD's English and Vietnamese questions, and the
 Vietnamese ones without diacritics, against XQuAD's 240 English paragraphs; dev.jsonl against
 the seeds. Near misses, which must not be answered: (a) the same SQuAD/XQuAD questions asked
-while their own article is out of the index (removed in place, no re-embedding, and re-added
-from the embedding cache afterwards); (b) answerable questions with one name swapped for one
-the corpus never mentions (`entity_swaps.py`), dev.jsonl's too; (c) NQ-open against the seeds.
+while their own article is out of the index (removed in place and its vectors compacted away,
+no re-embedding, and re-added from the embedding cache afterwards); (b) answerable questions
+with one name swapped for one the corpus never mentions (`entity_swaps.py`), dev.jsonl's too;
+(c) NQ-open against the seeds, and XQuAD's Vietnamese questions against the seeds.
 
 Every question's features (`embeddings.search.signals`, read through `Retriever.assess`) are
 stored in benchmarks/results/abstention/; a logistic regression per language is fitted on the
@@ -34,7 +35,7 @@ import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +77,8 @@ class Question:
     text: str
     group: str
     kind: str
-    """``answerable``, ``leave_out``, ``swap`` or ``nq_open`` (and ``unanswerable``)."""
+    """``answerable``, ``leave_out``, ``swap``, ``nq_open`` or ``off_topic`` (and
+    ``unanswerable``)."""
     split: str
     """The article it is about (or its own id): train and test never share one."""
     gold: tuple[str, ...] = ()
@@ -151,7 +153,12 @@ class Corpora:
 def held_out_copy(cfg: Any, encoders: Any, name: str) -> Iterator[Callable[[str], Any]]:
     """A copy of a corpus and its index; yields `without(article_id)`, a context manager
     giving a retriever over the index with that article removed in place (and re-added, from
-    the embedding cache, when it exits)."""
+    the embedding cache, when it exits).
+
+    The copy compacts its vectors at every removal (`compact_at=0`, no re-encoding): left
+    dead in the vector index, the article's passages would still top the dense lists and
+    weigh in score fusion and the lists' statistics, which a corpus that never held the
+    article does not have."""
     from embeddings.config import IndexConfig
     from embeddings.index.builder import build_index
     from embeddings.service import open_retriever, remove_articles
@@ -161,7 +168,7 @@ def held_out_copy(cfg: Any, encoders: Any, name: str) -> Iterator[Callable[[str]
     shutil.copytree(cfg.seeds_dir, root / "seeds")
     shutil.copytree(cfg.index_dir, root / "index")
     copy = IndexConfig(seeds_dir=root / "seeds", index_dir=root / "index",
-                       multilingual_limit=None)
+                       multilingual_limit=None, vectors=replace(cfg.vectors, compact_at=0.0))
     build_index(copy, encoders)  # the copy is current (nothing to do, but checked)
 
     @contextmanager
@@ -210,6 +217,27 @@ def squad_family(args: argparse.Namespace, corpora: Corpora) -> list[dict[str, A
         plain = [(qid, strip_diacritics(q), a) for qid, q, a in vi_questions]
         records += _family(args, corpora, "xquad", en, {
             "en": squad_questions(en), "vi": vi_questions, "vi-plain": plain})
+        if "seeds" in args.parts:
+            records += off_topic(args, corpora, en, {"vi": vi_questions, "vi-plain": plain})
+    return records
+
+
+def off_topic(
+    args: argparse.Namespace, corpora: Corpora, data: dict[str, Any],
+    asked: dict[str, list[tuple[str, str, list[str]]]],
+) -> list[dict[str, Any]]:
+    """XQuAD's Vietnamese questions (about Wikipedia articles) against the seeds (police news),
+    which answer none of them: Vietnamese's counterpart of NQ-open, split by their article."""
+    title_of = {qa["id"]: article["title"] for article in data["data"]
+                for paragraph in article["paragraphs"] for qa in paragraph["qas"]}
+    retriever = corpora.retriever(corpora.seeds())
+    records: list[dict[str, Any]] = []
+    for variant, questions in asked.items():
+        group = f"xquad-{variant}-vs-seeds"
+        chosen = [Question(q, group, "off_topic", title_of[qid], asked_in=variant)
+                  for qid, q, _ in questions]
+        records += collect_group(group, lambda qs=chosen: assess_all(retriever, qs), args.reuse)
+    retriever.index.close()
     return records
 
 
@@ -465,7 +493,7 @@ def score(records: Sequence[dict[str, Any]], answers: Callable[[dict[str, Any]],
                  if r["kind"] == "answerable" and asked_in(r) == language]
         if asked:
             out[f"false_abstention_{language}"] = round(1 - sum(asked) / len(asked), 4)
-    for kind in ("leave_out", "swap", "nq_open"):
+    for kind in ("leave_out", "swap", "nq_open", "off_topic"):
         asked = [answers(r) for r in records if r["kind"] == kind]
         if asked:
             out[f"answered_{kind}"] = round(sum(asked) / len(asked), 4)
@@ -549,6 +577,9 @@ ROWS = [
     ("  English", "answered_swap_en", "swap"),
     ("  Vietnamese", "answered_swap_vi", "swap"),
     ("answered: NQ-open vs seeds", "answered_nq_open", "nq_open"),
+    ("answered: XQuAD-vi vs seeds", "answered_off_topic", "nq_open"),
+    ("  Vietnamese", "answered_off_topic_vi", "nq_open"),
+    ("  Vietnamese without accents", "answered_off_topic_vi-plain", "nq_open"),
 ]
 
 

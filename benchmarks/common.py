@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import statistics
 import sys
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -53,6 +55,23 @@ def squad_questions(squad: dict[str, Any]) -> list[tuple[str, str, list[str]]]:
         (qa["id"], qa["question"], [a["text"] for a in qa["answers"]])
         for article in squad["data"] for p in article["paragraphs"] for qa in p["qas"]
     ]
+
+
+def strip_diacritics(text: str) -> str:
+    """Vietnamese as typed without accents: NFD, combining marks dropped, đ -> d."""
+    text = unicodedata.normalize("NFD", text).replace("đ", "d").replace("Đ", "D")
+    return unicodedata.normalize("NFC", "".join(c for c in text
+                                                if not unicodedata.combining(c)))
+
+
+def without_diacritics(squad: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a SQuAD-format data set whose questions are typed without accents."""
+    plain = copy.deepcopy(squad)
+    for article in plain["data"]:
+        for paragraph in article["paragraphs"]:
+            for qa in paragraph["qas"]:
+                qa["question"] = strip_diacritics(qa["question"])
+    return plain
 
 
 def question_contexts(squad: dict[str, Any]) -> dict[str, str]:

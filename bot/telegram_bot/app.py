@@ -43,6 +43,8 @@ from bot.telegram_bot.context import (
     lang_of,
     services,
 )
+from bot.telegram_bot.examples import example_questions
+from bot.telegram_bot.html import shorten
 from bot.telegram_bot.intake import DurableProcessor, Intake, ReplyRequest, replay
 from bot.telegram_bot.lifecycle import finish_on_sigterm
 from bot.telegram_bot.polling import WatchedPolling
@@ -56,12 +58,12 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """What the bot knows, with example questions as buttons."""
     lang = lang_of(update)
     library = services(context).library
-    articles = library.articles(0, 3)
+    examples = example_questions(library, lang)
     first, last = library.date_range() or (None, None)
     text = render.render_start(lang, articles=library.article_count(), first=first, last=last,
-                               examples=[a.title for a in articles])
-    buttons = [[InlineKeyboardButton(a.title[:60], callback_data=f"ex:{i}")]
-               for i, a in enumerate(articles[:3])]
+                               examples=examples)
+    buttons = [[InlineKeyboardButton(shorten(q, 60), callback_data=f"ex:{i}")]
+               for i, q in enumerate(examples)]
     if update.effective_message:
         await update.effective_message.reply_text(
             text, parse_mode=ParseMode.HTML, reply_markup=InlineKeyboardMarkup(buttons))

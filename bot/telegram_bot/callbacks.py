@@ -13,7 +13,16 @@ from telegram.ext import ContextTypes
 
 from bot.telegram_bot import render
 from bot.telegram_bot.articles import articles_page, send_article, send_article_text
-from bot.telegram_bot.context import MAX_RESULTS, PER_PAGE, lang_of, limited, number, services
+from bot.telegram_bot.context import (
+    MAX_RESULTS,
+    PER_PAGE,
+    lang_of,
+    limited,
+    number,
+    search,
+    services,
+)
+from bot.telegram_bot.examples import example_questions
 from bot.telegram_bot.questions import answer_keyboard, answer_question
 from bot.telegram_bot.texts import t
 
@@ -41,8 +50,7 @@ async def _more(update: Update, context: ContextTypes.DEFAULT_TYPE, rest: str, l
         return False
     answer = stored.answer
     if answer is None:  # answered before a restart: the same question, searched again
-        answer = await asyncio.to_thread(services(context).library.search, stored.query,
-                                         MAX_RESULTS)
+        answer = await search(context, stored.query, MAX_RESULTS)
         results.refresh(key, replace(stored, answer=answer))
     if page >= render.answer_pages(answer, PER_PAGE):
         return False
@@ -123,13 +131,12 @@ async def _list_page(
 async def _example(
     update: Update, context: ContextTypes.DEFAULT_TYPE, rest: str, lang: str
 ) -> bool:
-    library = services(context).library
+    examples = example_questions(services(context).library, lang)
     index = number(rest)
-    found = library.articles(index, 1) if index is not None else []
-    if not found or update.callback_query is None:
+    if index is None or index >= len(examples) or update.callback_query is None:
         return False
     await update.callback_query.answer()
-    await answer_question(update, context, found[0].title)
+    await answer_question(update, context, examples[index])
     return True
 
 

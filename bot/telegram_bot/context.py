@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING
 
 from telegram import InlineQueryResultsButton, Update
 from telegram.ext import ContextTypes
 
 from bot.settings import Settings
+from bot.telegram_bot.followups import Conversations
 from bot.telegram_bot.inbox import Inbox
 from bot.telegram_bot.state import AdminState, FeedbackStore, RateLimiter, ResultStore
 from bot.telegram_bot.texts import t
 
 if TYPE_CHECKING:
+    from embeddings.answers import Answer
+    from embeddings.search.followup import Conversation
     from embeddings.service import Library
 
 
@@ -36,6 +43,32 @@ class BotServices:
     admin: AdminState
     inbox: Inbox | None = None
     """Where updates are kept until answered; None where the state file cannot be written."""
+    searches: ThreadPoolExecutor = field(default_factory=lambda: search_pool())
+    """Where questions are searched: as many threads as cores (`search_pool`)."""
+    conversations: Conversations = field(default_factory=lambda: Conversations(600.0))
+    """Each private chat's last answered question, for follow-ups."""
+
+
+def search_pool(workers: int | None = None) -> ThreadPoolExecutor:
+    """The threads questions are searched on: one per core by default.
+
+    Each search runs its encoders on one thread, so more searches at once than cores would
+    only share the cores and make every one of them slower; the others wait their turn in
+    the pool's queue instead, which keeps the latency of those being served low. asyncio's
+    default pool (cores + 4 threads) also runs the file and database calls, which must not
+    wait behind searches.
+    """
+    count = workers or len(os.sched_getaffinity(0))
+    return ThreadPoolExecutor(max(1, count), thread_name_prefix="coopbot-search")
+
+
+async def search(context: ContextTypes.DEFAULT_TYPE, question: str, k: int,
+                 after: Conversation | None = None) -> Answer:
+    """The library's answer to `question` (up to `k` results; a follow-up of `after`),
+    searched on the search pool."""
+    svc = services(context)
+    return await asyncio.get_running_loop().run_in_executor(
+        svc.searches, partial(svc.library.search, question, k, after=after))
 
 
 def number(text: str | None) -> int | None:

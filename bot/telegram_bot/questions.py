@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import time
@@ -25,8 +24,10 @@ from bot.telegram_bot.context import (
     PER_PAGE,
     lang_of,
     limited,
+    search,
     services,
 )
+from bot.telegram_bot.followups import follows
 from bot.telegram_bot.texts import t
 from bot.telegram_bot.typing_status import typing_while
 
@@ -54,11 +55,15 @@ async def answer_question(
         return
     if await limited(update, context):
         return
-    library = services(context).library
+    svc = services(context)
+    library = svc.library
+    after = follows(update, question, context.bot.id, svc.results, svc.conversations)
     started = time.perf_counter()
-    answer = await typing_while(asyncio.to_thread(library.search, question, MAX_RESULTS),
+    answer = await typing_while(search(context, question, MAX_RESULTS, after),
                                 lambda: message.chat.send_action(ChatAction.TYPING))
     _log_question(update, answer, time.perf_counter() - started)
+    if message.chat.type == "private":
+        svc.conversations.remember(message.chat_id, answer, after)
     key = services(context).results.put(answer, lang, message.chat_id)
     await message.reply_text(
         render.render_answer(answer, lang, page=0, per_page=PER_PAGE,
@@ -164,8 +169,7 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     lang = lang_of(update)
     question = query.query.strip()[: services(context).settings.max_question_chars]
-    library = services(context).library
-    answer = await asyncio.to_thread(library.search, question, 10)
+    answer = await search(context, question, 10)
     results = [
         InlineQueryResultArticle(
             id=str(r.rank), title=render.inline_title(r),

@@ -249,6 +249,8 @@ def _answer_head(answer: Answer, lang: str, show_query: bool) -> str:
     lines = []
     if show_query and (question := escape(shorten(answer.query, QUESTION_CHARS))):
         lines.append(f"❓ <i>{question}</i>")
+    if answer.about:
+        lines.append("↪️ " + t("about_previous", lang, title=escape(shorten(answer.about, 120))))
     if answer.corrections:
         pairs = ", ".join(
             t("correction_pair", lang, searched=escape(shorten(fixed, 60)),

@@ -29,6 +29,7 @@ STATE_DB = "bot-state.sqlite"
 def make_services(settings: Settings) -> BotServices:
     """Build the index if needed and assemble what the handlers share."""
     from bot.telegram_bot.app import BotServices
+    from bot.telegram_bot.followups import Conversations
     from embeddings.service import Library
 
     library = Library.open(core_config(settings), notify=lambda line: log.warning("%s", line))
@@ -37,7 +38,7 @@ def make_services(settings: Settings) -> BotServices:
         settings=settings, library=library, results=results,
         limiter=RateLimiter(settings.rate_limit),
         feedback=open_feedback(settings.index_dir / FEEDBACK_DB), admin=AdminState(),
-        inbox=inbox,
+        inbox=inbox, conversations=Conversations(settings.followup_seconds),
     )
 
 

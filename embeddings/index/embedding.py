@@ -1,7 +1,9 @@
 """Embedding a build's new passages, cache first: only text the cache has not seen is encoded.
 
-The primary space also yields sentence vectors: each passage's encoding is pooled over its
-sentences' token spans, and a sentence's vector is the mean over the passages that hold it.
+Each space whose encoder can (`SpanEncoder`: MiniLM, and e5 on ONNX Runtime) also yields
+sentence vectors: each passage's encoding is pooled over its sentences' token spans, and a
+sentence's vector is the mean over the passages that hold it. Answering then scores sentences
+with a dot product instead of encoding them.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import numpy as np
 from embeddings.articles.parsing import Article
 from embeddings.chunking.chunker import Chunk, Unit, unit_spans
 from embeddings.config import IndexConfig
-from embeddings.encoders.base import PRIMARY, Encoder, Encoders, SpanEncoder
+from embeddings.encoders.base import Encoder, Encoders, SpanEncoder
 from embeddings.encoders.cache import EmbeddingCache, cache_key
 from embeddings.index.report import BuildObserver
 
@@ -35,8 +37,8 @@ class Embedded:
 
     vectors: dict[str, np.ndarray]
     """Per vector space, one row per passage."""
-    spans: list[np.ndarray] | None
-    """Per passage, its sentences' pooled primary-space vectors (None: the encoder has none)."""
+    spans: dict[str, list[np.ndarray]]
+    """Per vector space whose encoder pools spans, per passage, its sentences' vectors."""
     embedded: int = 0
     reused: int = 0
     seconds: float = 0.0
@@ -50,7 +52,8 @@ def embed_all(
     encoders: Encoders,
     observer: BuildObserver,
 ) -> Embedded:
-    """Vectors of every new passage in every space; sentence vectors from the primary one.
+    """Vectors of every new passage in every space, and sentence vectors where the space's
+    encoder pools them.
 
     Args:
         per_article: each new article with its units and passages.
@@ -65,15 +68,13 @@ def embed_all(
         unit_spans(units[c.start : c.end], len(c.embed_text) - len(c.text))
         for _, units, article_chunks in per_article for c in article_chunks
     ]
-    out = Embedded({}, None)
+    out = Embedded({}, {})
     for space, encoder in encoders.spaces().items():
         vectors, pooled, count, seconds = embed_space(
-            texts, lengths, spans=spans if space == PRIMARY else None, encoder=encoder, cfg=cfg,
-            observer=observer,
-        )
+            texts, lengths, spans=spans, encoder=encoder, cfg=cfg, observer=observer)
         out.vectors[space] = vectors
-        if space == PRIMARY:
-            out.spans = pooled
+        if pooled is not None:
+            out.spans[space] = pooled
         out.embedded += count
         out.reused += len(texts) - count
         out.seconds += seconds

@@ -11,8 +11,8 @@ from typing import Any
 from embeddings import __version__
 from embeddings.errors import IndexCorruptError, IndexMismatchError
 
-FORMAT_VERSION = 6  # 4: articles keep a URL key and a MinHash signature; 5: its LSH bands;
-# 6: their aliases (abbreviations)
+FORMAT_VERSION = 7  # 4: articles keep a URL key and a MinHash signature; 5: its LSH bands;
+# 6: their aliases (abbreviations); 7: sentences keep a multilingual vector too
 # Bump when parsing or chunking changes what the same files produce; the index is then stale.
 PIPELINE_VERSION = 1
 

@@ -251,15 +251,16 @@ class LoadedIndex:
                 rows = self._db.execute(
                     "WITH wanted(article_id, low, high) AS (VALUES "
                     + ",".join(["(?,?,?)"] * len(part)) + ") "
-                    "SELECT u.article_id, u.idx, u.paragraph, u.text, u.vector FROM wanted w "
+                    "SELECT u.article_id, u.idx, u.paragraph, u.text, u.vector, "
+                    "u.vector_multilingual FROM wanted w "
                     "JOIN units u ON u.article_id = w.article_id AND u.idx >= w.low "
                     "AND u.idx < w.high ORDER BY u.article_id, u.idx",
                     [value for span in part for value in span],
                 ).fetchall()
-            for article_id, index, paragraph, text, blob in rows:
-                vector = None if blob is None else _vector(blob)
-                found.setdefault(article_id, []).append(
-                    StoredUnit(index, paragraph, text, vector))
+            for article_id, index, paragraph, text, blob, multilingual in rows:
+                found.setdefault(article_id, []).append(StoredUnit(
+                    index, paragraph, text, None if blob is None else _vector(blob),
+                    None if multilingual is None else _vector(multilingual)))
         return found
 
     def units(self, article_id: str, start: int, end: int) -> list[tuple[int, str]]:

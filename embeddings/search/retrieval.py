@@ -29,6 +29,7 @@ from embeddings.search.candidates import CandidateSearch, Retrieval
 from embeddings.search.confidence import Confidence
 from embeddings.search.config import DENSE, KEYWORD, MODES, RetrievalConfig
 from embeddings.search.decision import AnswerDecision, Assessment
+from embeddings.search.followup import Conversation
 from embeddings.search.intent import METADATA, read_intent
 from embeddings.search.language import detect_language
 from embeddings.search.listing import period_answer
@@ -92,17 +93,21 @@ class Retriever:
         least `articles` distinct articles where the corpus has them."""
         return self.candidates.retrieve(question, articles)
 
-    def search(self, question: str, k: int = 3) -> Answer:
+    def search(self, question: str, k: int = 3, *, after: Conversation | None = None
+               ) -> Answer:
         """Answer a question with up to k cited excerpts, one per article.
 
         Args:
             question: free text in English or Vietnamese.
             k: number of articles wanted.
+            after: the exchange this question follows up (`search.followup`), if any.
 
         Returns:
             An Answer; ``answered`` is False when nothing relevant was found.
         """
         query = clean_question(question)
+        if after is not None and query:
+            return self._follow_up(query, k, after)
         intent = read_intent(query, self.today())
         if intent.period is not None:
             listed = period_answer(self.index, query, detect_language(query), intent.period, k)
@@ -120,6 +125,19 @@ class Retriever:
         if not found.query or k <= 0 or not found.ranked:
             return Answer(found.query, False, ())
         return self._assess(found, k).answer
+
+    def _follow_up(self, query: str, k: int, after: Conversation) -> Answer:
+        """A follow-up: its passages found with the exchange it continues, its answer sentences
+        chosen for it alone, and its answer saying what it was taken to be about."""
+        language = detect_language(query)
+        found = self.candidates.retrieve(after.search_text(query), k, language=language)
+        if k <= 0 or not found.ranked:
+            return Answer(query, False, (), language=language, about=after.title)
+        # The answer sentence must answer the follow-up, not repeat what was asked before.
+        own = replace(found, query=query, query_vectors={},
+                      keyword=self.candidates.keyword_query(query, language))
+        answer = self.decision.assess(found, self.assembly.assemble(own, k)).answer
+        return replace(answer, query=query, about=after.title)
 
     def assess(self, question: str, k: int = 3) -> Assessment | None:
         """The answer with the features and evidence it was decided from (for calibration);

@@ -116,6 +116,8 @@ def result_features(
         multilingual_list: the name of the multilingual list, if searched.
         keyword_list: the name of the keyword list.
     """
+    # Rows of removed articles (vectors the index keeps until it compacts) no longer exist.
+    lists = {name: [(r, s) for r, s in pairs if r in article_of] for name, pairs in lists.items()}
     idf_total = sum(question.weights)
     keyword = {r: s / idf_total for r, s in lists.get(keyword_list, ())} if idf_total else {}
     spaces = {

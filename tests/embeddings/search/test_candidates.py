@@ -91,3 +91,24 @@ def test_the_keyword_list_searches_every_term_of_the_question(crowded: IndexConf
     index.keyword_top = spy  # type: ignore[method-assign]
     retriever.search("Which district officials met about the border weather report?", 3)
     assert set(searched[0]) == {"district", "officials", "met", "border", "weather", "report"}
+
+
+def test_an_article_removed_in_place_weighs_in_no_list(crowded: IndexConfig) -> None:
+    """Its vectors stay in the vector index until it compacts (one passage of 481 here); the
+    lists, the fused scores and the dense scores abstention reads must be those of a corpus
+    without it."""
+    from embeddings.service import remove_articles
+
+    question = "Officials of district 7 met about the border. Weather report 7."
+    encoder = HashingEncoder()
+    build_index(crowded, encoder)
+    before = open_retriever(crowded, encoder, RetrievalConfig()).retrieve(question, 5)
+    assert before.ranked[0][1].article_id == "short-07"
+    remove_articles(crowded, encoder, ["short-07"])
+    retriever = open_retriever(crowded, encoder, RetrievalConfig())
+    found = retriever.retrieve(question, 5)
+    live = {c.row for _, c in found.ranked}
+    assert found.ranked and all(c.article_id != "short-07" for _, c in found.ranked)
+    assert all(r in live for pairs in found.lists.values() for r, _ in pairs)
+    assert set(found.dense_scores) <= live
+    assert found.ranked[0][0] == pytest.approx(1.0)  # the best live passage tops the scale
