@@ -44,17 +44,18 @@ from embeddings.index.report import BuildObserver, BuildReport
 from embeddings.index.status import status_of
 from embeddings.index.summaries import ArticleSummary, article_summaries
 from embeddings.index.vectors import VectorIndexConfig
-from embeddings.search.followup import Conversation
+from embeddings.search.followup import Conversation, names_its_subject, reads_as_follow_up
 from embeddings.search.rerank import CrossEncoderReranker, Reranker
 from embeddings.search.retrieval import RetrievalConfig, Retriever
 from embeddings.text import clean_question
 
 __all__ = [
     "FILE_SUFFIXES", "AddOutcome", "AddReport", "ArticleRecord", "ArticleSummary", "ArticleText",
-    "BuildObserver", "BuildReport", "ChunkConfig", "CoreConfig", "EncoderConfig", "IndexConfig",
-    "IndexInfo", "Library", "RetrievalConfig", "VectorIndexConfig", "add_articles", "build",
-    "clean_question", "describe_settings", "ensure_index", "index_status", "is_jsonl",
-    "list_articles", "open_retriever", "remove_articles",
+    "BuildObserver", "BuildReport", "ChunkConfig", "Conversation", "CoreConfig", "EncoderConfig",
+    "IndexConfig", "IndexInfo", "Library", "RetrievalConfig", "VectorIndexConfig", "add_articles",
+    "build", "clean_question", "describe_settings", "ensure_index", "index_status", "is_jsonl",
+    "list_articles", "names_its_subject", "open_retriever", "reads_as_follow_up",
+    "remove_articles",
 ]
 
 log = logging.getLogger(__name__)

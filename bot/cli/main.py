@@ -20,15 +20,13 @@ SAMPLE_QUESTION = "Who led the delegation from Sainyabuli?"
 
 
 def _version() -> str:
-    """The installed distribution's version (the source tree's when run uninstalled)."""
+    """The installed distribution's version."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
         return version("coopbot")
-    except PackageNotFoundError:
-        from embeddings import __version__
-
-        return __version__
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "(not installed)"
 
 
 def build_parser() -> argparse.ArgumentParser:

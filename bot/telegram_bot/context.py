@@ -20,8 +20,7 @@ from bot.telegram_bot.texts import t
 
 if TYPE_CHECKING:
     from embeddings.answers import Answer
-    from embeddings.search.followup import Conversation
-    from embeddings.service import Library
+    from embeddings.service import Conversation, Library
 
 
 MAX_RESULTS = 9  # three pages of three: "More results" pages through one stored answer

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from telegram import Message, Update
 
-from embeddings.search.followup import Conversation, names_its_subject, reads_as_follow_up
+from embeddings.service import Conversation, names_its_subject, reads_as_follow_up
 
 if TYPE_CHECKING:
     from bot.telegram_bot.state import ResultStore
