@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import math
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from embeddings.encoders.base import Encoders
+from embeddings.search.accents import has_accents
 
 MODEL_FILE = Path(__file__).with_name("confidence.json")
 FORMAT = 1
@@ -38,9 +38,7 @@ def model_key(question: str, language: str) -> str:
     accents a model of its own (search finds far less for it, so its scores mean less)."""
     if language != "vi":
         return language
-    decomposed = unicodedata.normalize("NFD", question.lower())
-    accented = "đ" in decomposed or any(unicodedata.combining(c) for c in decomposed)
-    return language if accented else UNACCENTED
+    return language if has_accents(question) else UNACCENTED
 
 
 @dataclass(frozen=True)
