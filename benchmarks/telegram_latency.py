@@ -430,6 +430,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     json_path = args.json or RESULTS / ("telegram_latency_quick.json" if args.quick
                                         else "telegram_latency.json")
     WORKDIR.mkdir(parents=True, exist_ok=True)
+    # The index is kept for its embeddings, the bot's state is not: a new fake server counts
+    # update ids from 1 again, and the inbox would take them for the last run's, delivered
+    # twice (Telegram's own ids never go back).
+    for stale in (WORKDIR / "index").glob("bot-state.sqlite*"):
+        stale.unlink()
     out: dict[str, Any] = {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs, "
                                       f"Python {platform.python_version()}",
                            "rate_limit": RATE_LIMIT, "reply_timeout_s": REPLY_TIMEOUT}
