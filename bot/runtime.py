@@ -54,9 +54,12 @@ def core_config(settings: Settings) -> CoreConfig:
             index_dir=settings.index_dir,
             chunk=ChunkConfig(target_tokens=settings.chunk_tokens),
             max_file_bytes=int(settings.max_file_mb * 1_000_000),
-            vectors=VectorIndexConfig(kind=settings.vector_index, flat_limit=settings.flat_limit),
+            vectors=VectorIndexConfig(kind=settings.vector_index, flat_limit=settings.flat_limit,
+                                      **({"ef_search": settings.ef_search}
+                                         if settings.ef_search else {})),
             multilingual_limit=(None if settings.multilingual == "on"
                                 else settings.multilingual_limit),
+            database_url=settings.database_url,
         ),
         encoders=EncoderConfig(model=settings.model, runtime=settings.encoder,
                                cache_dir=settings.model_cache,

@@ -39,6 +39,8 @@ class Settings:
     model_cache: Path | None = None
     vector_index: str = "auto"
     flat_limit: int = 50_000
+    ef_search: int | None = None
+    database_url: str | None = field(default=None, repr=False)
     telegram_token: str | None = field(default=None, repr=False)
     webhook_secret: str | None = field(default=None, repr=False)
     admin_ids: frozenset[int] = frozenset()
@@ -92,6 +94,8 @@ class Settings:
             ),
             vector_index=get("COOPBOT_VECTOR_INDEX", str.lower, cls.vector_index),
             flat_limit=get("COOPBOT_FLAT_LIMIT", int, cls.flat_limit),
+            ef_search=get("COOPBOT_EF_SEARCH", int, cls.ef_search),
+            database_url=get("COOPBOT_DATABASE_URL", str, cls.database_url),
             telegram_token=get("TELEGRAM_BOT_TOKEN", str, cls.telegram_token),
             webhook_secret=get("COOPBOT_WEBHOOK_SECRET", str, cls.webhook_secret),
             admin_ids=get("COOPBOT_ADMIN_IDS", _parse_ids, cls.admin_ids),
@@ -144,6 +148,13 @@ class Settings:
             raise SettingsError(
                 f"COOPBOT_MULTILINGUAL_LIMIT must be 0 or more, got {self.multilingual_limit}"
             )
+        if self.ef_search is not None and not 10 <= self.ef_search <= 4096:
+            raise SettingsError(
+                f"COOPBOT_EF_SEARCH must be between 10 and 4096, got {self.ef_search}")
+        if self.database_url is not None and not self.database_url.startswith(
+                ("postgresql://", "postgres://")):
+            raise SettingsError("COOPBOT_DATABASE_URL must be a PostgreSQL URL "
+                                "(postgresql://user@host:port/database)")
         if self.flat_limit < 0:
             raise SettingsError(f"COOPBOT_FLAT_LIMIT must be 0 or more, got {self.flat_limit}")
         if self.rate_limit < 1:

@@ -25,6 +25,10 @@ class IndexConfig:
     """A full build over more passages than this leaves out the multilingual vectors (e5
     encodes about 19 passages a second on 2 cores); None: no limit."""
 
+    database_url: str | None = None
+    """A PostgreSQL URL: the index lives in that database (pgvector) instead of the index
+    folder's SQLite + FAISS files; None: the embedded engine."""
+
     @property
     def cache_path(self) -> Path:
         """The embedding cache, beside the builds so it survives them."""

@@ -42,3 +42,8 @@ class EncoderError(CoopbotError):
 
 class EvalFileError(CoopbotError):
     """An evaluation file is missing or malformed."""
+
+
+class DatabaseError(CoopbotError):
+    """The PostgreSQL server named by COOPBOT_DATABASE_URL cannot be used (unreachable,
+    refused the login, lacks pgvector, or the driver is not installed)."""

@@ -35,14 +35,14 @@ from embeddings.encoders.base import Encoder, Encoders, as_encoders
 from embeddings.encoders.loading import EncoderConfig, load_encoders
 from embeddings.errors import CoopbotError
 from embeddings.index.builder import build_index
+from embeddings.index.engine import article_summaries, open_index
 from embeddings.index.freshness import check_freshness
 from embeddings.index.leases import Leases
 from embeddings.index.manifest import describe_settings
-from embeddings.index.reader import open_index
 from embeddings.index.records import ArticleRecord
 from embeddings.index.report import BuildObserver, BuildReport
 from embeddings.index.status import status_of
-from embeddings.index.summaries import ArticleSummary, article_summaries
+from embeddings.index.summaries import ArticleSummary
 from embeddings.index.vectors import VectorIndexConfig
 from embeddings.search.followup import Conversation, names_its_subject, reads_as_follow_up
 from embeddings.search.rerank import CrossEncoderReranker, Reranker
@@ -120,7 +120,7 @@ def build(
 
 def list_articles(cfg: CoreConfig) -> list[ArticleSummary]:
     """The indexed articles, newest first (undated last), without loading any vectors."""
-    return article_summaries(cfg.index.index_dir)
+    return article_summaries(cfg.index)
 
 
 def add_articles(
@@ -173,7 +173,7 @@ def open_retriever(
     """A Retriever over the current build; raises if it is missing or built differently."""
     encoders = as_encoders(encoders)
     index = open_index(
-        cfg.index_dir, model=encoders.primary.name, chunker=cfg.chunk.as_dict(),
+        cfg, model=encoders.primary.name, chunker=cfg.chunk.as_dict(),
         multilingual_model=encoders.multilingual_name,
     )
     return Retriever(index, encoders, retrieval, reranker=reranker)
@@ -354,7 +354,7 @@ class Library:
             with self._lock:
                 cached = self._articles
             if cached is None or cached[0] is not retriever:
-                cached = (retriever, article_summaries(self.cfg.index_dir))
+                cached = (retriever, article_summaries(self.cfg))
                 with self._lock:
                     self._articles = cached
             return cached[1]

@@ -89,3 +89,35 @@ def real_retriever(real_index, real_encoders):  # type: ignore[no-untyped-def]
     from embeddings.service import open_retriever
 
     return open_retriever(real_index, real_encoders)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():  # type: ignore[no-untyped-def]
+    """A PostgreSQL + pgvector server on 127.0.0.1 for the whole session.
+
+    Where it cannot start, the tests that need it skip with the reason; with
+    COOPBOT_REQUIRE_POSTGRES=1 (CI here, `.ci/run`) they fail instead, so that CI never passes
+    without them.
+    """
+    from tests.support import postgres
+
+    required = os.environ.get("COOPBOT_REQUIRE_POSTGRES") == "1"
+    try:
+        server = postgres.start()
+    except postgres.ServerUnavailable as exc:
+        if required:
+            pytest.fail(f"PostgreSQL could not start: {exc}")
+        pytest.skip(f"PostgreSQL could not start: {exc}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def database_url(postgres_server, request: pytest.FixtureRequest) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """An empty database of its own for one test, dropped afterwards."""
+    from tests.support import postgres
+
+    name = "t_" + "".join(c if c.isalnum() else "_" for c in request.node.name.lower())[:50]
+    postgres.drop_database(postgres_server, name)
+    yield postgres.create_database(postgres_server, name)
+    postgres.drop_database(postgres_server, name)

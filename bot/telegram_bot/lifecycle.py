@@ -5,6 +5,7 @@ hand on SIGTERM however many times it comes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import time
@@ -81,12 +82,26 @@ def finish_on_sigterm(on_stop: Callable[[], None]) -> None:
             stopping = True
             on_stop()
             log.info("SIGTERM: finishing the questions in hand, then stopping")
+            # From now on a plain handler: the loop's own is no longer served once the
+            # graceful stop leaves run_forever.
+            signal.signal(signal.SIGTERM, lambda *_: _again())
             raise SystemExit  # what PTB's handler does: run_polling's graceful stop follows
+        _again()
+        return None
+
+    def _again() -> None:
         log.warning("SIGTERM again: still finishing the questions in hand (they are stored: "
                     "SIGKILL loses none, they are answered after the restart)")
-        return None
 
     try:
         loop.add_signal_handler(signal.SIGTERM, on_sigterm)
     except (NotImplementedError, RuntimeError):  # no signals in this loop (Windows, a thread)
         log.debug("SIGTERM handler not installed")
+
+
+def ignore_sigterm_while_exiting() -> None:
+    """Ignore SIGTERM from here to the exit. Python puts back the default handler (which
+    kills) as the interpreter shuts down, so a second SIGTERM in those last moments ended a
+    bot that had finished cleanly with "killed by SIGTERM"; an ignored signal stays ignored."""
+    with contextlib.suppress(ValueError):  # not the main thread: nothing to do
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)

@@ -164,6 +164,7 @@ def _run(settings: Settings, services_: BotServices, webhook_url: str | None, li
     from telegram import Update
 
     from bot.telegram_bot.app import build_application
+    from bot.telegram_bot.lifecycle import ignore_sigterm_while_exiting
 
     rejected: list[bool] = []
 
@@ -181,6 +182,7 @@ def _run(settings: Settings, services_: BotServices, webhook_url: str | None, li
         )
     else:
         application.run_polling(allowed_updates=Update.ALL_TYPES, close_loop=False)
+    ignore_sigterm_while_exiting()
     if rejected:  # non-zero, so that a supervisor restarts the bot or alerts someone
         raise CoopbotError("Telegram rejected TELEGRAM_BOT_TOKEN while the bot ran: check it "
                            "with @BotFather (/token), then start the bot again")

@@ -36,9 +36,8 @@ from embeddings.corpus.sources import is_jsonl
 from embeddings.encoders.base import Encoder, Encoders
 from embeddings.errors import CoopbotError
 from embeddings.index.builder import build_index, index_lock
-from embeddings.index.lookup import known_articles
+from embeddings.index.engine import article_summaries, known_articles
 from embeddings.index.report import BuildObserver, BuildReport
-from embeddings.index.summaries import article_summaries
 
 FILE_SUFFIXES = (".txt", ".md", ".html", ".htm")
 _HTML = (".html", ".htm")
@@ -109,7 +108,7 @@ def add_articles(
     # the same article then waits, and its check finds the article indexed. Checked outside
     # it, both runs saw an index without it and both saved a file (issue 16, item 6).
     with index_lock(cfg, observer):
-        with known_articles(cfg.index_dir) as known:
+        with known_articles(cfg) as known:
             outcomes = [_prepare(source, web, cfg, known) for source, web in found]
         written = [o for o in outcomes if o.problem is None]
         if not written:
@@ -191,7 +190,7 @@ def _indexed(outcome: AddOutcome, cfg: IndexConfig, report: BuildReport) -> AddO
     skipped = {p.path.name: p.reason for p in report.skipped}
     if outcome.path.name in skipped:
         return replace(outcome, problem=skipped[outcome.path.name])
-    found = article_summaries(cfg.index_dir, [outcome.article.id])
+    found = article_summaries(cfg, [outcome.article.id])
     return replace(outcome, passages=found[0].passages if found else 0)
 
 

@@ -17,8 +17,8 @@ from embeddings.corpus.sources import remove_entry
 from embeddings.encoders.base import Encoder, Encoders
 from embeddings.errors import CoopbotError
 from embeddings.index.builder import build_index, index_lock
+from embeddings.index.engine import article_summaries
 from embeddings.index.report import BuildObserver, BuildReport
-from embeddings.index.summaries import article_summaries
 
 
 def remove_articles(
@@ -43,7 +43,7 @@ def remove_articles(
         CoopbotError: an id is not in the index, or its file is gone.
     """
     with index_lock(cfg, observer):
-        known = {a.id: a for a in article_summaries(cfg.index_dir)}
+        known = {a.id: a for a in article_summaries(cfg)}
         missing = [i for i in ids if i not in known]
         if missing:
             raise CoopbotError(f"no article with id {', '.join(map(repr, missing))} in the "

@@ -32,16 +32,15 @@ from embeddings.errors import (
     IndexMissingError,
     IndexWriteError,
 )
+from embeddings.index import engine
 from embeddings.index.embedding import Embedded, embed_all, unit_vectors
 from embeddings.index.freshness import settings_differ
-from embeddings.index.layout import build_lock, current_build, prune_builds
+from embeddings.index.layout import build_lock
 from embeddings.index.manifest import Manifest
 from embeddings.index.prepare import Prepared, prepare_articles
-from embeddings.index.reader import read_manifest
 from embeddings.index.records import ArticleRecord, NewArticle
 from embeddings.index.report import BuildObserver, BuildReport, Phases
 from embeddings.index.storage import WritableIndex
-from embeddings.index.writer import IndexWriter
 
 
 def build_index(
@@ -108,7 +107,7 @@ def _build(cfg: IndexConfig, encoders: Encoders, observer: BuildObserver,
     except BaseException:
         writer.abort()
         raise
-    prune_builds(cfg.index_dir)
+    engine.prune(cfg)
     return report
 
 
@@ -169,14 +168,14 @@ def _writer(
 ) -> tuple[WritableIndex, Manifest]:
     """An in-place writer when the current build is compatible, else one for a new build.
 
-    The one place a build names its storage engine (SQLite + FAISS); the rest of it sees only
-    `WritableIndex`.
+    The engine (`engine`: SQLite + FAISS files, or PostgreSQL) is the configuration's; the
+    rest of the build sees only `WritableIndex`.
     """
     primary = encoders.primary
     now = datetime.now(UTC).isoformat(timespec="seconds")
-    if not full and current_build(cfg.index_dir) is not None:
+    if not full and engine.has_index(cfg):
         try:
-            old = read_manifest(cfg.index_dir)
+            old = engine.read_manifest(cfg)
         except (IndexCorruptError, IndexMissingError, IndexMismatchError):
             # A damaged index, or one of an older format, is rebuilt (vectors come from the
             # embedding cache); a busy one is not.
@@ -185,7 +184,7 @@ def _writer(
             old, cfg, primary.name, encoders.multilingual_name
         ):
             # No model property is touched here: an unchanged corpus never loads the model.
-            return IndexWriter.update(cfg.index_dir), replace(
+            return engine.update_build(cfg), replace(
                 old, source=str(cfg.seeds_dir), updated_at=now
             )
     name = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + f"{time.time_ns() % 16**6:06x}"
@@ -194,7 +193,7 @@ def _writer(
         chunker=cfg.chunk.as_dict(), built_at=now, build_seconds=0.0, chunk_count=0,
         source=str(cfg.seeds_dir), multilingual_model=encoders.multilingual_name,
     )
-    return IndexWriter.create(cfg.index_dir, name), template
+    return engine.new_build(cfg, name), template
 
 
 @dataclass(kw_only=True)

@@ -12,7 +12,6 @@ from typing import Any
 
 from embeddings.errors import IndexBusyError, IndexCorruptError, IndexMismatchError
 from embeddings.index.keyword import FTS_SCHEMA
-from embeddings.index.layout import META
 from embeddings.index.manifest import FORMAT_VERSION, Manifest
 
 IN_BATCH = 500  # rows per IN (...) clause, well below SQLite's parameter limit
@@ -137,9 +136,20 @@ def manifest_of(db: sqlite3.Connection, build: Path) -> Manifest:
             f"the index in {build} was written by an older coopbot ({exc}); "
             "run `coopbot index` to rebuild it"
         ) from exc
-    if row is None:
-        raise IndexCorruptError(f"{build / META} has no manifest; run `coopbot index --full`")
-    manifest = Manifest.from_json(row[0], where=build)
+    return checked_manifest(None if row is None else row[0], skipped, build)
+
+
+def checked_manifest(stored: str | None, skipped: dict[str, str], build: Path) -> Manifest:
+    """A manifest as a build stores it (JSON, or None if absent), in this coopbot's format,
+    with the entries skipped. Either engine stores it so.
+
+    Raises:
+        IndexMismatchError: it is in another format.
+        IndexCorruptError: it is absent or unreadable.
+    """
+    if stored is None:
+        raise IndexCorruptError(f"{build} has no manifest; run `coopbot index --full`")
+    manifest = Manifest.from_json(stored, where=build)
     if manifest.format_version != FORMAT_VERSION:
         raise IndexMismatchError(
             f"the index in {build} has format {manifest.format_version} (this coopbot reads "

@@ -8,8 +8,8 @@ from pathlib import Path
 from embeddings.config import IndexConfig
 from embeddings.corpus.sources import scan_corpus
 from embeddings.errors import CoopbotError
+from embeddings.index.engine import index_entries, read_manifest
 from embeddings.index.manifest import PIPELINE_VERSION, Manifest, describe_settings
-from embeddings.index.reader import index_entries, read_manifest
 
 
 @dataclass(frozen=True)
@@ -63,8 +63,8 @@ def check_freshness(
 ) -> Freshness:
     """Compare the current index with the corpus and the configured models/chunker."""
     try:
-        manifest = read_manifest(cfg.index_dir)
-        known = index_entries(cfg.index_dir)
+        manifest = read_manifest(cfg)
+        known = index_entries(cfg)
     except CoopbotError as exc:
         return Freshness(None, (str(exc),))
     reasons = settings_differ(manifest, cfg, model, multilingual_model)

@@ -46,7 +46,7 @@ CREATE INDEX aliases_article ON aliases(article_id);
 
 # BM25 column weights: a title word counts less than the same word in the passage itself,
 # because the title is repeated on every passage of the article.
-_TITLE_WEIGHT, _TEXT_WEIGHT = 0.4, 1.0
+TITLE_WEIGHT, TEXT_WEIGHT = 0.4, 1.0
 
 
 def add_keyword_rows(db: sqlite3.Connection, first_row: int) -> None:
@@ -86,15 +86,21 @@ def _count_words(db: sqlite3.Connection, texts: Iterable[str], sign: int) -> Non
     `df` is then the number of rows the FTS index matches for the word, which is what the
     keyword search's cost budget needs.
     """
-    df: Counter[str] = Counter()
-    for text in texts:
-        df.update(set(words(text)))
+    df = passage_word_counts(texts)
     db.executemany(
         "INSERT INTO vocabulary VALUES (?, ?) ON CONFLICT(word) DO UPDATE SET df = df + ?",
         ((word, sign * n, sign * n) for word, n in df.items()),
     )
     if sign < 0:
         db.execute("DELETE FROM vocabulary WHERE df <= 0")
+
+
+def passage_word_counts(texts: Iterable[str]) -> Counter[str]:
+    """Word -> passages holding it, for passages given as their title and text joined."""
+    df: Counter[str] = Counter()
+    for text in texts:
+        df.update(set(words(text)))
+    return df
 
 
 def add_aliases(db: sqlite3.Connection, article_id: str, aliases: Iterable[Alias]) -> None:
@@ -160,7 +166,7 @@ class KeywordSearcher:
         # Every term quoted, so user text is never FTS syntax.
         match = " OR ".join(f'"{t}"' for t in terms)
         rows = self._db.execute(
-            f"SELECT rowid, -bm25(chunks_fts, {_TITLE_WEIGHT}, {_TEXT_WEIGHT}) AS score "
+            f"SELECT rowid, -bm25(chunks_fts, {TITLE_WEIGHT}, {TEXT_WEIGHT}) AS score "
             "FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY score DESC LIMIT ?", (match, n),
         ).fetchall()
         return [(int(r), float(s)) for r, s in rows]

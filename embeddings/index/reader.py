@@ -20,7 +20,13 @@ from embeddings.index.database import manifest_of, marks, open_readonly, sqlite_
 from embeddings.index.keyword import KeywordSearcher
 from embeddings.index.layout import META, current_build, on_current_build
 from embeddings.index.manifest import Manifest
-from embeddings.index.records import AliasRecord, ArticleRecord, ChunkRecord, StoredUnit
+from embeddings.index.records import (
+    AliasRecord,
+    ArticleRecord,
+    ChunkRecord,
+    StoredUnit,
+    stored_vector,
+)
 from embeddings.index.vectors import VectorSpace, read_index
 from embeddings.search.terms import KeywordQuery
 
@@ -259,8 +265,8 @@ class LoadedIndex:
                 ).fetchall()
             for article_id, index, paragraph, text, blob, multilingual in rows:
                 found.setdefault(article_id, []).append(StoredUnit(
-                    index, paragraph, text, None if blob is None else _vector(blob),
-                    None if multilingual is None else _vector(multilingual)))
+                    index, paragraph, text, None if blob is None else stored_vector(blob),
+                    None if multilingual is None else stored_vector(multilingual)))
         return found
 
     def units(self, article_id: str, start: int, end: int) -> list[tuple[int, str]]:
@@ -282,7 +288,7 @@ class LoadedIndex:
                 "SELECT idx, vector FROM units WHERE article_id = ? AND idx >= ? AND idx < ? "
                 "AND vector IS NOT NULL", (article_id, start, end),
             ).fetchall()
-        return {i: _vector(blob) for i, blob in rows}
+        return {i: stored_vector(blob) for i, blob in rows}
 
     def articles(self, ids: Sequence[str] | None = None) -> dict[str, ArticleRecord]:
         """Article records by id (all of them when ids is None)."""
@@ -311,7 +317,3 @@ class LoadedIndex:
             self._db.close()
             # Nothing else refers to the FAISS objects: dropping them unmaps their files.
             self.spaces = {}
-
-
-def _vector(blob: bytes) -> np.ndarray:
-    return np.frombuffer(blob, dtype="<f2").astype(np.float32)

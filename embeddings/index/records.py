@@ -87,3 +87,13 @@ class AliasRecord:
     """Articles that have it."""
     mentions: int
     """Times those articles' bodies hold the long form."""
+
+
+def half_vectors(vectors: np.ndarray | None) -> np.ndarray | None:
+    """Sentence vectors as stored: little-endian float16 (a cosine moves by under 0.001)."""
+    return vectors.astype("<f2") if vectors is not None else None
+
+
+def stored_vector(blob: bytes) -> np.ndarray:
+    """A stored sentence vector (`half_vectors`) back as float32."""
+    return np.frombuffer(blob, dtype="<f2").astype(np.float32)

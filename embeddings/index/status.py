@@ -6,10 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from embeddings.config import IndexConfig
+from embeddings.index.engine import build_facts
 from embeddings.index.freshness import check_freshness
-from embeddings.index.layout import current_build
-from embeddings.index.summaries import article_date_range
-from embeddings.index.vectors import kind_of_file
 
 
 def status_of(cfg: IndexConfig, model: str, multilingual_model: str | None) -> dict[str, Any]:
@@ -27,11 +25,11 @@ def status_of(cfg: IndexConfig, model: str, multilingual_model: str | None) -> d
     if manifest is None:
         return {"built": False, "index_dir": str(cfg.index_dir),
                 "reason": freshness.reasons[0]}
-    build_dir = current_build(cfg.index_dir)
-    dates = article_date_range(build_dir) if build_dir else None
+    facts = build_facts(cfg)
+    name, dates, kinds = facts if facts else (None, None, {})
     return {
         "built": True, "index_dir": str(cfg.index_dir),
-        "build": build_dir.name if build_dir else None,
+        "build": name, "engine": "postgresql" if cfg.database_url else "embedded",
         "built_at": manifest.built_at, "build_seconds": manifest.build_seconds,
         "model": manifest.model, "dimension": manifest.dimension,
         "multilingual_model": manifest.multilingual_model,
@@ -40,8 +38,7 @@ def status_of(cfg: IndexConfig, model: str, multilingual_model: str | None) -> d
         "date_range": [d.isoformat() for d in dates] if dates else None,
         "skipped": manifest.skipped, "source": manifest.source,
         "updated_at": manifest.updated_at,
-        "vector_index": {space: kind_of_file(build_dir / name) if build_dir else None
-                         for space, name in manifest.vector_files.items()},
+        "vector_index": {space: kinds.get(space) for space in manifest.vector_files},
         "fresh": freshness.fresh, "changes": list(freshness.reasons),
         "coopbot_version": manifest.coopbot_version,
     }

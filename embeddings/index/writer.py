@@ -36,7 +36,7 @@ from embeddings.index.layout import (
 from embeddings.index.lookup import IndexedArticleLookup
 from embeddings.index.manifest import Manifest
 from embeddings.index.reader import open_space
-from embeddings.index.records import NewArticle
+from embeddings.index.records import NewArticle, half_vectors
 from embeddings.index.vectors import VectorIndexConfig, read_index, updated_space, write_index
 
 WRITE_WAIT_SECONDS = 30.0
@@ -156,8 +156,8 @@ class IndexWriter:
         self.db.executemany("INSERT OR IGNORE INTO article_bands VALUES (?, ?)",
                             ((key, r.id) for key in band_keys(article.minhash)))
         add_aliases(self.db, r.id, article.aliases)
-        vectors = _half(article.unit_vectors)
-        multilingual = _half(article.multilingual_unit_vectors)
+        vectors = half_vectors(article.unit_vectors)
+        multilingual = half_vectors(article.multilingual_unit_vectors)
         self.db.executemany(
             "INSERT INTO units VALUES (?,?,?,?,?,?)",
             ((r.id, i, p, text, vectors[i].tobytes() if vectors is not None else None,
@@ -262,8 +262,3 @@ class IndexWriter:
             self.db.close()
         if self.new:
             shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def _half(vectors: np.ndarray | None) -> np.ndarray | None:
-    """Sentence vectors as stored: little-endian float16 (a cosine moves by under 0.001)."""
-    return vectors.astype("<f2") if vectors is not None else None

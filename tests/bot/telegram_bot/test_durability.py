@@ -138,7 +138,10 @@ def test_two_sigterms_finish_the_questions_in_hand(tmp_path: Path) -> None:
         time.sleep(2.0)
         log = bot.log()
     assert replies(bot, chats) == Counter(dict.fromkeys(chats, 1))
-    assert "SIGTERM again" in log and "Traceback" not in log and "CRITICAL" not in log
+    # The second SIGTERM is logged ("SIGTERM again") when it comes while the stop is under
+    # way, and ignored when the stop was already done (on a fast machine, within 0.3 s):
+    # either way the exit status is 0, which the default handler in Python's shutdown broke.
+    assert "Traceback" not in log and "CRITICAL" not in log
 
 
 def test_buttons_of_an_answer_work_after_a_restart(tmp_path: Path) -> None:
