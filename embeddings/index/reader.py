@@ -30,7 +30,7 @@ from embeddings.index.records import (
 from embeddings.index.vectors import VectorSpace, read_index
 from embeddings.search.terms import KeywordQuery
 
-_ARTICLE_COLUMNS = "id, title, date, source, byline, place, url, language, file"
+ARTICLE_COLUMNS = "id, title, date, source, byline, place, url, language, file"
 _SPANS_PER_READ = 300  # three parameters each, below SQLite's oldest limit of 999
 _UPDATES_RACED = 3  # in-place updates an opening reader catches up with before it gives up
 
@@ -292,7 +292,7 @@ class LoadedIndex:
 
     def articles(self, ids: Sequence[str] | None = None) -> dict[str, ArticleRecord]:
         """Article records by id (all of them when ids is None)."""
-        sql = f"SELECT {_ARTICLE_COLUMNS} FROM articles"
+        sql = f"SELECT {ARTICLE_COLUMNS} FROM articles"
         params: list[str] = []
         if ids is not None:
             if not ids:

@@ -22,6 +22,7 @@ from embeddings.index.postgres.bm25 import TOP_SQL, query_tokens
 from embeddings.index.postgres.connection import connect, database_errors, pool, redact
 from embeddings.index.postgres.schema import CURRENT, vector_table
 from embeddings.index.postgres.writer import ArticleLookup, label, stored_manifest
+from embeddings.index.reader import ARTICLE_COLUMNS
 from embeddings.index.records import (
     AliasRecord,
     ArticleRecord,
@@ -31,7 +32,6 @@ from embeddings.index.records import (
 )
 from embeddings.index.summaries import ArticleSummary
 
-_ARTICLE_COLUMNS = "id, title, date, source, byline, place, url, language, file"
 _CHANGED = (f"SELECT ({CURRENT.replace('name, schema', 'name')}), "
             "(SELECT value FROM state WHERE key = 'version')")
 POOL_SIZE = 8
@@ -304,9 +304,9 @@ class PostgresIndex:
             return {}
         with self._read() as conn:
             if ids is None:
-                rows = conn.execute(f"SELECT {_ARTICLE_COLUMNS} FROM articles").fetchall()
+                rows = conn.execute(f"SELECT {ARTICLE_COLUMNS} FROM articles").fetchall()
             else:
-                rows = conn.execute(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE "
+                rows = conn.execute(f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE "
                                     "id = ANY(%s)", (list(ids),)).fetchall()
         return {r[0]: ArticleRecord(r[0], r[1], date.fromisoformat(r[2]) if r[2] else None,
                                     *r[3:]) for r in rows}

@@ -16,17 +16,8 @@ from embeddings.index.builder import build_index
 from embeddings.index.postgres.bm25 import passage_postings, query_tokens
 from embeddings.index.storage import ReadableIndex
 from embeddings.service import ensure_index, open_retriever
+from tests.embeddings.index.test_builder import NEW_ARTICLE
 from tests.support.fake_encoders import HashingEncoder
-
-NEW_ARTICLE = """---
-title: Vietnam and Laos open a joint border liaison office
-date: 2024-03-02
-source: Example News
----
-The police of Dien Bien and Phongsaly opened a joint liaison office at the border gate.
-
-Officers will share information on drug trafficking every week, the MoU says.
-"""
 
 QUESTIONS = [
     "Who led the delegation from Sainyabuli?",
