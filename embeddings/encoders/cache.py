@@ -22,7 +22,7 @@ _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS {TABLE} (
     id INTEGER PRIMARY KEY,
     key BLOB NOT NULL UNIQUE,  -- sha256(model NUL text)
-    vector BLOB NOT NULL       -- little-endian float32 (float16 for a cache opened so)
+    vector BLOB NOT NULL       -- little-endian float32 (float16 for span vectors)
 );
 """
 _OLD_TABLE = "embeddings"
@@ -37,20 +37,15 @@ def cache_key(model: str, text: str) -> bytes:
 class EmbeddingCache:
     """Vectors by (model, text) in one SQLite file."""
 
-    def __init__(
-        self, path: Path, model: str, dim: int | None = None, *, half: bool = False
-    ) -> None:
+    def __init__(self, path: Path, model: str, dim: int | None = None) -> None:
         """Open (creating) the cache file for one model's vectors.
 
         Args:
             dim: the vectors' dimension, when known; entries of another shape are ignored.
-            half: store float16 (sentence vectors: the index keeps them at that precision).
-                Give such a cache a model name of its own, since entries hold no type.
         """
         path.parent.mkdir(parents=True, exist_ok=True)
         self._model = model
         self._dim = dim
-        self._dtype = "<f2" if half else "<f4"
         self._db = sqlite3.connect(path, timeout=30)
         # WAL: a reader (status, a serving bot) never blocks the builder, and vice versa.
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -69,8 +64,16 @@ class EmbeddingCache:
         """Cache keys of texts under this cache's model."""
         return [cache_key(self._model, t) for t in texts]
 
-    def get_many(self, keys: Sequence[bytes]) -> dict[bytes, np.ndarray]:
-        """Cached vectors for those keys that are present."""
+    def get_many(self, keys: Sequence[bytes], *, spans: bool = False) -> dict[bytes, np.ndarray]:
+        """Cached vectors for those keys that are present.
+
+        Args:
+            spans: the keys are of span vectors, stored by `put_many(spans=...)` as float16
+                (the index keeps sentence vectors at that precision) and flattened, so of no
+                fixed dimension. Key them under a model name of their own.
+        """
+        dtype = "<f2" if spans else "<f4"
+        dim = None if spans else self._dim
         found: dict[bytes, np.ndarray] = {}
         unique = list(dict.fromkeys(keys))
         for start in range(0, len(unique), _IN_CLAUSE_BATCH):
@@ -80,19 +83,27 @@ class EmbeddingCache:
                 f"SELECT key, vector FROM {TABLE} WHERE key IN ({marks})", batch
             )
             for key, blob in rows:
-                vector = np.frombuffer(blob, dtype=self._dtype)
+                vector = np.frombuffer(blob, dtype=dtype)
                 # dim None: the caller checks shapes (it may not know the dimension yet).
-                if self._dim is None or vector.shape == (self._dim,):
+                if dim is None or vector.shape == (dim,):
                     found[key] = vector
         return found
 
-    def put_many(self, items: Iterable[tuple[bytes, np.ndarray]]) -> None:
-        """Store vectors and commit."""
+    def put_many(
+        self, items: Iterable[tuple[bytes, np.ndarray]], *,
+        spans: Iterable[tuple[bytes, np.ndarray]] = (),
+    ) -> None:
+        """Store vectors, and their passages' span vectors as float16, in one commit.
+
+        One commit for both, because a build looks a passage up by both: one killed between
+        two commits kept vectors it could not reuse, and encoded those passages again.
+        """
+        insert = f"INSERT OR REPLACE INTO {TABLE} (key, vector) VALUES (?, ?)"
         with self._db:
             self._db.executemany(
-                f"INSERT OR REPLACE INTO {TABLE} (key, vector) VALUES (?, ?)",
-                ((key, np.asarray(vec, dtype=self._dtype).tobytes()) for key, vec in items),
-            )
+                insert, ((key, np.asarray(vec, dtype="<f4").tobytes()) for key, vec in items))
+            self._db.executemany(
+                insert, ((key, np.asarray(vec, dtype="<f2").tobytes()) for key, vec in spans))
 
     def forget(self, keys: Iterable[bytes]) -> None:
         """Delete entries (of any model), so the next build encodes those texts again."""

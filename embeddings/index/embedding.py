@@ -120,8 +120,6 @@ class _SpaceJob:
         self.spans = spans if spans is not None and isinstance(encoder, SpanEncoder) else None
         self.cache = EmbeddingCache(cfg.cache_path, encoder.name)
         self.span_model = f"{encoder.name}#spans16"  # float16, like the index's sentence vectors
-        self.span_cache = (EmbeddingCache(cfg.cache_path, self.span_model, half=True)
-                           if self.spans is not None else None)
         self.keys: list[bytes] = []
         self.span_keys: list[bytes] = []
         self.found: dict[bytes, np.ndarray] = {}
@@ -131,14 +129,14 @@ class _SpaceJob:
         """Look the texts up; the positions of those to encode, one per distinct text."""
         self.keys = keys = self.cache.keys(self.texts)
         self.found = self.cache.get_many(keys)
-        if self.span_cache is not None and self.spans is not None:
+        if self.spans is not None:
             self.span_keys = [cache_key(self.span_model, f"{t}\0{s}")
                               for t, s in zip(self.texts, self.spans, strict=True)]
             # Spans are stored with their passage's vector, so a text whose vector is not cached
             # has no spans cached either: looking only the others up saves half the lookups of
             # an update (0.3 s of adding 10 articles to a 100k-passage index).
-            self.found_spans = self.span_cache.get_many(
-                [self.span_keys[i] for i, k in enumerate(keys) if k in self.found])
+            self.found_spans = self.cache.get_many(
+                [self.span_keys[i] for i, k in enumerate(keys) if k in self.found], spans=True)
         todo = [i for i, k in enumerate(keys) if k not in self.found
                 or (self.span_keys and self.span_keys[i] not in self.found_spans)]
         return list({keys[i]: i for i in reversed(todo)}.values())
@@ -167,9 +165,7 @@ class _SpaceJob:
                                         for i, p in zip(batch, pooled, strict=True))
             last = start + _ENCODE_EVERY >= len(todo)
             if last or time.perf_counter() - last_commit >= _COMMIT_SECONDS:
-                self.cache.put_many(pending)
-                if self.span_cache is not None:
-                    self.span_cache.put_many(pending_spans)
+                self.cache.put_many(pending, spans=pending_spans)
                 pending, pending_spans = [], []
                 last_commit = time.perf_counter()
         return seconds
@@ -178,7 +174,7 @@ class _SpaceJob:
         self, batch: list[int], observer: BuildObserver
     ) -> tuple[np.ndarray, list[np.ndarray] | None]:
         texts = [self.texts[i] for i in batch]
-        if self.span_cache is None or self.spans is None:
+        if self.spans is None:
             return self.encoder.encode_passages(texts, on_batch=observer.encoded), None
         assert isinstance(self.encoder, SpanEncoder)
         vectors, pooled = self.encoder.encode_passages_with_spans(
@@ -197,10 +193,8 @@ class _SpaceJob:
         return matrix, pooled
 
     def close(self) -> None:
-        """Close the caches."""
+        """Close the cache."""
         self.cache.close()
-        if self.span_cache is not None:
-            self.span_cache.close()
 
 
 def unit_vectors(

@@ -29,14 +29,18 @@ def test_vectors_come_back_by_model_and_text(tmp_path: Path) -> None:
     other.close()
 
 
-def test_half_precision_and_replacing_an_entry(tmp_path: Path) -> None:
-    cache = EmbeddingCache(tmp_path / "c.sqlite", "spans", half=True)
+def test_spans_in_half_precision_beside_their_passage_and_replacing_an_entry(
+    tmp_path: Path,
+) -> None:
+    cache = EmbeddingCache(tmp_path / "c.sqlite", "m", dim=8)
     [key] = cache.keys(["text"])
+    span_key = cache_key("m#spans", "text")
     first, second = _vectors(2)
-    cache.put_many([(key, first)])
-    cache.put_many([(key, second)])
-    assert len(cache) == 1
-    got = cache.get_many([key])[key]
+    cache.put_many([(key, first)], spans=[(span_key, first)])
+    cache.put_many([(key, second)], spans=[(span_key, second)])
+    assert len(cache) == 2
+    assert cache.get_many([key])[key].dtype == np.float32
+    got = cache.get_many([span_key], spans=True)[span_key]
     assert got.dtype == np.float16
     np.testing.assert_allclose(got, second, rtol=1e-3, atol=1e-3)
     cache.close()

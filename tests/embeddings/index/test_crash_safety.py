@@ -39,14 +39,22 @@ def _extra_articles(folder: Path, count: int) -> None:
         )
 
 
-def _cached(index_dir: Path) -> int:
+def _cached(index_dir: Path) -> int | None:
+    """Vectors committed to the cache, or None while it cannot be read (being written)."""
     db = sqlite3.connect(index_dir / CACHE, timeout=30)
     try:
         return int(db.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0])
     except sqlite3.Error:
-        return 0
+        # Not 0: a failed read taken for "empty" made the next read look like progress,
+        # and the build was killed before it had committed anything.
+        return None
     finally:
         db.close()
+
+
+def _progressed(index_dir: Path, baseline: int) -> bool:
+    count = _cached(index_dir)
+    return count is not None and count > baseline
 
 
 def test_killed_build_keeps_previous_index_serving(tmp_path: Path, real_encoder) -> None:  # type: ignore[no-untyped-def]
@@ -55,6 +63,8 @@ def test_killed_build_keeps_previous_index_serving(tmp_path: Path, real_encoder)
     cfg = IndexConfig(seeds_dir=seeds, index_dir=tmp_path / "index")
     first = build_index(cfg, real_encoder)
     before = current_build(cfg.index_dir)
+    baseline = _cached(cfg.index_dir)  # read before the build starts, so nothing else writes
+    assert baseline is not None
     _extra_articles(seeds, 100)  # ~600 passages: several cache commits, 2 s apart
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "--seeds", str(seeds), "--index", str(cfg.index_dir),
@@ -65,9 +75,8 @@ def test_killed_build_keeps_previous_index_serving(tmp_path: Path, real_encoder)
         env={**os.environ, "COOPBOT_MULTILINGUAL": "off"},
     )
     deadline = time.monotonic() + 240
-    cached = _cached(cfg.index_dir)
     # Kill once the new build has committed some vectors to the cache, i.e. truly midway.
-    while _cached(cfg.index_dir) <= cached and proc.poll() is None:
+    while not _progressed(cfg.index_dir, baseline) and proc.poll() is None:
         assert time.monotonic() < deadline, "build never made progress"
         time.sleep(0.05)
     assert proc.poll() is None, "build finished before it could be killed; add more articles"
