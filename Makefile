@@ -8,7 +8,7 @@ export TRANSFORMERS_OFFLINE := 1
 
 .PHONY: setup demo test lint typecheck audit unit index clean bench bench-quick bench-quality bench-telegram \
 	bench-soak bench-soak-quick bench-scale-quality bench-chaos bench-chaos-quick bench-followups \
-	bench-postgres bench-postgres-quick
+	bench-postgres bench-postgres-quick bench-replicas bench-replicas-quick
 
 setup: $(STAMP)
 
@@ -26,7 +26,7 @@ demo: setup
 	$(BIN)/coopbot ask "Who led the delegation from Sainyabuli?"
 
 test: setup lint typecheck audit unit bench-quick bench-soak-quick bench-chaos-quick \
-	bench-postgres-quick
+	bench-postgres-quick bench-replicas-quick
 
 lint: setup
 	$(BIN)/ruff check .
@@ -101,3 +101,13 @@ bench-postgres: setup
 # The same at 300 passages (about a minute; part of `make test`).
 bench-postgres-quick: setup
 	$(BIN)/python benchmarks/postgres.py --quick
+
+# Two webhook replicas behind a load balancer on one PostgreSQL, one killed midway, buttons
+# pressed on the other replica, updates delivered twice: exit 1 unless nothing is lost,
+# repeated or broken (200 questions, about two minutes).
+bench-replicas: setup
+	$(BIN)/python benchmarks/replicas.py
+
+# The same with 40 questions (part of `make test`).
+bench-replicas-quick: setup
+	$(BIN)/python benchmarks/replicas.py --quick

@@ -46,6 +46,7 @@ from benchmarks.common import (  # noqa: E402
     REPO,
     RESULTS,
     SHARED,
+    SQUAD_DEV,
     question_contexts,
     require,
     squad_questions,
@@ -204,7 +205,7 @@ def collect_group(name: str, make: Callable[[], list[dict[str, Any]]], reuse: bo
 def squad_family(args: argparse.Namespace, corpora: Corpora) -> list[dict[str, Any]]:
     """SQuAD and XQuAD: answerable, with their article held out, and entity-swapped."""
     records: list[dict[str, Any]] = []
-    squad_path = DATA / "squad" / "squad-v1.1-dev.json"
+    squad_path = SQUAD_DEV
     if "squad" in args.parts and require(squad_path):
         data = json.loads(squad_path.read_text(encoding="utf-8"))
         sampled = random.Random(7).sample(squad_questions(data), args.squad_sample)

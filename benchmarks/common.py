@@ -16,6 +16,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 DATA = SHARED / "data"
+SQUAD_DEV = DATA / "squad" / "squad-v1.1-dev.json"
 RESULTS = REPO / "benchmarks" / "results"
 
 

@@ -31,9 +31,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import DATA, RESULTS, percentiles, require  # noqa: E402
+from benchmarks.common import DATA, RESULTS, SQUAD_DEV, percentiles, require  # noqa: E402
 
-SQUAD = DATA / "squad" / "squad-v1.1-dev.json"
+SQUAD = SQUAD_DEV
 XQUAD = {lang: DATA / "xquad" / f"xquad.{lang}.json" for lang in ("en", "vi")}
 
 

@@ -65,16 +65,16 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import (  # noqa: E402
-    DATA,
     REPO,
     RESULTS,
+    SQUAD_DEV,
     percentiles,
     require,
     write_squad_articles,
 )
 from benchmarks.scale_quality import row_paragraphs  # noqa: E402
 
-SQUAD = DATA / "squad" / "squad-v1.1-dev.json"
+SQUAD = SQUAD_DEV
 WORK = RESULTS / "peer_txtai"
 PEER_VENV = REPO / ".venv-peer"
 PEER_PACKAGES = ("torch==2.13.0", "txtai==9.14.0")  # torch 2.13.0: the local CPU build

@@ -46,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import (  # noqa: E402
     DATA,
     RESULTS,
+    SQUAD_DEV,
     percentiles,
     require,
     squad_questions,
@@ -58,7 +59,7 @@ from benchmarks.scale import (  # noqa: E402
     _write_corpus,
 )
 
-SQUAD = DATA / "squad" / "dev-v1.1.json"
+SQUAD = SQUAD_DEV
 WORK = RESULTS / "postgres"
 
 

@@ -27,6 +27,7 @@ from benchmarks.common import (  # noqa: E402
     REPO,
     RESULTS,
     SHARED,
+    SQUAD_DEV,
     MemoEncoder,
     percentiles,
     question_contexts,
@@ -186,7 +187,7 @@ def squad_answers(retriever: Any, questions: list[tuple[str, str, list[str]]],
 
 def squad(args: argparse.Namespace, out: dict[str, Any]) -> Any:
     """Paragraph retrieval on SQuAD v1.1 dev, per retrieval mode, beside the references."""
-    path = DATA / "squad" / "squad-v1.1-dev.json"
+    path = SQUAD_DEV
     if not require(path):
         return None
     data = json.loads(path.read_text(encoding="utf-8"))
@@ -340,7 +341,7 @@ def latency(cfg: Any, count: int, out: dict[str, Any]) -> None:
     previous default's (the two take turns on each question, so drift hits them alike)."""
     from embeddings.service import open_retriever
 
-    data = json.loads((DATA / "squad" / "squad-v1.1-dev.json").read_text(encoding="utf-8"))
+    data = json.loads(SQUAD_DEV.read_text(encoding="utf-8"))
     questions = random.Random(11).sample([q for _, q, _ in squad_questions(data)], count)
     vi_path = DATA / "xquad" / "xquad.vi.json"
     vi = [q for _, q, _ in squad_questions(json.loads(vi_path.read_text(encoding="utf-8")))]

@@ -63,6 +63,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import (  # noqa: E402
     DATA,
     RESULTS,
+    SQUAD_DEV,
     MemoEncoder,
     percentiles,
     question_contexts,
@@ -71,7 +72,7 @@ from benchmarks.common import (  # noqa: E402
 )
 
 WHITEHOUSE = DATA / "whitehouse" / "whitehouse_briefings.jsonl.gz"
-SQUAD = DATA / "squad" / "squad-v1.1-dev.json"
+SQUAD = SQUAD_DEV
 XQUAD_EN, XQUAD_VI = DATA / "xquad" / "xquad.en.json", DATA / "xquad" / "xquad.vi.json"
 NQ = DATA / "nq-open" / "NQ-open.dev.jsonl"
 WORK = RESULTS / "scale_quality"

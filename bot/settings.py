@@ -51,6 +51,7 @@ class Settings:
     answers_kept_days: float = 7.0
     query_cache: int = 4096
     followup_seconds: float = 600.0
+    inbox_lease_seconds: float = 30.0
 
     @classmethod
     def from_env(
@@ -106,6 +107,8 @@ class Settings:
             answers_kept_days=get("COOPBOT_ANSWERS_KEPT_DAYS", float, cls.answers_kept_days),
             query_cache=get("COOPBOT_QUERY_CACHE", int, cls.query_cache),
             followup_seconds=get("COOPBOT_FOLLOWUP_SECONDS", float, cls.followup_seconds),
+            inbox_lease_seconds=get("COOPBOT_INBOX_LEASE_SECONDS", float,
+                                    cls.inbox_lease_seconds),
         )
         settings.validate()
         return settings
@@ -168,6 +171,9 @@ class Settings:
         if self.replay_max_age < 0:
             raise SettingsError(
                 f"COOPBOT_REPLAY_MAX_AGE must be 0 or more seconds, got {self.replay_max_age}")
+        if not 1 <= self.inbox_lease_seconds <= 3600:
+            raise SettingsError("COOPBOT_INBOX_LEASE_SECONDS must be between 1 and 3600, "
+                                f"got {self.inbox_lease_seconds}")
         if self.answers_kept_days < 0:
             raise SettingsError(
                 f"COOPBOT_ANSWERS_KEPT_DAYS must be 0 or more, got {self.answers_kept_days}")

@@ -227,24 +227,28 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
     """Show a summary of the stored feedback, or purge it."""
-    from bot.telegram_bot.serve import FEEDBACK_DB
+    from bot.telegram_bot.serve import FEEDBACK_DB, shared_state
     from bot.telegram_bot.state import FeedbackStore
 
     path = settings.index_dir / FEEDBACK_DB
-    if not path.is_file():
+    if settings.database_url:  # replicas keep votes in the database, under the bot's id
+        store = FeedbackStore(shared_state(settings))
+    elif not path.is_file():
         print("[]" if args.json else f"no feedback stored ({path} does not exist)")
         return 0
-    store = FeedbackStore(path)
+    else:
+        store = FeedbackStore(path)
+    where = store.path
     try:
         if args.purge:
-            print(f"deleted {store.purge()} vote(s) from {path}")
+            print(f"deleted {store.purge()} vote(s) from {where}")
         elif args.json:
             rows = [{**r, "results": json.loads(r["results"])} for r in store.rows()]
             print(json.dumps(rows, ensure_ascii=False, indent=2))
         else:
             rows = store.rows()
             up = sum(r["vote"] > 0 for r in rows)
-            print(f"{len(rows)} vote(s) in {path}: {up} 👍, {len(rows) - up} 👎")
+            print(f"{len(rows)} vote(s) in {where}: {up} 👍, {len(rows) - up} 👎")
     finally:
         store.close()
     return 0

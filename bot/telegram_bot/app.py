@@ -8,6 +8,8 @@ telegram_callbacks and telegram_reindex; this module has the small ones and the 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -45,7 +47,15 @@ from bot.telegram_bot.context import (
 )
 from bot.telegram_bot.examples import example_questions
 from bot.telegram_bot.html import shorten
-from bot.telegram_bot.intake import DurableProcessor, Intake, ReplyRequest, replay
+from bot.telegram_bot.inbox import SharedInbox
+from bot.telegram_bot.intake import (
+    DurableProcessor,
+    Intake,
+    ReplyRequest,
+    ScreenedQueue,
+    keep_leases,
+    replay,
+)
 from bot.telegram_bot.lifecycle import finish_on_sigterm
 from bot.telegram_bot.polling import WatchedPolling
 from bot.telegram_bot.questions import ask_command, group_text, inline_query, private_text
@@ -108,6 +118,19 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
     if found.inbox is not None:
         for update in replay(found.inbox, found.settings.replay_max_age, application.bot):
             application.update_queue.put_nowait(update)
+    if isinstance(found.inbox, SharedInbox):  # replicas: take over a dead one's updates
+        application.bot_data["leases"] = asyncio.create_task(
+            keep_leases(found.inbox, application.update_queue, application.bot))
+
+
+async def _post_stop(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Stop renewing leases: what is still pending goes to another replica, or to this one
+    when it starts again."""
+    task = application.bot_data.pop("leases", None)
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def _register_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -147,12 +170,14 @@ def build_application(
     *,
     rate_limiter: bool = True,
     on_token_rejected: Callable[[], None] | None = None,
+    webhook: bool = False,
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """The configured Application: handlers, services, Telegram's flood limits respected.
 
     `on_token_rejected` is called when polling finds the token refused (see `polling`).
-    With `services_.inbox`, every update is stored before it is confirmed and replayed after
-    a crash (see `intake`); unreadable updates are set aside either way.
+    With `services_.inbox`, every update is stored before it is confirmed (polled) or before
+    the webhook answers (`webhook`), and replayed after a crash (see `intake`); unreadable
+    polled updates are set aside either way.
     """
     assert settings.telegram_token, "checked by the caller"
     base = settings.api_base_url.rstrip("/")
@@ -163,6 +188,7 @@ def build_application(
         .base_file_url(base.removesuffix("/bot") + "/file/bot")
         .concurrent_updates(DurableProcessor(inbox) if inbox else True)
         .post_init(_post_init)
+        .post_stop(_post_stop)
         # Two connections, not PTB's one: at shutdown PTB makes one more getUpdates call (to
         # confirm what it fetched), which otherwise waits for the cancelled long poll's
         # connection and fails with a pool timeout and a traceback.
@@ -171,6 +197,8 @@ def build_application(
     )
     # PTB's default pool for the bot's own calls is 256 connections; this one keeps it.
     builder = builder.request(ReplyRequest(inbox, connection_pool_size=256))
+    if webhook and inbox is not None:
+        builder = builder.update_queue(ScreenedQueue(intake))
     if rate_limiter:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
     application: Application[Any, Any, Any, Any, Any, Any] = builder.build()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from dataclasses import replace
 
-from telegram import Update
+from telegram import CallbackQuery, Update
 from telegram.constants import ParseMode
+from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.telegram_bot import render
@@ -24,9 +24,25 @@ from bot.telegram_bot.context import (
 )
 from bot.telegram_bot.examples import example_questions
 from bot.telegram_bot.questions import answer_keyboard, answer_question
+from bot.telegram_bot.state_db import state_errors
 from bot.telegram_bot.texts import t
 
 log = logging.getLogger(__name__)
+
+
+async def acknowledge(query: CallbackQuery, text: str | None = None) -> None:
+    """Answer a button press (its toast), where Telegram still takes the answer.
+
+    A press answered once already (by a replica that died before it marked the press done,
+    or by this process before a restart) is refused as "query is too old"; what the button
+    does (send the article, store the vote) must go on regardless, so that is not an error.
+    """
+    try:
+        await query.answer(text)
+    except BadRequest as exc:
+        if "query is too old" not in str(exc).lower():
+            raise
+        log.info("button press %s was answered before: %s", query.id, exc)
 
 
 async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -38,7 +54,7 @@ async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     kind, _, rest = (query.data or "").partition(":")
     handler = _CALLBACKS.get(kind)
     if handler is None or not await handler(update, context, rest, lang):
-        await query.answer(t("expired", lang))
+        await acknowledge(query, t("expired", lang))
 
 
 async def _more(update: Update, context: ContextTypes.DEFAULT_TYPE, rest: str, lang: str) -> bool:
@@ -54,7 +70,7 @@ async def _more(update: Update, context: ContextTypes.DEFAULT_TYPE, rest: str, l
         results.refresh(key, replace(stored, answer=answer))
     if page >= render.answer_pages(answer, PER_PAGE):
         return False
-    await update.callback_query.answer()
+    await acknowledge(update.callback_query)
     await update.callback_query.edit_message_text(
         render.render_answer(answer, stored.lang, page=page, per_page=PER_PAGE),
         parse_mode=ParseMode.HTML, disable_web_page_preview=True,
@@ -76,7 +92,7 @@ async def _full(update: Update, context: ContextTypes.DEFAULT_TYPE, rest: str, l
                if match else None)
     if article is None:
         return False
-    await query.answer()
+    await acknowledge(query)
     await send_article_text(query.message, article, lang)  # type: ignore[arg-type]
     return True
 
@@ -92,10 +108,10 @@ async def _vote(update: Update, context: ContextTypes.DEFAULT_TYPE, rest: str, l
         voter = feedback.voter(key, user.id) if user is not None else None
         try:
             await asyncio.to_thread(feedback.record, stored, int(vote), voter)
-        except (sqlite3.Error, OSError) as exc:  # a full disk, say: the button still answers
+        except state_errors() as exc:  # a full disk, say: the button still answers
             log.warning("vote not stored: %s", exc)
             thanks = t("feedback_not_stored", lang)
-    await update.callback_query.answer(thanks)
+    await acknowledge(update.callback_query, thanks)
     return True
 
 
@@ -108,7 +124,7 @@ async def _article_button(
     position = number(text)
     if tag != library.build_id or position is None or query is None or not query.message:
         return False
-    await query.answer()
+    await acknowledge(query)
     await send_article(query.message, library, position, lang)  # type: ignore[arg-type]
     return True
 
@@ -122,7 +138,7 @@ async def _list_page(
     if tag != library.build_id or page is None or update.callback_query is None:
         return False
     text, markup = articles_page(library, page, lang)
-    await update.callback_query.answer()
+    await acknowledge(update.callback_query)
     await update.callback_query.edit_message_text(text, parse_mode=ParseMode.HTML,
                                                   reply_markup=markup)
     return True
@@ -135,7 +151,7 @@ async def _example(
     index = number(rest)
     if index is None or index >= len(examples) or update.callback_query is None:
         return False
-    await update.callback_query.answer()
+    await acknowledge(update.callback_query)
     await answer_question(update, context, examples[index])
     return True
 

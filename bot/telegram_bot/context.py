@@ -15,7 +15,7 @@ from telegram.ext import ContextTypes
 from bot.settings import Settings
 from bot.telegram_bot.followups import Conversations
 from bot.telegram_bot.inbox import Inbox
-from bot.telegram_bot.state import AdminState, FeedbackStore, RateLimiter, ResultStore
+from bot.telegram_bot.state import AdminState, FeedbackStore, Limiter, ResultStore
 from bot.telegram_bot.texts import t
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ class BotServices:
     library: Library
     """The core: questions, articles, rebuilds and additions."""
     results: ResultStore
-    limiter: RateLimiter
+    limiter: Limiter
     feedback: FeedbackStore | None
     """None where votes cannot be stored (a read-only index folder)."""
     admin: AdminState

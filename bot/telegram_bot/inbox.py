@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+
+from bot.telegram_bot.state_db import Executor, SqliteState, StateDB, Tables
 
 log = logging.getLogger(__name__)
 
@@ -33,28 +34,35 @@ KEEP_S = 2 * 24 * 3600.0
 
 PENDING, DONE, SET_ASIDE, EXPIRED = "pending", "done", "set aside", "expired"
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS inbox (
-    update_id INTEGER PRIMARY KEY,
-    received REAL NOT NULL,
-    state TEXT NOT NULL,
-    body TEXT
-);
-CREATE INDEX IF NOT EXISTS inbox_state ON inbox(state, received);
-"""
+TABLES = Tables(
+    sqlite="""
+    CREATE TABLE IF NOT EXISTS inbox (
+        update_id INTEGER PRIMARY KEY,
+        received REAL NOT NULL,
+        state TEXT NOT NULL,
+        body TEXT
+    );
+    CREATE INDEX IF NOT EXISTS inbox_state ON inbox(state, received);
+    """,
+    # Shared by replicas: a pending row belongs to the replica that took it (`owner`) while
+    # its lease runs; one whose lease ran out (the replica died) is claimed by another.
+    postgres="""
+    CREATE TABLE IF NOT EXISTS inbox (
+        update_id BIGINT PRIMARY KEY,
+        received DOUBLE PRECISION NOT NULL,
+        state TEXT NOT NULL,
+        body TEXT,
+        owner TEXT,
+        lease DOUBLE PRECISION
+    );
+    CREATE INDEX IF NOT EXISTS inbox_state ON inbox(state, received);
+    """,
+)
 
 
-def open_state_file(path: Path) -> sqlite3.Connection:
-    """The bot's state file (inbox, stored answers).
-
-    WAL, so that readers never wait for the writer, and synchronous=NORMAL: a commit then
-    survives the process being killed, which is what the inbox is for, though not a power cut.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(path, check_same_thread=False, timeout=10, isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    return db
+def open_state_file(path: Path) -> SqliteState:
+    """The bot's state file (inbox, stored answers) on one machine."""
+    return SqliteState(path)
 
 
 def _user(user: Any) -> JSON | None:
@@ -124,15 +132,15 @@ class Inbox:
     """Updates by id: pending until done, set aside when unreadable.
 
     Args:
-        path: the SQLite file (created with its folder).
+        db: the state database, or the path of the SQLite file (created with its folder).
         clock: seconds since the epoch (tests pass their own).
     """
 
-    def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
-        self.path = path
+    def __init__(self, db: StateDB | Path, clock: Callable[[], float] = time.time) -> None:
+        self.db = open_state_file(db) if isinstance(db, Path) else db
+        self.path = self.db.where
         self._clock = clock
-        self._db = open_state_file(path)
-        self._db.executescript(_SCHEMA)
+        self.db.create(TABLES)
         self._lock = threading.Lock()
 
     def admit(self, updates: list[JSON]) -> list[bool]:
@@ -140,60 +148,115 @@ class Inbox:
         new (to be answered) and False when it was received before (a redelivery)."""
         now = self._clock()
         fresh: list[bool] = []
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                for update in updates:
-                    kept = minimized(update)
-                    state, body = (PENDING, json.dumps(kept)) if kept else (DONE, None)
-                    cursor = self._db.execute(
-                        "INSERT OR IGNORE INTO inbox (update_id, received, state, body) "
-                        "VALUES (?, ?, ?, ?)", (int(update["update_id"]), now, state, body))
-                    fresh.append(cursor.rowcount == 1)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._lock, self.db.transaction() as tx:
+            for update in updates:
+                kept = minimized(update)
+                state, body = (PENDING, json.dumps(kept)) if kept else (DONE, None)
+                fresh.append(self._insert(tx, int(update["update_id"]), now, state, body) == 1)
         return fresh
+
+    def _insert(self, tx: Executor, update_id: int, now: float, state: str,
+                body: str | None) -> int:
+        """Insert one row unless its update is known; the rows inserted (1 or 0)."""
+        return tx.execute(
+            "INSERT INTO inbox (update_id, received, state, body) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (update_id) DO NOTHING", (update_id, now, state, body)).rowcount
 
     def set_aside(self, update_id: int) -> bool:
         """Record an update that cannot be read, with no content; False if already known."""
-        with self._lock:
-            cursor = self._db.execute(
-                "INSERT OR IGNORE INTO inbox (update_id, received, state) VALUES (?, ?, ?)",
-                (update_id, self._clock(), SET_ASIDE))
-        return cursor.rowcount == 1
+        with self._lock, self.db.transaction() as tx:
+            return self._insert(tx, update_id, self._clock(), SET_ASIDE, None) == 1
 
     def finish(self, update_id: int) -> None:
         """Mark an update answered and forget its content."""
         with self._lock:
-            self._db.execute("UPDATE inbox SET state = ?, body = NULL "
-                             "WHERE update_id = ? AND state = ?", (DONE, update_id, PENDING))
+            self.db.execute("UPDATE inbox SET state = ?, body = NULL "
+                            "WHERE update_id = ? AND state = ?", (DONE, update_id, PENDING))
 
     def replay(self, max_age: float) -> list[JSON]:
         """The pending updates received within `max_age` seconds, oldest first. Older pending
         ones are marked expired (and counted in the log); rows past `KEEP_S` are deleted."""
-        now = self._clock()
         with self._lock:
-            cursor = self._db.execute(
-                "UPDATE inbox SET state = ?, body = NULL WHERE state = ? AND received < ?",
-                (EXPIRED, PENDING, now - max_age))
-            if cursor.rowcount:
-                log.warning("%d stored updates were older than %.0f s and will not be "
-                            "answered (COOPBOT_REPLAY_MAX_AGE)", cursor.rowcount, max_age)
-            self._db.execute("DELETE FROM inbox WHERE received < ?", (now - KEEP_S,))
-            rows = self._db.execute(
-                "SELECT body FROM inbox WHERE state = ? ORDER BY update_id", (PENDING,)
-            ).fetchall()
+            self._expire(max_age)
+            rows = self.db.execute(
+                "SELECT body FROM inbox WHERE state = ? ORDER BY update_id", (PENDING,)).rows
         return [json.loads(body) for (body,) in rows]
+
+    def _expire(self, max_age: float) -> None:
+        now = self._clock()
+        expired = self.db.execute(
+            "UPDATE inbox SET state = ?, body = NULL WHERE state = ? AND received < ?",
+            (EXPIRED, PENDING, now - max_age)).rowcount
+        if expired:
+            log.warning("%d stored updates were older than %.0f s and will not be "
+                        "answered (COOPBOT_REPLAY_MAX_AGE)", expired, max_age)
+        self.db.execute("DELETE FROM inbox WHERE received < ?", (now - KEEP_S,))
 
     def counts(self) -> dict[str, int]:
         """Rows per state (for status and tests)."""
         with self._lock:
-            rows = self._db.execute("SELECT state, COUNT(*) FROM inbox GROUP BY state")
-            return {state: n for state, n in rows}
+            rows = self.db.execute("SELECT state, COUNT(*) FROM inbox GROUP BY state").rows
+        return {state: int(n) for state, n in rows}
 
     def close(self) -> None:
-        """Close the file."""
+        """Close the database."""
         with self._lock:
-            self._db.close()
+            self.db.close()
+
+
+class SharedInbox(Inbox):
+    """The inbox of several replicas of one bot, in one PostgreSQL database.
+
+    A replica owns the updates it admitted while their lease runs, and renews the leases of
+    those it still holds (`renew`, every few seconds); a replica that dies stops renewing, and
+    once its leases ran out another claims the updates (`claim`) and answers them. A
+    restarted replica (same `owner` name) takes its own back at once.
+
+    Args:
+        owner: this replica's name, stable across its restarts (host and port).
+        lease_s: how long an update stays with a replica that stopped renewing.
+    """
+
+    CLAIM_BATCH = 100
+
+    def __init__(self, db: StateDB, owner: str, *, lease_s: float = 30.0,
+                 clock: Callable[[], float] = time.time) -> None:
+        super().__init__(db, clock)
+        self.owner = owner
+        self.lease_s = lease_s
+
+    def _insert(self, tx: Executor, update_id: int, now: float, state: str,
+                body: str | None) -> int:
+        return tx.execute(
+            "INSERT INTO inbox (update_id, received, state, body, owner, lease) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (update_id) DO NOTHING",
+            (update_id, now, state, body, self.owner, now + self.lease_s)).rowcount
+
+    def replay(self, max_age: float) -> list[JSON]:
+        """At start: this replica's own pending updates from before its restart, and those
+        whose owner's lease ran out, oldest first (see `claim`)."""
+        with self._lock:
+            self._expire(max_age)
+        return self.claim(mine_too=True)
+
+    def renew(self) -> int:
+        """Extend the leases of the updates this replica holds; how many."""
+        with self._lock:
+            return self.db.execute(
+                "UPDATE inbox SET lease = ? WHERE owner = ? AND state = ?",
+                (self._clock() + self.lease_s, self.owner, PENDING)).rowcount
+
+    def claim(self, *, mine_too: bool = False) -> list[JSON]:
+        """Take the pending updates whose lease ran out (a replica died holding them), oldest
+        first; each goes to one replica only (rows locked, the others skipped)."""
+        now = self._clock()
+        with self._lock:
+            rows = self.db.execute(
+                "UPDATE inbox SET owner = ?, lease = ? WHERE update_id IN ("
+                " SELECT update_id FROM inbox WHERE state = ? AND (lease < ? OR owner = ?)"
+                " ORDER BY update_id LIMIT ? FOR UPDATE SKIP LOCKED) RETURNING update_id, body",
+                (self.owner, now + self.lease_s, PENDING, now,
+                 self.owner if mine_too else "", self.CLAIM_BATCH)).rows
+        if rows:
+            log.info("took over %d stored updates", len(rows))
+        return [json.loads(body) for _, body in sorted(rows)]

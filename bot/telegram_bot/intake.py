@@ -9,6 +9,11 @@ offset would never advance, and the bot would answer nothing, ever. Such an upda
 update already received, is replaced by a bare `{"update_id": n}`: PTB still advances its
 offset past it, and no handler matches it.
 
+With a webhook, updates reach PTB through its web server instead, which puts each one in the
+application's update queue before it answers Telegram "200 OK": `ScreenedQueue` is that queue,
+and stores each update in the inbox as it is put there, so an update Telegram counts as
+delivered is on disk (or in the shared database) first, and a redelivery is dropped.
+
 An update is done once its reply is sent: `ReplyRequest`, the request layer under the bot's
 own calls, marks it the moment Telegram confirms the first message sent for it. A crash can
 then only repeat an answer whose confirmation was on the wire when the process died (about a
@@ -21,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sqlite3
 from collections.abc import Awaitable
 from contextvars import ContextVar
 from typing import Any
@@ -32,7 +36,8 @@ from telegram.error import NetworkError
 from telegram.ext import SimpleUpdateProcessor
 from telegram.request import HTTPXRequest
 
-from bot.telegram_bot.inbox import JSON, Inbox
+from bot.telegram_bot.inbox import JSON, Inbox, SharedInbox
+from bot.telegram_bot.state_db import state_errors
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +102,7 @@ class Intake:
         known = False
         if self.inbox is not None:
             # Logging it below is all that matters for an unreadable update.
-            with contextlib.suppress(sqlite3.Error, OSError):
+            with contextlib.suppress(*state_errors()):
                 known = not self.inbox.set_aside(update_id)
         if not known:  # one line per update, with no names and no text: the keys say the kind
             kinds = ",".join(sorted(k for k in update if k != "update_id"))
@@ -109,7 +114,7 @@ class Intake:
             return {}
         try:
             fresh = self.inbox.admit(updates)
-        except (sqlite3.Error, OSError) as exc:
+        except state_errors() as exc:
             # Answering without the safety net beats not answering at all.
             if not self._unstored_warned:
                 self._unstored_warned = True
@@ -118,6 +123,29 @@ class Intake:
             return {}
         self._unstored_warned = False
         return {u["update_id"]: new for u, new in zip(updates, fresh, strict=True)}
+
+
+    def admit_one(self, update: JSON) -> bool:
+        """Store one update (a webhook delivers them singly); False for a redelivery."""
+        return self._admit([update]).get(update["update_id"], True)
+
+
+class ScreenedQueue(asyncio.Queue[object]):
+    """The update queue of a webhook bot: each update is admitted to the inbox as PTB's web
+    server puts it (before it answers Telegram), and a redelivered one is not queued."""
+
+    def __init__(self, intake: Intake) -> None:
+        super().__init__()
+        self.intake = intake
+
+    async def put(self, item: object) -> None:
+        """Queue `item`, unless it is an update the inbox has already received."""
+        if isinstance(item, Update):
+            fresh = await asyncio.to_thread(self.intake.admit_one, item.to_dict())
+            if not fresh:
+                log.info("update %d was delivered before: not answered again", item.update_id)
+                return
+        await super().put(item)
 
 
 class DurableProcessor(SimpleUpdateProcessor):
@@ -195,18 +223,31 @@ def finish(inbox: Inbox, update_id: int) -> None:
     """Mark an update done; a failure to write is logged, never raised into a handler."""
     try:
         inbox.finish(update_id)
-    except (sqlite3.Error, OSError) as exc:
+    except state_errors() as exc:
         log.warning("update %d answered but not marked done (%s): it may be answered again "
                     "after a restart", update_id, exc)
 
 
 def replay(inbox: Inbox, max_age: float, bot: Any) -> list[Update]:
     """The pending updates of an earlier run, as updates for PTB's queue."""
-    updates: list[Update] = []
-    for body in inbox.replay(max_age):
-        update = Update.de_json(body, bot)
-        if update is not None:
-            updates.append(update)
+    updates = _updates(inbox.replay(max_age), bot)
     if updates:
         log.info("answering %d questions received before the restart", len(updates))
     return updates
+
+
+def _updates(bodies: list[JSON], bot: Any) -> list[Update]:
+    return [u for u in (Update.de_json(body, bot) for body in bodies) if u is not None]
+
+
+async def keep_leases(inbox: SharedInbox, queue: asyncio.Queue[object], bot: Any) -> None:
+    """Until cancelled, every third of a lease: renew this replica's leases, and queue the
+    updates whose replica died holding them (see `SharedInbox`)."""
+    while True:
+        await asyncio.sleep(inbox.lease_s / 3)
+        try:
+            await asyncio.to_thread(inbox.renew)
+            for update in _updates(await asyncio.to_thread(inbox.claim), bot):
+                queue.put_nowait(update)
+        except state_errors() as exc:  # the database is away: try again next round
+            log.warning("inbox leases not renewed: %s", exc)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-import sqlite3
+import socket
 import stat
 from dataclasses import replace
 from pathlib import Path
@@ -12,12 +12,21 @@ from typing import TYPE_CHECKING, Any
 
 from bot.runtime import core_config
 from bot.settings import Settings
-from bot.telegram_bot.inbox import Inbox, open_state_file
-from bot.telegram_bot.state import AdminState, FeedbackStore, RateLimiter, ResultStore
+from bot.telegram_bot.inbox import Inbox, SharedInbox, open_state_file
+from bot.telegram_bot.state import (
+    AdminState,
+    FeedbackStore,
+    RateLimiter,
+    ResultStore,
+    SharedRateLimiter,
+    vote_secret,
+)
+from bot.telegram_bot.state_db import PostgresState, bot_id_of, redact, state_errors
 from embeddings.errors import CoopbotError
 
 if TYPE_CHECKING:
     from bot.telegram_bot.app import BotServices
+    from embeddings.service import Library
 
 log = logging.getLogger("coopbot.serve")
 
@@ -26,13 +35,21 @@ STATE_DB = "bot-state.sqlite"
 """The inbox and the answers behind buttons (see `inbox` and `state.ResultStore`)."""
 
 
-def make_services(settings: Settings) -> BotServices:
-    """Build the index if needed and assemble what the handlers share."""
+def make_services(settings: Settings, *, replica: str = "polling") -> BotServices:
+    """Build the index if needed and assemble what the handlers share: their state in the
+    index folder, or, with `COOPBOT_DATABASE_URL`, in the database replicas share.
+
+    Args:
+        replica: this process's name among replicas (its webhook port), stable across its
+            restarts, so that a restarted replica takes its own pending updates back.
+    """
     from bot.telegram_bot.app import BotServices
     from bot.telegram_bot.followups import Conversations
     from embeddings.service import Library
 
     library = Library.open(core_config(settings), notify=lambda line: log.warning("%s", line))
+    if settings.database_url:
+        return open_shared_services(settings, library, replica)
     inbox, results = open_state(settings.index_dir / STATE_DB, settings)
     return BotServices(
         settings=settings, library=library, results=results,
@@ -42,14 +59,56 @@ def make_services(settings: Settings) -> BotServices:
     )
 
 
+def open_shared_services(settings: Settings, library: Library, replica: str) -> BotServices:
+    """The services of one replica among several: inbox, answers, votes, rate limits and
+    follow-up memory all in the database (see `state_db`)."""
+    from bot.telegram_bot.app import BotServices
+    from bot.telegram_bot.followups import SharedConversations
+
+    assert settings.database_url and settings.telegram_token, "checked by the caller"
+    try:
+        db = shared_state(settings)
+        owner = f"{socket.gethostname()}:{replica}"
+        return BotServices(
+            settings=settings, library=library,
+            results=ResultStore(db=db, keep_s=settings.answers_kept_days * 24 * 3600),
+            limiter=SharedRateLimiter(db, settings.rate_limit),
+            feedback=FeedbackStore(db, secret=vote_secret(settings.telegram_token)),
+            admin=AdminState(),
+            inbox=SharedInbox(db, owner, lease_s=settings.inbox_lease_seconds),
+            conversations=SharedConversations(db, settings.followup_seconds),
+        )
+    except state_errors() as exc:
+        raise CoopbotError(f"cannot keep the bot's state in {redact(settings.database_url)}: "
+                           f"{exc}") from None
+
+
+def shared_state(settings: Settings) -> PostgresState:
+    """The bot's schema in the database at `COOPBOT_DATABASE_URL` (needs the token: the
+    schema is named after the bot's id)."""
+    assert settings.database_url
+    if not settings.telegram_token:
+        raise CoopbotError("TELEGRAM_BOT_TOKEN is not set: the bot's state in the database "
+                           "is kept under the bot's id, the number its token starts with")
+    try:
+        bot_id = bot_id_of(settings.telegram_token)
+    except ValueError as exc:
+        raise CoopbotError(f"TELEGRAM_BOT_TOKEN: {exc}") from None
+    try:
+        return PostgresState(settings.database_url, bot_id)
+    except state_errors() as exc:
+        raise CoopbotError(f"cannot reach the bot's state in "
+                           f"{redact(settings.database_url)}: {exc}") from None
+
+
 def open_state(path: Path, settings: Settings) -> tuple[Inbox | None, ResultStore]:
     """The inbox and a result store kept in `path`; where it cannot be written (a read-only
     index folder), no inbox and answers in memory only, with a warning."""
     try:
-        inbox = Inbox(path)
-        results = ResultStore(db=open_state_file(path),
-                              keep_s=settings.answers_kept_days * 24 * 3600)
-    except (sqlite3.Error, OSError) as exc:
+        db = open_state_file(path)
+        inbox = Inbox(db)
+        results = ResultStore(db=db, keep_s=settings.answers_kept_days * 24 * 3600)
+    except state_errors() as exc:
         log.warning("questions will not be stored before they are answered, and buttons "
                     "expire on restart: cannot open %s (%s)", path, exc)
         return None, ResultStore()
@@ -61,7 +120,7 @@ def open_feedback(path: Path) -> FeedbackStore | None:
     served from a read-only folder: the bot then answers votes without keeping them."""
     try:
         return FeedbackStore(path)
-    except (sqlite3.Error, OSError) as exc:
+    except state_errors() as exc:
         log.warning("votes will not be stored: cannot open %s (%s)", path, exc)
         return None
 
@@ -142,7 +201,7 @@ def serve(
 
     from bot.telegram_bot.lifecycle import unreachable, wait_for_api
 
-    services_ = make_services(settings)
+    services_ = make_services(settings, replica=str(port) if webhook_url else "polling")
     while True:
         try:
             wait_for_api(token, settings.api_base_url.rstrip("/"))
@@ -173,7 +232,8 @@ def _run(settings: Settings, services_: BotServices, webhook_url: str | None, li
         log.error("Telegram no longer accepts TELEGRAM_BOT_TOKEN (revoked?): stopping")
         application.stop_running()
 
-    application: Any = build_application(settings, services_, on_token_rejected=token_rejected)
+    application: Any = build_application(settings, services_, on_token_rejected=token_rejected,
+                                         webhook=bool(webhook_url))
     if webhook_url:
         application.run_webhook(
             listen=listen, port=port, url_path="telegram", webhook_url=webhook_url,

@@ -11,7 +11,6 @@ import hmac
 import json
 import logging
 import secrets
-import sqlite3
 import threading
 import time
 from collections import OrderedDict, deque
@@ -19,7 +18,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+from bot.telegram_bot.state_db import SqliteState, StateDB, Tables, state_errors
 
 log = logging.getLogger(__name__)
 
@@ -84,18 +85,23 @@ class ResultStore:
     still work; "expired" then means really gone.
     """
 
-    _SCHEMA = """CREATE TABLE IF NOT EXISTS answers (
-        key TEXT PRIMARY KEY, created REAL NOT NULL, body TEXT NOT NULL);
-        CREATE INDEX IF NOT EXISTS answers_created ON answers(created);"""
+    TABLES = Tables(
+        sqlite="""CREATE TABLE IF NOT EXISTS answers (
+            key TEXT PRIMARY KEY, created REAL NOT NULL, body TEXT NOT NULL);
+            CREATE INDEX IF NOT EXISTS answers_created ON answers(created);""",
+        postgres="""CREATE TABLE IF NOT EXISTS answers (
+            key TEXT PRIMARY KEY, created DOUBLE PRECISION NOT NULL, body TEXT NOT NULL);
+            CREATE INDEX IF NOT EXISTS answers_created ON answers(created);""",
+    )
 
-    def __init__(self, capacity: int = 2000, db: sqlite3.Connection | None = None,
+    def __init__(self, capacity: int = 2000, db: StateDB | None = None,
                  keep_s: float = 7 * 24 * 3600.0) -> None:
         self._items: OrderedDict[str, StoredAnswer] = OrderedDict()
         self._capacity = capacity
         self._lock = threading.Lock()
         self._db, self._keep_s, self._puts = db, keep_s, 0
         if db is not None:
-            db.executescript(self._SCHEMA)
+            db.create(self.TABLES)
             self._forget_old()
 
     def put(self, answer: Answer, lang: str, chat_id: int) -> str:
@@ -116,8 +122,8 @@ class ResultStore:
                 return found
             try:
                 row = self._db.execute("SELECT body FROM answers WHERE key = ? AND created >= ?",
-                                       (key, time.time() - self._keep_s)).fetchone()
-            except sqlite3.Error as exc:
+                                       (key, time.time() - self._keep_s)).first()
+            except state_errors() as exc:
                 log.warning("stored answers cannot be read: %s", exc)
                 return None
         return StoredAnswer.from_json(row[0]) if row else None
@@ -136,17 +142,25 @@ class ResultStore:
     def _persist(self, key: str, stored: StoredAnswer) -> None:
         assert self._db is not None
         try:
-            self._db.execute("INSERT OR REPLACE INTO answers (key, created, body) "
-                             "VALUES (?, ?, ?)", (key, stored.created, stored.to_json()))
+            self._db.execute("INSERT INTO answers (key, created, body) VALUES (?, ?, ?) "
+                             "ON CONFLICT (key) DO UPDATE SET created = excluded.created, "
+                             "body = excluded.body", (key, stored.created, stored.to_json()))
             self._puts += 1
             if self._puts % 500 == 0:  # now and then, not on every answer
                 self._forget_old()
-        except sqlite3.Error as exc:  # a full disk, say: the buttons work until a restart
+        except state_errors() as exc:  # a full disk, say: the buttons work until a restart
             log.warning("answer kept in memory only (buttons expire on restart): %s", exc)
 
     def _forget_old(self) -> None:
         assert self._db is not None
         self._db.execute("DELETE FROM answers WHERE created < ?", (time.time() - self._keep_s,))
+
+
+class Limiter(Protocol):
+    """A per-user rate limit (`RateLimiter` in memory, `SharedRateLimiter` in a database)."""
+
+    def check(self, user_id: int) -> float:
+        """Record an event; 0 when allowed, else seconds until the next is allowed."""
 
 
 class RateLimiter:
@@ -174,6 +188,56 @@ class RateLimiter:
             return 0.0
 
 
+class SharedRateLimiter:
+    """`RateLimiter`'s sliding windows in the database replicas share, so that a user's limit
+    holds whichever replica their questions reach. Times are the replicas' wall clocks
+    (kept in step by NTP); the few a second that a limit allows make their skew harmless."""
+
+    TABLES = Tables(
+        sqlite="""CREATE TABLE IF NOT EXISTS rate_events (user_id INTEGER NOT NULL,
+            at REAL NOT NULL);
+            CREATE INDEX IF NOT EXISTS rate_events_user ON rate_events(user_id, at);""",
+        postgres="""CREATE TABLE IF NOT EXISTS rate_events (user_id BIGINT NOT NULL,
+            at DOUBLE PRECISION NOT NULL);
+            CREATE INDEX IF NOT EXISTS rate_events_user ON rate_events(user_id, at);""",
+    )
+    _LOCK_CLASS = 0x7261  # "ra": advisory locks of two int4 keys, apart from the builds' lock
+    _SWEEP_EVERY = 500
+
+    def __init__(self, db: StateDB, limit: int, window: float = 60.0,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.db, self.limit, self.window, self._clock = db, limit, window, clock
+        self._checks = 0
+        db.create(self.TABLES)
+
+    def check(self, user_id: int) -> float:
+        """Record an event; returns 0 when allowed, else seconds until the next is allowed."""
+        try:
+            return self._check(user_id)
+        except state_errors() as exc:  # the database is down: answer rather than refuse
+            log.warning("rate limit not checked: %s", exc)
+            return 0.0
+
+    def _check(self, user_id: int) -> float:
+        now = self._clock()
+        self._checks += 1
+        with self.db.transaction() as tx:
+            if self.db.engine == "postgres":  # one user's checks in turn, on every replica
+                tx.execute("SELECT pg_advisory_xact_lock(?, ?)",
+                           (self._LOCK_CLASS, user_id % 2**31))
+            if self._checks % self._SWEEP_EVERY == 0:  # everyone's old events, now and then
+                tx.execute("DELETE FROM rate_events WHERE at <= ?", (now - self.window,))
+            tx.execute("DELETE FROM rate_events WHERE user_id = ? AND at <= ?",
+                       (user_id, now - self.window))
+            row = tx.execute("SELECT count(*), min(at) FROM rate_events WHERE user_id = ?",
+                             (user_id,)).first()
+            count, first = (int(row[0]), row[1]) if row else (0, None)
+            if count >= self.limit and first is not None:
+                return max(0.1, self.window - (now - float(first)))
+            tx.execute("INSERT INTO rate_events (user_id, at) VALUES (?, ?)", (user_id, now))
+        return 0.0
+
+
 class FeedbackStore:
     """👍/👎 with the question and the results shown, for later evaluation.
 
@@ -185,31 +249,43 @@ class FeedbackStore:
     this process's memory, so the file cannot tell who voted, even by trying every user id.
     """
 
-    _SCHEMA = """
-    CREATE TABLE IF NOT EXISTS votes (
-        id INTEGER PRIMARY KEY, at TEXT NOT NULL, vote INTEGER NOT NULL,
-        question TEXT NOT NULL, answered INTEGER NOT NULL, results TEXT NOT NULL
-    );
-    """
+    TABLES = Tables(
+        sqlite="""CREATE TABLE IF NOT EXISTS votes (
+            id INTEGER PRIMARY KEY, at TEXT NOT NULL, vote INTEGER NOT NULL,
+            question TEXT NOT NULL, answered INTEGER NOT NULL, results TEXT NOT NULL);""",
+        postgres="""CREATE TABLE IF NOT EXISTS votes (
+            id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, at TEXT NOT NULL,
+            vote INTEGER NOT NULL, question TEXT NOT NULL, answered INTEGER NOT NULL,
+            results TEXT NOT NULL, voter TEXT);
+            CREATE UNIQUE INDEX IF NOT EXISTS votes_voter ON votes(voter);""",
+    )
+    _COLUMNS = ("at", "vote", "question", "answered", "results")
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._db = sqlite3.connect(path, check_same_thread=False, timeout=10)
-        self._db.executescript(self._SCHEMA)
+    def __init__(self, db: StateDB | Path, secret: bytes | None = None) -> None:
+        """Open the store.
+
+        Args:
+            db: the state database, or the path of a SQLite file of its own.
+            secret: the key of the voter hashes. Replicas sharing a database must share it
+                (`vote_secret`); by default a random one, so only this process can tell
+                whether a user voted on an answer before.
+        """
+        self.db = SqliteState(db) if isinstance(db, Path) else db
+        self.path = self.db.where
         self._lock = threading.Lock()
-        self._forget_old_chat_ids()
-        self._add_voter_column()
-        self._secret = secrets.token_bytes(32)
+        self.db.create(self.TABLES)
+        if self.db.engine == "sqlite":
+            self._forget_old_chat_ids()
+            self._add_voter_column()
+        self._secret = secret or secrets.token_bytes(32)
 
     def _add_voter_column(self) -> None:
         """A file written before votes could be changed gets the column that keys them."""
-        columns = {row[1] for row in self._db.execute("PRAGMA table_info(votes)")}
-        with self._db:
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(votes)").rows}
+        with self.db.transaction() as tx:
             if "voter" not in columns:
-                self._db.execute("ALTER TABLE votes ADD COLUMN voter TEXT")
-            self._db.execute(
-                "CREATE UNIQUE INDEX IF NOT EXISTS votes_voter ON votes(voter)")
+                tx.execute("ALTER TABLE votes ADD COLUMN voter TEXT")
+            tx.execute("CREATE UNIQUE INDEX IF NOT EXISTS votes_voter ON votes(voter)")
 
     def voter(self, answer_key: str, user_id: int) -> str:
         """The key of one user's vote on one answer (an HMAC: it names neither)."""
@@ -219,16 +295,15 @@ class FeedbackStore:
     def _forget_old_chat_ids(self) -> None:
         """Move votes stored by an older coopbot (table `feedback`, with chat ids) to `votes`,
         without the chat ids, and wipe them from the file."""
-        old = self._db.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'feedback'").fetchone()
+        old = self.db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'feedback'").first()
         if old is None:
             return
-        with self._db:
-            self._db.execute("INSERT INTO votes (at, vote, question, answered, results) "
-                             "SELECT at, vote, question, answered, results FROM feedback "
-                             "ORDER BY id")
-            self._db.execute("DROP TABLE feedback")
-        self._db.execute("VACUUM")
+        with self.db.transaction() as tx:
+            tx.execute("INSERT INTO votes (at, vote, question, answered, results) "
+                       "SELECT at, vote, question, answered, results FROM feedback ORDER BY id")
+            tx.execute("DROP TABLE feedback")
+        self.db.execute("VACUUM")
 
     def record(self, stored: StoredAnswer, vote: int, voter: str | None = None) -> None:
         """Save a vote (+1 or -1); the same `voter` (see `voter()`) changes their vote."""
@@ -237,10 +312,10 @@ class FeedbackStore:
              "score": round(r.score, 4), "highlight": r.highlight}
             for r in stored.shown
         ]
-        with self._lock, self._db:
-            self._db.execute(
+        with self._lock:
+            self.db.execute(
                 "INSERT INTO votes (at, vote, question, answered, results, voter) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(voter) DO UPDATE SET "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (voter) DO UPDATE SET "
                 "at = excluded.at, vote = excluded.vote",
                 (datetime.now(UTC).isoformat(timespec="seconds"), vote, stored.query,
                  int(stored.answered), json.dumps(results), voter),
@@ -249,24 +324,28 @@ class FeedbackStore:
     def rows(self) -> list[dict[str, Any]]:
         """All feedback, oldest first."""
         with self._lock:
-            cursor = self._db.execute(
-                "SELECT at, vote, question, answered, results FROM votes ORDER BY id"
-            )
-            names = [d[0] for d in cursor.description]
-            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+            found = self.db.execute(
+                f"SELECT {', '.join(self._COLUMNS)} FROM votes ORDER BY id").rows
+        return [dict(zip(self._COLUMNS, row, strict=True)) for row in found]
 
     def purge(self) -> int:
         """Delete all stored feedback; returns how many votes were deleted."""
-        with self._lock, self._db:
-            deleted = self._db.execute("DELETE FROM votes").rowcount
         with self._lock:
-            self._db.execute("VACUUM")  # the deleted questions must not linger in free pages
+            deleted = self.db.execute("DELETE FROM votes").rowcount
+            if self.db.engine == "sqlite":
+                self.db.execute("VACUUM")  # the deleted questions must not linger in free pages
         return int(deleted)
 
     def close(self) -> None:
         """Close the database."""
         with self._lock:
-            self._db.close()
+            self.db.close()
+
+
+def vote_secret(token: str) -> bytes:
+    """The voter-hash key of replicas sharing one database: derived from the bot token, which
+    the database does not hold, so its votes still cannot be traced to users."""
+    return hashlib.sha256(b"coopbot votes\0" + token.encode()).digest()
 
 
 @dataclass

@@ -509,6 +509,8 @@ class FakeTelegram:
         }
         self.calls: list[Call] = []
         self.webhook_url: str | None = None
+        self.webhook_secret: str | None = None
+        self.webhook_posts: list[tuple[int, int]] = []  # (update_id, HTTP status or 0) per POST
         self.commands: dict[tuple[str, str], list[JSON]] = {}  # (scope JSON, lang) -> commands
         self.blocked_chats: set[int] = set()
         self.url = ""
@@ -529,6 +531,8 @@ class FakeTelegram:
         self._files: dict[str, tuple[str, bytes]] = {}  # file_id -> (file_path, content)
         self._file_ids = itertools.count(1)
         self._faults: dict[str, list[_Fault]] = {}
+        self._delivery: asyncio.Task[None] | None = None
+        self._in_flight: set[int] = set()
         self._handlers: dict[str, tuple[str, Handler]] = {
             name.lower(): (name, handler)
             for name, handler in {
@@ -575,6 +579,11 @@ class FakeTelegram:
         """Wake pending long polls and shut the server down."""
         self._closing.set()
         self._update_event.set()
+        if self._delivery is not None:
+            self._delivery.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._delivery
+            self._delivery = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -693,6 +702,7 @@ class FakeTelegram:
         first_name: str = "Test",
         reply_to_message: JSON | int | None = None,
         entities: list[JSON] | None = None,
+        update_id: int | None = None,
     ) -> JSON:
         """Queue a text message from a user; return the message dict.
 
@@ -715,7 +725,8 @@ class FakeTelegram:
             if isinstance(reply_to_message, int):
                 reply_to_message = self._messages[(chat_id, reply_to_message)]
             message["reply_to_message"] = _without_reply(reply_to_message)
-        self.push_raw({"message": message})
+        self.push_raw({"message": message} if update_id is None
+                      else {"update_id": update_id, "message": message})
         return copy.deepcopy(message)
 
     def push_document(
@@ -751,23 +762,23 @@ class FakeTelegram:
         user_id: int,
         chat_id: int | None = None,
         language_code: str = "en",
+        update_id: int | None = None,
     ) -> str:
         """Queue a button press on the bot ``message``; return the callback query id."""
         chat_id = message["chat"]["id"] if chat_id is None else chat_id
         current = self._messages.get((chat_id, message["message_id"]), message)
         query_id = str(next(self._query_ids))
         self._queries[query_id] = False
-        self.push_raw(
-            {
-                "callback_query": {
-                    "id": query_id,
-                    "from": self._user(user_id, "Test", None, language_code),
-                    "message": copy.deepcopy(current),
-                    "chat_instance": f"ci{chat_id}",
-                    "data": data,
-                }
+        press: JSON = {
+            "callback_query": {
+                "id": query_id,
+                "from": self._user(user_id, "Test", None, language_code),
+                "message": copy.deepcopy(current),
+                "chat_instance": f"ci{chat_id}",
+                "data": data,
             }
-        )
+        }
+        self.push_raw(press if update_id is None else {"update_id": update_id, **press})
         return query_id
 
     def push_inline(self, query: str, *, user_id: int, language_code: str = "en") -> str:
@@ -1035,11 +1046,57 @@ class FakeTelegram:
 
     async def _set_webhook(self, params: JSON) -> bool:
         self.webhook_url = str(params.get("url") or "") or None
+        self.webhook_secret = str(params.get("secret_token") or "") or None
         if params.get("drop_pending_updates"):
             self._updates.clear()
         self._poll_generation += 1
         self._update_event.set()
+        if self.webhook_url and (self._delivery is None or self._delivery.done()):
+            self._delivery = asyncio.get_running_loop().create_task(self._deliver())
         return True
+
+    async def _deliver(self, at_once: int = 8, retry_s: float = 0.2) -> None:
+        """Telegram's side of a webhook: POST each queued update to the URL until it answers
+        200, trying again every `retry_s` (Telegram backs off longer), `at_once` at a time."""
+        import aiohttp
+
+        slots = asyncio.Semaphore(at_once)
+
+        async def post(session: aiohttp.ClientSession, update: JSON) -> None:
+            status = 0
+            try:
+                async with slots:
+                    headers = {"Content-Type": "application/json"}
+                    if self.webhook_secret:
+                        headers["X-Telegram-Bot-Api-Secret-Token"] = self.webhook_secret
+                    with contextlib.suppress(aiohttp.ClientError, OSError, TimeoutError):
+                        async with session.post(str(self.webhook_url), data=json.dumps(update),
+                                                headers=headers) as response:
+                            status = response.status
+                self.webhook_posts.append((update["update_id"], status))
+                if status == 200:
+                    self._updates = [u for u in self._updates if u is not update]
+                else:
+                    await asyncio.sleep(retry_s)
+            finally:
+                self._in_flight.discard(id(update))
+                self._update_event.set()
+
+        timeout = aiohttp.ClientTimeout(total=60)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            tasks: set[asyncio.Task[None]] = set()
+            while self.webhook_url and not self._closing.is_set():
+                for update in list(self._updates):
+                    if id(update) not in self._in_flight:
+                        self._in_flight.add(id(update))
+                        task = asyncio.get_running_loop().create_task(post(session, update))
+                        tasks.add(task)
+                        task.add_done_callback(tasks.discard)
+                self._update_event.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._update_event.wait(), 0.5)
+            for task in list(tasks):
+                task.cancel()
 
     async def _delete_webhook(self, params: JSON) -> bool:
         self.webhook_url = None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ import pytest
 from bot.telegram_bot.inbox import DONE, EXPIRED, KEEP_S, PENDING, SET_ASIDE, Inbox, minimized
 from bot.telegram_bot.intake import Intake, unreadable
 from bot.telegram_bot.state import ResultStore
+from bot.telegram_bot.state_db import SqliteState
 from embeddings.answers import Answer, Result
 
 
@@ -119,7 +119,7 @@ def test_the_screen_still_answers_when_the_inbox_cannot_be_written(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     inbox = Inbox(tmp_path / "state.sqlite")
-    inbox._db.execute("PRAGMA query_only = ON")  # every write now fails, as on a full disk
+    inbox.db.execute("PRAGMA query_only = ON")  # every write now fails, as on a full disk
     with caplog.at_level(logging.WARNING):
         screened = Intake(inbox).screen([message(1), poison(2)])
     assert screened == [message(1), {"update_id": 2}]
@@ -135,8 +135,8 @@ ANSWER = Answer(query="Who led the delegation?", answered=True, results=(
 
 def test_stored_answers_outlive_the_process_for_their_time(tmp_path: Path) -> None:
     path = tmp_path / "state.sqlite"
-    key = ResultStore(db=sqlite3.connect(path, isolation_level=None)).put(ANSWER, "vi", 42)
-    after_restart = ResultStore(db=sqlite3.connect(path, isolation_level=None))
+    key = ResultStore(db=SqliteState(path)).put(ANSWER, "vi", 42)
+    after_restart = ResultStore(db=SqliteState(path))
     stored = after_restart.get(key)
     assert stored is not None and stored.answer is None  # searched again when needed
     assert (stored.query, stored.lang, stored.chat_id, stored.answered) == (
@@ -144,7 +144,7 @@ def test_stored_answers_outlive_the_process_for_their_time(tmp_path: Path) -> No
     assert [(s.rank, s.article_id, s.chunk_id) for s in stored.shown] == [
         (1, "a1", "a1:0"), (2, "a2", "a2:3")]
     assert after_restart.get("forged") is None
-    expired = ResultStore(db=sqlite3.connect(path, isolation_level=None), keep_s=0)
+    expired = ResultStore(db=SqliteState(path), keep_s=0)
     assert expired.get(key) is None
 
 
@@ -240,3 +240,29 @@ def test_a_request_that_never_left_is_sent_again_then_reported() -> None:
         patch.setattr(ReplyRequest.__mro__[1], "do_request", counting)
         asyncio.run(scenario())
     assert len(tries) == 3  # the first try and two more, then the error
+
+
+def test_the_webhook_queue_stores_each_update_before_queueing_it_once(tmp_path: Path) -> None:
+    """Behind a webhook, PTB's server puts each update in the queue before it answers
+    Telegram 200: by then it must be in the inbox, and a redelivery must not be queued."""
+    import asyncio
+
+    from telegram import Update
+
+    from bot.telegram_bot.intake import ScreenedQueue
+
+    inbox = Inbox(tmp_path / "state.sqlite")
+    queue = ScreenedQueue(Intake(inbox))
+    sentinel = object()
+
+    async def scenario() -> None:
+        await queue.put(Update.de_json(message(1), None))
+        assert [u["update_id"] for u in inbox.replay(3600)] == [1]  # stored first
+        await queue.put(Update.de_json(message(1), None))  # Telegram sent it again
+        await queue.put(sentinel)  # PTB's own stop signal passes untouched
+
+    asyncio.run(scenario())
+    assert queue.qsize() == 2
+    first = queue.get_nowait()
+    assert isinstance(first, Update) and first.update_id == 1
+    assert queue.get_nowait() is sentinel
