@@ -28,6 +28,9 @@ class IndexConfig:
     database_url: str | None = None
     """A PostgreSQL URL: the index lives in that database (pgvector) instead of the index
     folder's SQLite + FAISS files; None: the embedded engine."""
+    build_encodes: bool = True
+    """With a database: whether a build encodes its own jobs beside the `coopbot worker`
+    processes (False: it queues them and waits for the workers)."""
 
     @property
     def cache_path(self) -> Path:

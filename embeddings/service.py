@@ -5,7 +5,8 @@ Front ends import this module, `embeddings.answers` (the results), `embeddings.e
 
 * `CoreConfig`: plain settings (`IndexConfig`, `EncoderConfig`, `RetrievalConfig`).
 * Work on the index without serving it: `build`, `index_status`, `list_articles`,
-  `add_articles`, `remove_articles`.
+  `add_articles`, `remove_articles`; and `run_encoding_worker`, which encodes passages that
+  builds on other machines queued in the database.
 * `Library`: an index opened for serving, which answers questions, lists and shows
   articles, says what it holds, and picks up changes made by other processes.
 
@@ -39,6 +40,8 @@ from embeddings.index.engine import article_summaries, open_index
 from embeddings.index.freshness import check_freshness
 from embeddings.index.leases import Leases
 from embeddings.index.manifest import describe_settings
+from embeddings.index.postgres.jobs import DEFAULT_LEASE_S
+from embeddings.index.postgres.worker import WorkerStats
 from embeddings.index.records import ArticleRecord
 from embeddings.index.report import BuildObserver, BuildReport
 from embeddings.index.status import status_of
@@ -55,7 +58,7 @@ __all__ = [
     "IndexConfig", "IndexInfo", "Library", "RetrievalConfig", "VectorIndexConfig", "add_articles",
     "build", "clean_question", "describe_settings", "ensure_index", "index_status", "is_jsonl",
     "list_articles", "names_its_subject", "open_retriever", "reads_as_follow_up",
-    "remove_articles",
+    "remove_articles", "run_encoding_worker", "WorkerStats",
 ]
 
 log = logging.getLogger(__name__)
@@ -116,6 +119,31 @@ def build(
 ) -> BuildReport:
     """Bring the index up to date with the corpus (`full`: rebuild from nothing)."""
     return build_index(cfg.index, load_encoders(cfg.encoders), observer, full=full)
+
+
+def run_encoding_worker(
+    cfg: CoreConfig,
+    *,
+    lease_s: float = DEFAULT_LEASE_S,
+    should_stop: Callable[[], bool] = lambda: False,
+    on_job: Callable[[WorkerStats], None] | None = None,
+) -> WorkerStats:
+    """`coopbot worker`: encode the jobs builds queue in the database, for each of this
+    configuration's models, until `should_stop()` (see `index.postgres.jobs`)."""
+    if not cfg.index.database_url:
+        raise CoopbotError("`coopbot worker` takes its jobs from the database: set "
+                           "COOPBOT_DATABASE_URL to the database the builds use")
+    from embeddings.index.postgres.jobs import JobQueue
+    from embeddings.index.postgres.worker import run_worker
+
+    encoders = load_encoders(cfg.encoders)
+    models = {encoder.name: encoder for encoder in encoders.spaces().values()}
+    queue = JobQueue(cfg.index.database_url)
+    try:
+        return run_worker(queue, models, lease_s=lease_s, should_stop=should_stop,
+                          on_job=on_job)
+    finally:
+        queue.close()
 
 
 def list_articles(cfg: CoreConfig) -> list[ArticleSummary]:

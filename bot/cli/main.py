@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -55,7 +56,16 @@ def _index_commands(sub: Any) -> None:
                         "text) instead of the seeds folder")
     p.add_argument("--full", action="store_true",
                    help="rebuild from nothing instead of updating in place")
+    p.add_argument("--workers-only", action="store_true",
+                   help="with COOPBOT_DATABASE_URL: queue the passages and wait for `coopbot "
+                        "worker` processes to encode them, encoding none here")
     p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("worker", help="encode passages that builds queue in the database "
+                                      "(COOPBOT_DATABASE_URL), on this machine, until stopped")
+    p.add_argument("--lease", type=float, default=60.0, metavar="SECONDS",
+                   help="how long a job stays with this worker if it dies (default 60)")
+    p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("status", help="what is indexed, with which model, and if seeds changed")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -163,12 +173,45 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
             raise CoopbotError(f"--from-jsonl wants a .jsonl or .jsonl.gz file: {args.from_jsonl}")
         settings = settings.with_overrides(seeds_dir=args.from_jsonl)
     show_bar = sys.stderr.isatty() and not args.no_progress
-    report = build(core_config(settings), TerminalObserver(show_bar), full=args.full)
+    cfg = core_config(settings)
+    if args.workers_only:
+        if not settings.database_url:
+            raise CoopbotError("--workers-only needs COOPBOT_DATABASE_URL: the workers take "
+                               "their jobs from the database")
+        cfg = replace(cfg, index=replace(cfg.index, build_encodes=False))
+    report = build(cfg, TerminalObserver(show_bar), full=args.full)
     print(render_build(report))
     log.info("build steps: %s", ", ".join(f"{step} {s:.2f} s" for step, s in report.phases.items()))
     if args.from_jsonl is not None:
         say(f"to ask and serve from this index, set COOPBOT_SEEDS_DIR={args.from_jsonl} "
             "(in the environment or .env)")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    """Encode queued passages until SIGTERM or Ctrl-C (the job in hand is finished first)."""
+    import signal
+
+    from bot.cli.progress import say
+    from bot.runtime import core_config
+    from embeddings.service import run_encoding_worker
+
+    stopping: list[int] = []
+
+    def stop(signum: int, _frame: object) -> None:
+        if stopping:  # a second signal: now
+            raise SystemExit(128 + signum)
+        stopping.append(signum)
+        say("stopping after the job in hand (again to stop now)")
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    say("waiting for encoding jobs (Ctrl-C to stop)")
+    stats = run_encoding_worker(
+        core_config(settings), lease_s=args.lease, should_stop=lambda: bool(stopping),
+        on_job=lambda s: say(f"encoded {s.passages} passages in {s.jobs} jobs "
+                             f"({s.seconds:.1f} s of encoding)"))
+    say(f"worker stopped: {stats.passages} passages in {stats.jobs} jobs")
     return 0
 
 

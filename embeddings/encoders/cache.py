@@ -34,6 +34,16 @@ def cache_key(model: str, text: str) -> bytes:
     return hashlib.sha256(f"{model}\0{text}".encode()).digest()
 
 
+def vector_bytes(vector: np.ndarray, *, spans: bool = False) -> bytes:
+    """A vector as the cache stores it: little-endian float32, float16 for span vectors."""
+    return np.asarray(vector, dtype="<f2" if spans else "<f4").tobytes()
+
+
+def vector_from(blob: bytes, *, spans: bool = False) -> np.ndarray:
+    """`vector_bytes`'s input back (span vectors flattened)."""
+    return np.frombuffer(blob, dtype="<f2" if spans else "<f4")
+
+
 class EmbeddingCache:
     """Vectors by (model, text) in one SQLite file."""
 
@@ -72,7 +82,6 @@ class EmbeddingCache:
                 (the index keeps sentence vectors at that precision) and flattened, so of no
                 fixed dimension. Key them under a model name of their own.
         """
-        dtype = "<f2" if spans else "<f4"
         dim = None if spans else self._dim
         found: dict[bytes, np.ndarray] = {}
         unique = list(dict.fromkeys(keys))
@@ -83,7 +92,7 @@ class EmbeddingCache:
                 f"SELECT key, vector FROM {TABLE} WHERE key IN ({marks})", batch
             )
             for key, blob in rows:
-                vector = np.frombuffer(blob, dtype=dtype)
+                vector = vector_from(blob, spans=spans)
                 # dim None: the caller checks shapes (it may not know the dimension yet).
                 if dim is None or vector.shape == (dim,):
                     found[key] = vector
@@ -100,10 +109,9 @@ class EmbeddingCache:
         """
         insert = f"INSERT OR REPLACE INTO {TABLE} (key, vector) VALUES (?, ?)"
         with self._db:
+            self._db.executemany(insert, ((key, vector_bytes(vec)) for key, vec in items))
             self._db.executemany(
-                insert, ((key, np.asarray(vec, dtype="<f4").tobytes()) for key, vec in items))
-            self._db.executemany(
-                insert, ((key, np.asarray(vec, dtype="<f2").tobytes()) for key, vec in spans))
+                insert, ((key, vector_bytes(vec, spans=True)) for key, vec in spans))
 
     def forget(self, keys: Iterable[bytes]) -> None:
         """Delete entries (of any model), so the next build encodes those texts again."""

@@ -8,9 +8,11 @@ with a dot product instead of encoding them.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,14 +20,22 @@ from embeddings.articles.parsing import Article
 from embeddings.chunking.chunker import Chunk, Unit, unit_spans
 from embeddings.config import IndexConfig
 from embeddings.encoders.base import Encoder, Encoders, SpanEncoder
-from embeddings.encoders.cache import EmbeddingCache, cache_key
+from embeddings.encoders.cache import EmbeddingCache, cache_key, vector_bytes, vector_from
 from embeddings.index.report import BuildObserver
+
+if TYPE_CHECKING:
+    from embeddings.index.postgres.shared_cache import SharedEmbeddingCache
 
 # Texts handed to the encoder at a time (progress is reported per call).
 _ENCODE_EVERY = 64
 # Seconds of encoding between two cache commits: a killed build loses at most this much work.
 # (A commit per call cost 14 ms each in a 1 GB cache, 0.6 s of adding 10 articles.)
 _COMMIT_SECONDS = 2.0
+# A build waiting for workers looks at its jobs this often, and says so when none progress.
+_WAIT_POLL_S = 0.5
+_WAIT_NOTE_S = 30.0
+
+log = logging.getLogger(__name__)
 
 Spans = Sequence[tuple[int, int]]
 """A passage's sentences as character spans of its embedded text."""
@@ -118,7 +128,13 @@ class _SpaceJob:
         self.texts = texts
         self.encoder = encoder
         self.spans = spans if spans is not None and isinstance(encoder, SpanEncoder) else None
+        self.cfg = cfg
         self.cache = EmbeddingCache(cfg.cache_path, encoder.name)
+        self.shared: SharedEmbeddingCache | None = None
+        if cfg.database_url:  # every machine's vectors, and where the workers' go
+            from embeddings.index.postgres.shared_cache import SharedEmbeddingCache
+
+            self.shared = SharedEmbeddingCache(cfg.database_url, encoder.name)
         self.span_model = f"{encoder.name}#spans16"  # float16, like the index's sentence vectors
         self.keys: list[bytes] = []
         self.span_keys: list[bytes] = []
@@ -137,9 +153,18 @@ class _SpaceJob:
             # an update (0.3 s of adding 10 articles to a 100k-passage index).
             self.found_spans = self.cache.get_many(
                 [self.span_keys[i] for i, k in enumerate(keys) if k in self.found], spans=True)
-        todo = [i for i, k in enumerate(keys) if k not in self.found
-                or (self.span_keys and self.span_keys[i] not in self.found_spans)]
+        todo = self._todo()
+        if todo and self.shared is not None:  # what this machine lacks, others may have
+            self.found.update(self.shared.get_many([keys[i] for i in todo]))
+            if self.span_keys:
+                self.found_spans.update(self.shared.get_many(
+                    [self.span_keys[i] for i in todo if keys[i] in self.found], spans=True))
+            todo = self._todo()
         return list({keys[i]: i for i in reversed(todo)}.values())
+
+    def _todo(self) -> list[int]:
+        return [i for i, k in enumerate(self.keys) if k not in self.found
+                or (self.span_keys and self.span_keys[i] not in self.found_spans)]
 
     def encode(self, todo: list[int], lengths: Sequence[int], observer: BuildObserver) -> float:
         """Encode the texts at `todo` into the cache, committing every few seconds; returns
@@ -147,6 +172,8 @@ class _SpaceJob:
         observer.encoding_started(len(todo), self.encoder.name)
         # Longest first across the whole build, so every batch pads little.
         todo.sort(key=lambda i: -lengths[i])
+        if self.shared is not None:
+            return self._encode_by_jobs(todo, observer)
         pending: list[tuple[bytes, np.ndarray]] = []
         pending_spans: list[tuple[bytes, np.ndarray]] = []
         seconds = 0.0
@@ -161,7 +188,10 @@ class _SpaceJob:
             if pooled is not None:
                 pending_spans += [(self.span_keys[i], p)
                                   for i, p in zip(batch, pooled, strict=True)]
-                self.found_spans.update((self.span_keys[i], p.reshape(-1))
+                # At the cache's precision, so that a build gives the same sentence vectors
+                # whether it encoded them or read them back (here, or from a worker).
+                self.found_spans.update((self.span_keys[i], vector_from(vector_bytes(
+                    p.reshape(-1), spans=True), spans=True))
                                         for i, p in zip(batch, pooled, strict=True))
             last = start + _ENCODE_EVERY >= len(todo)
             if last or time.perf_counter() - last_commit >= _COMMIT_SECONDS:
@@ -169,6 +199,44 @@ class _SpaceJob:
                 pending, pending_spans = [], []
                 last_commit = time.perf_counter()
         return seconds
+
+    def _encode_by_jobs(self, todo: list[int], observer: BuildObserver) -> float:
+        """Queue the texts at `todo` as jobs, encode them here too (unless the workers alone
+        should), and wait until every job is done; the seconds spent encoding here."""
+        from embeddings.index.postgres.jobs import JobQueue, Passage
+        from embeddings.index.postgres.worker import WorkerStats, work_one, worker_name
+
+        assert self.shared is not None and self.cfg.database_url
+        passages = [Passage(self.texts[i], self.keys[i],
+                            tuple(self.spans[i]) if self.spans is not None else None,
+                            self.span_keys[i] if self.span_keys else None) for i in todo]
+        queue = JobQueue(self.cfg.database_url)
+        stats, name = WorkerStats(), worker_name()
+        try:
+            batch = queue.enqueue(self.encoder.name, passages, per_job=_ENCODE_EVERY)
+            reported, last_change = 0, time.monotonic()
+            while True:
+                worked = self.cfg.build_encodes and work_one(
+                    queue, {self.encoder.name: self.encoder}, name, stats, batch=batch)
+                done, total = queue.progress(batch)
+                if done > reported:
+                    observer.encoded(done - reported)
+                    reported, last_change = done, time.monotonic()
+                if done >= total:
+                    break
+                if not worked:
+                    if time.monotonic() - last_change > _WAIT_NOTE_S:
+                        log.warning("waiting for `coopbot worker` processes: %d of %d "
+                                    "passages encoded", done, total)
+                        last_change = time.monotonic()
+                    time.sleep(_WAIT_POLL_S)
+        finally:
+            queue.close()
+        self.found.update(self.shared.get_many([self.keys[i] for i in todo]))
+        if self.span_keys:
+            self.found_spans.update(self.shared.get_many(
+                [self.span_keys[i] for i in todo], spans=True))
+        return stats.seconds
 
     def _encode_batch(
         self, batch: list[int], observer: BuildObserver
@@ -193,8 +261,10 @@ class _SpaceJob:
         return matrix, pooled
 
     def close(self) -> None:
-        """Close the cache."""
+        """Close the caches."""
         self.cache.close()
+        if self.shared is not None:
+            self.shared.close()
 
 
 def unit_vectors(
