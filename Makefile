@@ -8,7 +8,7 @@ export TRANSFORMERS_OFFLINE := 1
 
 .PHONY: setup demo test lint typecheck audit unit index clean bench bench-quick bench-quality bench-telegram \
 	bench-soak bench-soak-quick bench-scale-quality bench-chaos bench-chaos-quick bench-followups \
-	bench-postgres bench-postgres-quick bench-replicas bench-replicas-quick
+	bench-postgres bench-postgres-quick bench-replicas bench-replicas-quick bench-workers
 
 setup: $(STAMP)
 
@@ -111,3 +111,8 @@ bench-replicas: setup
 # The same with 40 questions (part of `make test`).
 bench-replicas-quick: setup
 	$(BIN)/python benchmarks/replicas.py --quick
+
+# `coopbot worker` processes encoding a 10k-passage build: one worker against two, one of the
+# two killed midway; exit 1 unless every passage is encoded exactly once (about 15 minutes).
+bench-workers: setup
+	$(BIN)/python benchmarks/workers.py
