@@ -180,13 +180,22 @@ def _vector_recall(retrievers: dict[str, Any], encoder: Any, questions: Sequence
     return {name: round(n / (10 * len(queries)), 4) for name, n in found.items()}
 
 
-def serving(url: str, passages: int, questions_n: int) -> dict[str, Any]:
-    """Builds, updates and hybrid search latency of both engines at `passages` passages."""
+def serving(url: str, passages: int, questions_n: int, *, keep_cache: bool = False
+            ) -> dict[str, Any]:
+    """Builds, updates and hybrid search latency of both engines at `passages` passages
+    (`keep_cache`: the last run's embedding cache is kept, so neither build encodes)."""
+    from embeddings.index.layout import CACHE
     from embeddings.service import open_retriever
 
     core, encoders = _encoders("off")
     folder = WORK / f"scale-{passages}"
+    cache, kept = folder / "index" / CACHE, WORK / f".cache-{passages}.sqlite"
+    if keep_cache and cache.exists():
+        shutil.move(cache, kept)
     shutil.rmtree(folder, ignore_errors=True)
+    if kept.exists():
+        cache.parent.mkdir(parents=True)
+        shutil.move(kept, cache)
     records = _passages_per_record(encoders.primary, passages + 400)
     source, extra, articles = _write_corpus(records, passages, folder)
     out: dict[str, Any] = {"articles": articles}
@@ -247,6 +256,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--parts", nargs="+", default=["agreement", "serving"],
                         choices=["agreement", "serving"])
     parser.add_argument("--database-url", help="use this database instead of starting one")
+    parser.add_argument("--keep-cache", action="store_true",
+                        help="serving: keep the last run's embedding cache (builds encode "
+                             "nothing, so their times are storage only)")
     args = parser.parse_args(argv)
     from bot.runtime import prepare_offline_runtime
 
@@ -260,7 +272,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "agreement" in args.parts and require(SQUAD):
             out["agreement"] = agreement(url, args.agreement_questions)
         if "serving" in args.parts and require(DATA / "whitehouse"):
-            out["serving"] = serving(url, args.passages, args.questions)
+            out["serving"] = serving(url, args.passages, args.questions,
+                                     keep_cache=args.keep_cache)
+            out["serving"]["cache_kept"] = args.keep_cache
     out["seconds"] = round(time.perf_counter() - started, 1)
     _table(out)
     WORK.mkdir(parents=True, exist_ok=True)

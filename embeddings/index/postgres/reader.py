@@ -9,6 +9,7 @@ catalog's current build with those seen at opening, in one query.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any
@@ -20,7 +21,7 @@ from embeddings.errors import IndexMissingError
 from embeddings.index.manifest import Manifest
 from embeddings.index.postgres.bm25 import TOP_SQL, query_tokens
 from embeddings.index.postgres.connection import connect, database_errors, pool, redact
-from embeddings.index.postgres.schema import CURRENT, vector_table
+from embeddings.index.postgres.schema import CURRENT, halfvec_order, vector_table
 from embeddings.index.postgres.writer import ArticleLookup, label, stored_manifest
 from embeddings.index.reader import ARTICLE_COLUMNS
 from embeddings.index.records import (
@@ -187,6 +188,16 @@ class PostgresIndex:
         self._pool = readers
         with self._read() as conn:
             self._size = int(conn.execute("SELECT count(*) FROM vocabulary").fetchone()[0])
+            # Per space, how its index is searched: a halfvec HNSW index only answers an
+            # ORDER BY of the same cast; a flat table (or a build from before the halfvec
+            # index) is ordered by the stored vectors.
+            halfvec = {table: int(found.group(1)) for table, definition in conn.execute(
+                "SELECT tablename, indexdef FROM pg_indexes WHERE schemaname = %s AND "
+                "indexdef LIKE '%%USING hnsw%%'", (schema,)).fetchall()
+                if (found := re.search(r"halfvec\((\d+)\)", definition))}
+        self._order = {space: halfvec_order(halfvec[vector_table(space)])
+                       if vector_table(space) in halfvec else "v <#> %s"
+                       for space in manifest.vector_files}
 
     @property
     def spaces(self) -> Collection[str]:
@@ -213,8 +224,9 @@ class PostgresIndex:
         vector = np.asarray(query, dtype=np.float32).reshape(-1)
         with self._read() as conn:
             # <#> is the negative inner product: ascending is best first.
-            rows = conn.execute(f"SELECT row, -(v <#> %s) FROM {table} ORDER BY v <#> %s "
-                                "LIMIT %s", (vector, vector, n)).fetchall()
+            rows = conn.execute(f"SELECT row, -(v <#> %s) FROM {table} "
+                                f"ORDER BY {self._order[space]} LIMIT %s",
+                                (vector, vector, n)).fetchall()
         return (np.asarray([s for _, s in rows], dtype=np.float32),
                 np.asarray([r for r, _ in rows], dtype=np.int64))
 

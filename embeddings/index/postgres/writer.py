@@ -298,7 +298,8 @@ class PostgresWriter:
         if cfg.kind_for(total) == "hnsw":
             # Building the graph in memory is many times faster than on disk pages.
             self.db.execute("SET LOCAL maintenance_work_mem = '1GB'")
-            self.db.execute(hnsw_ddl(space, m=cfg.hnsw_m, ef_construction=cfg.ef_construction))
+            self.db.execute(hnsw_ddl(space, vectors.shape[1], m=cfg.hnsw_m,
+                                     ef_construction=cfg.ef_construction))
         return total
 
     def _publish(self) -> None:

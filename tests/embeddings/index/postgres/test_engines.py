@@ -178,3 +178,33 @@ def test_tokens_are_fts5s_and_each_term_scores_apart() -> None:
     assert postings[("luong", 1)] == 1.0 and postings[("meet", 1)] == pytest.approx(1.4)
     assert query_tokens(["meeting", "meets", "Lương"]) == {"meet": 2, "luong": 1}
 
+
+
+def test_an_hnsw_space_is_searched_through_its_halfvec_index_with_float32_scores(
+    seeds: Path, tmp_path: Path, database_url: str
+) -> None:
+    from embeddings.index.vectors import VectorIndexConfig
+
+    encoder = HashingEncoder()
+    embedded, postgres = _pair(seeds, tmp_path, database_url)
+    postgres = dataclasses.replace(postgres, vectors=VectorIndexConfig(kind="hnsw"))
+    for cfg in (embedded, postgres):
+        build_index(cfg, encoder)
+    exact, approximate = _open(embedded, encoder), _open(postgres, encoder)
+    with approximate._read() as conn:  # type: ignore[attr-defined]
+        conn.execute("SET enable_seqscan = off")  # 25 rows: make the planner take the index
+        definition = conn.execute("SELECT indexdef FROM pg_indexes WHERE indexname = "
+                                  "'vectors_primary_hnsw'").fetchone()[0]
+        vector = encoder.encode_queries([QUESTIONS[0]])[0]
+        plan = " ".join(r[0] for r in conn.execute(
+            "EXPLAIN SELECT row FROM vectors_primary ORDER BY "
+            f"{approximate._order['primary']} LIMIT 8", (vector,)))  # type: ignore[attr-defined]
+        conn.execute("RESET enable_seqscan")
+    assert "halfvec" in definition and "vectors_primary_hnsw" in plan
+    for question in QUESTIONS:
+        vector = encoder.encode_queries([question])[0]
+        scores_a, rows_a = exact.search(vector, 8, "primary")
+        scores_b, rows_b = approximate.search(vector, 8, "primary")
+        assert _ranked(scores_a, rows_a, exact)[:3] == _ranked(scores_b, rows_b, approximate)[:3]
+        np.testing.assert_allclose(scores_b, np.sort(scores_b)[::-1])
+        np.testing.assert_allclose(scores_a[:3], scores_b[:3], atol=1e-6)  # float32 scores
