@@ -9,6 +9,7 @@ A full build creates its schema inside the transaction and publishes it at the e
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -55,6 +56,13 @@ _KEPT_BUILDS = 2  # the one published and the one before, for readers still on i
 def label(url: str, schema: str) -> Path:
     """How a build is named in reports and messages: the database, then the schema."""
     return Path(redact(url).replace("://", ":", 1)) / schema
+
+
+log = logging.getLogger(__name__)
+
+VACUUM_SHARE = 0.1
+"""An update adding more than this share of the passages is vacuumed and analysed at once
+(autovacuum would, but later; smaller updates leave the statistics about right)."""
 
 
 class PostgresWriter:
@@ -278,6 +286,12 @@ class PostgresWriter:
             if self.new:
                 self._publish()
             self.db.commit()
+        if self.new or len(rows) > VACUUM_SHARE * live:
+            try:
+                self._vacuum()
+            except Exception as exc:  # noqa: BLE001 - the build is published; autovacuum will
+                log.warning("the new build is served, but VACUUM ANALYZE failed (%s): "
+                            "searches may be slow until autovacuum has run", exc)
         self.db.close()
         self.written = final
         return self.folder
@@ -301,6 +315,18 @@ class PostgresWriter:
             self.db.execute(hnsw_ddl(space, vectors.shape[1], m=cfg.hnsw_m,
                                      ef_construction=cfg.ef_construction))
         return total
+
+    def _vacuum(self) -> None:
+        """VACUUM (ANALYZE) the build's tables once they are committed, rather than leave it to
+        autovacuum's next round. ANALYZE gives the planner statistics (without them the
+        keyword query was planned as a scan of every posting), and VACUUM sets the visibility
+        map, without which each posting an index-only scan reads is fetched from the table too.
+        """
+        self.db.autocommit = True  # VACUUM runs outside a transaction
+        tables = [t for (t,) in self.db.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = %s", (self.schema,)).fetchall()]
+        for table in tables:
+            self.db.execute(f'VACUUM (ANALYZE) "{self.schema}"."{table}"')
 
     def _publish(self) -> None:
         """Make this build the one served, and drop builds older than the one it replaces."""
