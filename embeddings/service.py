@@ -127,9 +127,11 @@ def run_encoding_worker(
     lease_s: float = DEFAULT_LEASE_S,
     should_stop: Callable[[], bool] = lambda: False,
     on_job: Callable[[WorkerStats], None] | None = None,
+    on_ready: Callable[[], None] | None = None,
 ) -> WorkerStats:
     """`coopbot worker`: encode the jobs builds queue in the database, for each of this
-    configuration's models, until `should_stop()` (see `index.postgres.jobs`)."""
+    configuration's models, until `should_stop()` (see `index.postgres.jobs`); `on_ready`
+    once the database is reached."""
     if not cfg.index.database_url:
         raise CoopbotError("`coopbot worker` takes its jobs from the database: set "
                            "COOPBOT_DATABASE_URL to the database the builds use")
@@ -139,6 +141,8 @@ def run_encoding_worker(
     encoders = load_encoders(cfg.encoders)
     models = {encoder.name: encoder for encoder in encoders.spaces().values()}
     queue = JobQueue(cfg.index.database_url)
+    if on_ready is not None:
+        on_ready()
     try:
         return run_worker(queue, models, lease_s=lease_s, should_stop=should_stop,
                           on_job=on_job)

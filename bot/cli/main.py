@@ -206,11 +206,11 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    say("waiting for encoding jobs (Ctrl-C to stop)")
     stats = run_encoding_worker(
         core_config(settings), lease_s=args.lease, should_stop=lambda: bool(stopping),
         on_job=lambda s: say(f"encoded {s.passages} passages in {s.jobs} jobs "
-                             f"({s.seconds:.1f} s of encoding)"))
+                             f"({s.seconds:.1f} s of encoding)"),
+        on_ready=lambda: say("waiting for encoding jobs (Ctrl-C to stop)"))
     say(f"worker stopped: {stats.passages} passages in {stats.jobs} jobs")
     return 0
 

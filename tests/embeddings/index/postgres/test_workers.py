@@ -150,3 +150,16 @@ def test_two_workers_encode_a_build_and_one_killed_midway_loses_nothing(
     mine = real_encoder.encode_passages([p["text"] for p in probe])
     theirs = np.stack([vector_from(cached[bytes.fromhex(p["key"])]) for p in probe])
     assert np.min(np.sum(mine * theirs, axis=1)) > 0.9999
+
+
+def test_a_worker_or_a_workers_only_build_without_a_database_is_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot.cli.main import main
+
+    monkeypatch.delenv("COOPBOT_DATABASE_URL", raising=False)
+    assert main(["--index", str(tmp_path / "index"), "worker"]) == 1
+    assert "COOPBOT_DATABASE_URL" in capsys.readouterr().err
+    assert main(["--index", str(tmp_path / "index"), "index", "--workers-only"]) == 1
+    err = capsys.readouterr().err
+    assert "COOPBOT_DATABASE_URL" in err and err.strip().count("\n") == 0
