@@ -822,7 +822,10 @@ class FakeTelegram:
 
     async def _handle_api(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
-        params = await self._read_params(request)
+        try:
+            params = await self._read_params(request)
+        except ConnectionResetError:  # the client died mid-request (a killed bot): no call
+            return web.Response(status=HTTPStatus.BAD_REQUEST)
         call = Call(self._canonical(method), params)
         try:
             result = await self._dispatch(request, call)
