@@ -15,6 +15,16 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def coopbot_version() -> str:
+    """The installed distribution's version."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("coopbot")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "(not installed)"
+
+
 def prepare_offline_runtime() -> None:
     """Keep model libraries offline and quiet before they are imported.
 

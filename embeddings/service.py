@@ -40,6 +40,7 @@ from embeddings.index.engine import article_summaries, open_index
 from embeddings.index.freshness import check_freshness
 from embeddings.index.leases import Leases
 from embeddings.index.manifest import describe_settings
+from embeddings.index.postgres.connection import redact as redact_url
 from embeddings.index.postgres.jobs import DEFAULT_LEASE_S
 from embeddings.index.postgres.worker import WorkerStats
 from embeddings.index.records import ArticleRecord
@@ -58,7 +59,7 @@ __all__ = [
     "IndexConfig", "IndexInfo", "Library", "RetrievalConfig", "VectorIndexConfig", "add_articles",
     "build", "clean_question", "describe_settings", "ensure_index", "index_status", "is_jsonl",
     "list_articles", "names_its_subject", "open_retriever", "reads_as_follow_up",
-    "remove_articles", "run_encoding_worker", "WorkerStats",
+    "redact_url", "remove_articles", "run_encoding_worker", "WorkerStats",
 ]
 
 log = logging.getLogger(__name__)

@@ -11,6 +11,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.runtime import coopbot_version
+
 if TYPE_CHECKING:
     from bot.settings import Settings
     from embeddings.service import Library
@@ -18,16 +20,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("coopbot")
 
 SAMPLE_QUESTION = "Who led the delegation from Sainyabuli?"
-
-
-def _version() -> str:
-    """The installed distribution's version."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("coopbot")
-    except PackageNotFoundError:  # run from a source tree that was never installed
-        return "(not installed)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seeds", type=Path, help="article folder (env COOPBOT_SEEDS_DIR)")
     parser.add_argument("--index", type=Path, help="index folder (env COOPBOT_INDEX_DIR)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
-    parser.add_argument("--version", action="version", version=f"coopbot {_version()}")
+    parser.add_argument("--version", action="version", version=f"coopbot {coopbot_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _index_commands(sub)
     _article_commands(sub)

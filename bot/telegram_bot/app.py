@@ -52,7 +52,6 @@ from bot.telegram_bot.intake import (
     DurableProcessor,
     Intake,
     ReplyRequest,
-    ScreenedQueue,
     keep_leases,
     replay,
 )
@@ -170,14 +169,13 @@ def build_application(
     *,
     rate_limiter: bool = True,
     on_token_rejected: Callable[[], None] | None = None,
-    webhook: bool = False,
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """The configured Application: handlers, services, Telegram's flood limits respected.
 
     `on_token_rejected` is called when polling finds the token refused (see `polling`).
-    With `services_.inbox`, every update is stored before it is confirmed (polled) or before
-    the webhook answers (`webhook`), and replayed after a crash (see `intake`); unreadable
-    polled updates are set aside either way.
+    With `services_.inbox`, every polled update is stored before it is confirmed, and
+    replayed after a crash (see `intake`; a webhook's server stores them itself, see
+    `webhook`); unreadable polled updates are set aside either way.
     """
     assert settings.telegram_token, "checked by the caller"
     base = settings.api_base_url.rstrip("/")
@@ -197,8 +195,6 @@ def build_application(
     )
     # PTB's default pool for the bot's own calls is 256 connections; this one keeps it.
     builder = builder.request(ReplyRequest(inbox, connection_pool_size=256))
-    if webhook and inbox is not None:
-        builder = builder.update_queue(ScreenedQueue(intake))
     if rate_limiter:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
     application: Application[Any, Any, Any, Any, Any, Any] = builder.build()

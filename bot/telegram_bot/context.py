@@ -15,6 +15,7 @@ from telegram.ext import ContextTypes
 from bot.settings import Settings
 from bot.telegram_bot.followups import Conversations
 from bot.telegram_bot.inbox import Inbox
+from bot.telegram_bot.metrics import BotMetrics
 from bot.telegram_bot.state import AdminState, FeedbackStore, Limiter, ResultStore
 from bot.telegram_bot.texts import t
 
@@ -46,6 +47,17 @@ class BotServices:
     """Where questions are searched: as many threads as cores (`search_pool`)."""
     conversations: Conversations = field(default_factory=lambda: Conversations(600.0))
     """Each private chat's last answered question, for follow-ups."""
+    metrics: BotMetrics = field(default_factory=BotMetrics)
+    """Counts for `GET /metrics` (webhook mode)."""
+
+    def __post_init__(self) -> None:
+        library = self.library
+
+        def counts() -> tuple[int, int]:
+            info = library.info()
+            return info.articles, info.passages
+
+        self.metrics.watch_index(counts)
 
 
 def search_pool(workers: int | None = None) -> ThreadPoolExecutor:

@@ -9,10 +9,9 @@ offset would never advance, and the bot would answer nothing, ever. Such an upda
 update already received, is replaced by a bare `{"update_id": n}`: PTB still advances its
 offset past it, and no handler matches it.
 
-With a webhook, updates reach PTB through its web server instead, which puts each one in the
-application's update queue before it answers Telegram "200 OK": `ScreenedQueue` is that queue,
-and stores each update in the inbox as it is put there, so an update Telegram counts as
-delivered is on disk (or in the shared database) first, and a redelivery is dropped.
+With a webhook, updates reach the bot through `bot.telegram_bot.webhook`'s server instead, which
+stores each one in the inbox before it answers Telegram "200 OK" (so an update Telegram counts
+as delivered is on disk, or in the shared database, first) and drops redeliveries.
 
 An update is done once its reply is sent: `ReplyRequest`, the request layer under the bot's
 own calls, marks it the moment Telegram confirms the first message sent for it. A crash can
@@ -92,19 +91,21 @@ class Intake:
                 readable.append(update)
                 out.append(update)
             else:
-                self._set_aside(update_id, reason, update)
+                self.set_aside(update_id, reason, update)
                 out.append({"update_id": update_id})
         fresh = self._admit(readable)
         return [update if fresh.get(update["update_id"], True) else
                 {"update_id": update["update_id"]} for update in out]
 
-    def _set_aside(self, update_id: int, reason: str, update: JSON) -> None:
+    def set_aside(self, update_id: int, reason: str, update: JSON) -> None:
+        """Record that an update cannot be read (`reason`), with one log line the first time
+        (no names, no text: its keys say the kind)."""
         known = False
         if self.inbox is not None:
             # Logging it below is all that matters for an unreadable update.
             with contextlib.suppress(*state_errors()):
                 known = not self.inbox.set_aside(update_id)
-        if not known:  # one line per update, with no names and no text: the keys say the kind
+        if not known:
             kinds = ",".join(sorted(k for k in update if k != "update_id"))
             log.warning("skipped update %d that cannot be read (%s): %s", update_id, kinds,
                         reason.split("\n", 1)[0][:200])
@@ -128,24 +129,6 @@ class Intake:
     def admit_one(self, update: JSON) -> bool:
         """Store one update (a webhook delivers them singly); False for a redelivery."""
         return self._admit([update]).get(update["update_id"], True)
-
-
-class ScreenedQueue(asyncio.Queue[object]):
-    """The update queue of a webhook bot: each update is admitted to the inbox as PTB's web
-    server puts it (before it answers Telegram), and a redelivered one is not queued."""
-
-    def __init__(self, intake: Intake) -> None:
-        super().__init__()
-        self.intake = intake
-
-    async def put(self, item: object) -> None:
-        """Queue `item`, unless it is an update the inbox has already received."""
-        if isinstance(item, Update):
-            fresh = await asyncio.to_thread(self.intake.admit_one, item.to_dict())
-            if not fresh:
-                log.info("update %d was delivered before: not answered again", item.update_id)
-                return
-        await super().put(item)
 
 
 class DurableProcessor(SimpleUpdateProcessor):

@@ -61,7 +61,9 @@ async def answer_question(
     started = time.perf_counter()
     answer = await typing_while(search(context, question, MAX_RESULTS, after),
                                 lambda: message.chat.send_action(ChatAction.TYPING))
-    _log_question(update, answer, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    _log_question(update, answer, seconds)
+    svc.metrics.observe(answer.language, answer.answered, seconds)
     if message.chat.type == "private":
         svc.conversations.remember(message.chat_id, answer, after)
     key = services(context).results.put(answer, lang, message.chat_id)

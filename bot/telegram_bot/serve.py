@@ -21,8 +21,9 @@ from bot.telegram_bot.state import (
     SharedRateLimiter,
     vote_secret,
 )
-from bot.telegram_bot.state_db import PostgresState, bot_id_of, redact, state_errors
+from bot.telegram_bot.state_db import PostgresState, bot_id_of, state_errors
 from embeddings.errors import CoopbotError
+from embeddings.service import redact_url
 
 if TYPE_CHECKING:
     from bot.telegram_bot.app import BotServices
@@ -79,8 +80,8 @@ def open_shared_services(settings: Settings, library: Library, replica: str) -> 
             conversations=SharedConversations(db, settings.followup_seconds),
         )
     except state_errors() as exc:
-        raise CoopbotError(f"cannot keep the bot's state in {redact(settings.database_url)}: "
-                           f"{exc}") from None
+        raise CoopbotError(f"cannot keep the bot's state in "
+                           f"{redact_url(settings.database_url)}: {exc}") from None
 
 
 def shared_state(settings: Settings) -> PostgresState:
@@ -98,7 +99,7 @@ def shared_state(settings: Settings) -> PostgresState:
         return PostgresState(settings.database_url, bot_id)
     except state_errors() as exc:
         raise CoopbotError(f"cannot reach the bot's state in "
-                           f"{redact(settings.database_url)}: {exc}") from None
+                           f"{redact_url(settings.database_url)}: {exc}") from None
 
 
 def open_state(path: Path, settings: Settings) -> tuple[Inbox | None, ResultStore]:
@@ -232,14 +233,15 @@ def _run(settings: Settings, services_: BotServices, webhook_url: str | None, li
         log.error("Telegram no longer accepts TELEGRAM_BOT_TOKEN (revoked?): stopping")
         application.stop_running()
 
-    application: Any = build_application(settings, services_, on_token_rejected=token_rejected,
-                                         webhook=bool(webhook_url))
+    application: Any = build_application(settings, services_, on_token_rejected=token_rejected)
     if webhook_url:
-        application.run_webhook(
-            listen=listen, port=port, url_path="telegram", webhook_url=webhook_url,
-            secret_token=secret or settings.webhook_secret or secrets.token_urlsafe(32),
-            allowed_updates=Update.ALL_TYPES, close_loop=False,
-        )
+        from bot.telegram_bot.webhook import Health, WebhookReceiver, WebhookServer, run_webhook
+
+        token = secret or settings.webhook_secret or secrets.token_urlsafe(32)
+        receiver = WebhookReceiver(application, application.bot_data["intake"], token)
+        server = WebhookServer(receiver, Health(application), services_.metrics,
+                               listen=listen, port=port)
+        run_webhook(application, server, webhook_url=webhook_url, secret=token)
     else:
         application.run_polling(allowed_updates=Update.ALL_TYPES, close_loop=False)
     ignore_sigterm_while_exiting()

@@ -169,8 +169,10 @@ class PostgresState:
     def __init__(self, url: str, bot_id: int, *, size: int = 4) -> None:
         from psycopg_pool import ConnectionPool
 
+        from embeddings.service import redact_url
+
         self.schema = f"coopbot_bot_{int(bot_id)}"
-        self.where = f"{redact(url)} (schema {self.schema})"
+        self.where = f"{redact_url(url)} (schema {self.schema})"
         schema = self.schema
 
         def configure(conn: Any) -> None:
@@ -206,11 +208,6 @@ class PostgresState:
     def close(self) -> None:
         """Close the pool."""
         self.pool.close()
-
-
-def redact(url: str) -> str:
-    """The URL with its password replaced by ``***``, for messages and logs."""
-    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
 
 
 def bot_id_of(token: str) -> int:

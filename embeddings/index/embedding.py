@@ -130,11 +130,7 @@ class _SpaceJob:
         self.spans = spans if spans is not None and isinstance(encoder, SpanEncoder) else None
         self.cfg = cfg
         self.cache = EmbeddingCache(cfg.cache_path, encoder.name)
-        self.shared: SharedEmbeddingCache | None = None
-        if cfg.database_url:  # every machine's vectors, and where the workers' go
-            from embeddings.index.postgres.shared_cache import SharedEmbeddingCache
-
-            self.shared = SharedEmbeddingCache(cfg.database_url, encoder.name)
+        self._shared: SharedEmbeddingCache | None = None
         self.span_model = f"{encoder.name}#spans16"  # float16, like the index's sentence vectors
         self.keys: list[bytes] = []
         self.span_keys: list[bytes] = []
@@ -154,13 +150,24 @@ class _SpaceJob:
             self.found_spans = self.cache.get_many(
                 [self.span_keys[i] for i, k in enumerate(keys) if k in self.found], spans=True)
         todo = self._todo()
-        if todo and self.shared is not None:  # what this machine lacks, others may have
+        if todo and self.cfg.database_url:  # what this machine lacks, others may have
             self.found.update(self.shared.get_many([keys[i] for i in todo]))
             if self.span_keys:
                 self.found_spans.update(self.shared.get_many(
                     [self.span_keys[i] for i in todo if keys[i] in self.found], spans=True))
             todo = self._todo()
         return list({keys[i]: i for i in reversed(todo)}.values())
+
+    @property
+    def shared(self) -> SharedEmbeddingCache:
+        """Every machine's vectors, and where the workers' go: opened on first use, since a
+        build whose vectors are all in the folder's cache never needs it."""
+        if self._shared is None:
+            from embeddings.index.postgres.shared_cache import SharedEmbeddingCache
+
+            assert self.cfg.database_url
+            self._shared = SharedEmbeddingCache(self.cfg.database_url, self.encoder.name)
+        return self._shared
 
     def _todo(self) -> list[int]:
         return [i for i, k in enumerate(self.keys) if k not in self.found
@@ -172,7 +179,7 @@ class _SpaceJob:
         observer.encoding_started(len(todo), self.encoder.name)
         # Longest first across the whole build, so every batch pads little.
         todo.sort(key=lambda i: -lengths[i])
-        if self.shared is not None:
+        if self.cfg.database_url:
             return self._encode_by_jobs(todo, observer)
         pending: list[tuple[bytes, np.ndarray]] = []
         pending_spans: list[tuple[bytes, np.ndarray]] = []
@@ -206,11 +213,11 @@ class _SpaceJob:
         from embeddings.index.postgres.jobs import JobQueue, Passage
         from embeddings.index.postgres.worker import WorkerStats, work_one, worker_name
 
-        assert self.shared is not None and self.cfg.database_url
+        assert self.cfg.database_url
         passages = [Passage(self.texts[i], self.keys[i],
                             tuple(self.spans[i]) if self.spans is not None else None,
                             self.span_keys[i] if self.span_keys else None) for i in todo]
-        queue = JobQueue(self.cfg.database_url)
+        queue = JobQueue(self.cfg.database_url, db=self.shared.db)
         stats, name = WorkerStats(), worker_name()
         try:
             batch = queue.enqueue(self.encoder.name, passages, per_job=_ENCODE_EVERY)
@@ -263,8 +270,8 @@ class _SpaceJob:
     def close(self) -> None:
         """Close the caches."""
         self.cache.close()
-        if self.shared is not None:
-            self.shared.close()
+        if self._shared is not None:
+            self._shared.close()
 
 
 def unit_vectors(

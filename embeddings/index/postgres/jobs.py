@@ -20,14 +20,16 @@ import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from embeddings.encoders.cache import vector_bytes
 from embeddings.index.postgres.connection import connect, database_errors
-from embeddings.index.postgres.shared_cache import CACHE_TABLE
-from embeddings.index.postgres.shared_cache import SCHEMA as CACHE_SCHEMA
+from embeddings.index.postgres.shared_cache import CACHE_TABLE, create_cache_table
+
+if TYPE_CHECKING:
+    import psycopg
 
 JOBS_TABLE = "public.coopbot_jobs"
 
@@ -96,15 +98,18 @@ def _passages(payload: Any) -> tuple[Passage, ...]:
 
 
 class JobQueue:
-    """The jobs and the shared cache, over one connection (one per thread that uses it)."""
+    """The jobs and the shared cache, over one autocommit connection (one per thread that
+    uses it): the queue's own, or `db` (whose owner closes it)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, db: psycopg.Connection[Any] | None = None) -> None:
         self.url = url
-        self.db = connect(url, autocommit=True)
+        self._owned = db is None
+        self.db = connect(url, autocommit=True) if db is None else db
+        create_cache_table(self.db, url)
         with database_errors(url, writing=True), self.db.transaction():
             # Workers and builds starting together take turns creating the tables.
             self.db.execute("SELECT pg_advisory_xact_lock(hashtext('coopbot_jobs'))")
-            self.db.execute(CACHE_SCHEMA + _SCHEMA)
+            self.db.execute(_SCHEMA)
 
     def enqueue(self, model: str, passages: Sequence[Passage], *, per_job: int = 64) -> str:
         """Queue passages in jobs of `per_job`; returns the batch id the jobs share."""
@@ -181,5 +186,6 @@ class JobQueue:
         return int(row[0]), int(row[1])
 
     def close(self) -> None:
-        """Close the connection."""
-        self.db.close()
+        """Close the connection, if it is the queue's own."""
+        if self._owned:
+            self.db.close()

@@ -5,11 +5,15 @@ that a build on one machine reuses what workers on others encoded."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from embeddings.encoders.cache import cache_key, vector_bytes, vector_from
 from embeddings.index.postgres.connection import connect, database_errors
+
+if TYPE_CHECKING:
+    import psycopg
 
 CACHE_TABLE = "public.coopbot_embeddings"
 SCHEMA = f"""
@@ -21,17 +25,27 @@ CREATE TABLE IF NOT EXISTS {CACHE_TABLE} (
 _LOOKUP_BATCH = 5000
 
 
-class SharedEmbeddingCache:
-    """Vectors by (model, text) in the database at `url`."""
+def create_cache_table(db: psycopg.Connection[Any], url: str) -> None:
+    """Create the shared cache's table unless it exists (the one place that does)."""
+    with database_errors(url, writing=True), db.transaction():
+        # Builds and workers starting together take turns: two concurrent CREATE TABLE IF NOT
+        # EXISTS can still collide in the catalogue.
+        db.execute("SELECT pg_advisory_xact_lock(hashtext('coopbot_embeddings'))")
+        db.execute(SCHEMA)
 
-    def __init__(self, url: str, model: str, dim: int | None = None) -> None:
+
+class SharedEmbeddingCache:
+    """Vectors by (model, text) in the database at `url`, over its own autocommit connection
+    or over `db` (whose owner closes it)."""
+
+    def __init__(self, url: str, model: str, dim: int | None = None, *,
+                 db: psycopg.Connection[Any] | None = None) -> None:
         self.url = url
         self._model = model
         self._dim = dim
-        self.db = connect(url, autocommit=True)
-        with database_errors(url, writing=True), self.db.transaction():
-            self.db.execute("SELECT pg_advisory_xact_lock(hashtext('coopbot_embeddings'))")
-            self.db.execute(SCHEMA)
+        self._owned = db is None
+        self.db = connect(url, autocommit=True) if db is None else db
+        create_cache_table(self.db, url)
 
     def keys(self, texts: Sequence[str]) -> list[bytes]:
         """Cache keys of texts under this cache's model."""
@@ -63,5 +77,6 @@ class SharedEmbeddingCache:
                                "ON CONFLICT (key) DO NOTHING", rows)
 
     def close(self) -> None:
-        """Close the connection."""
-        self.db.close()
+        """Close the connection, if it is this cache's own."""
+        if self._owned:
+            self.db.close()

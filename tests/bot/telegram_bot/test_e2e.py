@@ -477,7 +477,10 @@ def test_zz_sigterm_stops_cleanly(bot: Harness) -> None:
     assert "Sainyabuli" not in "\n".join(questions) and "question from user" not in output
 
 
-def test_webhook_mode_requires_the_secret(tmp_path: Path) -> None:
+def test_webhook_mode_requires_the_secret_and_serves_health_and_metrics(tmp_path: Path) -> None:
+    """The webhook refuses requests without the secret, answers one with it, sets an
+    unreadable update aside with a 200 (so Telegram stops resending it), and serves
+    /healthz and /metrics on the same port."""
     import socket
     import urllib.error
     import urllib.request
@@ -529,10 +532,40 @@ def test_webhook_mode_requires_the_secret(tmp_path: Path) -> None:
         assert post({"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"}) == 200
         reply = harness.wait_for("sendMessage", lambda c: int(c.params["chat_id"]) == 301)[-1]
         assert "Surachate" in reply.params["text"]
+        assert post({"X-Telegram-Bot-Api-Secret-Token": "s3cret-token",
+                     "Content-Type": "text/plain"}) == 415
+        poison = {"update_id": 2, "message": {
+            "message_id": 2, "date": 0, "text": "Private words of Minh", "chat": {"id": 302},
+            "from": {"id": 302, "is_bot": False, "first_name": "Minh"}}}
+        body = __import__("json").dumps(poison).encode()
+        assert post({"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"}) == 200
+
+        def get(path: str) -> tuple[int, str]:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}",
+                                            timeout=10) as response:
+                    return int(response.status), response.read().decode()
+            except urllib.error.HTTPError as exc:
+                return int(exc.code), exc.read().decode()
+
+        status, health = get("/healthz")
+        parts = __import__("json").loads(health)
+        assert status == 200 and parts["status"] == "ok" and parts["bot_api"] == "ok"
+        assert parts["index"]["articles"] == 3 and parts["index"]["passages"] > 0
+        status, metrics = get("/metrics")
+        assert status == 200
+        assert 'coopbot_questions_total{language="en"} 1.0' in metrics
+        assert 'coopbot_answered_total{language="en"} 1.0' in metrics
+        assert 'coopbot_search_seconds_count 1.0' in metrics
+        assert 'coopbot_index{what="articles"} 3.0' in metrics
+        assert "coopbot_build_info{version=" in metrics
     finally:
         proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
+        output = proc.communicate(timeout=30)[0]
         harness.close()
+    assert proc.returncode == 0, output
+    assert output.count("skipped update 2 that cannot be read") == 1
+    assert "Minh" not in output and "CRITICAL" not in output and "Traceback" not in output
 
 
 def test_missing_or_rejected_token_is_one_clear_line(tmp_path: Path) -> None:

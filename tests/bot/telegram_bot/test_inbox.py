@@ -242,27 +242,43 @@ def test_a_request_that_never_left_is_sent_again_then_reported() -> None:
     assert len(tries) == 3  # the first try and two more, then the error
 
 
-def test_the_webhook_queue_stores_each_update_before_queueing_it_once(tmp_path: Path) -> None:
-    """Behind a webhook, PTB's server puts each update in the queue before it answers
-    Telegram 200: by then it must be in the inbox, and a redelivery must not be queued."""
+def test_the_webhook_stores_each_update_before_queueing_it_once(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Behind a webhook, an update is in the inbox before Telegram gets its 200; a redelivery
+    is not queued again, an unreadable one is set aside with a line that names no one, and
+    one arriving while the bot stops is kept for the next start."""
     import asyncio
+    from types import SimpleNamespace
 
     from telegram import Update
 
-    from bot.telegram_bot.intake import ScreenedQueue
+    from bot.telegram_bot.webhook import WebhookReceiver
 
     inbox = Inbox(tmp_path / "state.sqlite")
-    queue = ScreenedQueue(Intake(inbox))
-    sentinel = object()
+    intake = Intake(inbox)
+    application: Any = SimpleNamespace(bot=None, update_queue=None)
+    receiver = WebhookReceiver(application, intake, "s3cret")
 
     async def scenario() -> None:
-        await queue.put(Update.de_json(message(1), None))
-        assert [u["update_id"] for u in inbox.replay(3600)] == [1]  # stored first
-        await queue.put(Update.de_json(message(1), None))  # Telegram sent it again
-        await queue.put(sentinel)  # PTB's own stop signal passes untouched
+        application.update_queue = asyncio.Queue()
+        await receiver.receive(message(1))
+        assert [u["update_id"] for u in inbox.replay(3600)] == [1]  # stored
+        await receiver.receive(message(1))  # Telegram sent it again
+        await receiver.receive(poison(2))
+        await receiver.receive(["not", "an", "update"])
+        intake.stop_taking()
+        await receiver.receive(message(3))
 
-    asyncio.run(scenario())
-    assert queue.qsize() == 2
-    first = queue.get_nowait()
-    assert isinstance(first, Update) and first.update_id == 1
-    assert queue.get_nowait() is sentinel
+    with caplog.at_level(logging.INFO):
+        asyncio.run(scenario())
+    queued = [application.update_queue.get_nowait()
+              for _ in range(application.update_queue.qsize())]
+    assert [type(u) for u in queued] == [Update] and queued[0].update_id == 1
+    assert [u["update_id"] for u in inbox.replay(3600)] == [1, 3]  # 3: for the next start
+    assert inbox.counts()[SET_ASIDE] == 1
+    skipped = [r.getMessage() for r in caplog.records if "cannot be read" in r.getMessage()]
+    assert len(skipped) == 1 and "update 2" in skipped[0]
+    assert "Secret question" not in caplog.text and "Lan" not in caplog.text
+    assert "without an update_id" in caplog.text
+    assert receiver.authorised("s3cret")
+    assert not receiver.authorised("s3cret!") and not receiver.authorised(None)
