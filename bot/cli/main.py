@@ -15,6 +15,7 @@ from bot.runtime import coopbot_version
 
 if TYPE_CHECKING:
     from bot.settings import Settings
+    from bot.telegram_bot.state import FeedbackStore
     from embeddings.service import Library
 
 log = logging.getLogger("coopbot")
@@ -97,6 +98,14 @@ def _question_commands(sub: Any) -> None:
     p.set_defaults(func=cmd_eval)
 
 
+def _positive(text: str) -> int:
+    """An argparse type: a whole number of 1 or more."""
+    value = int(text) if text.isascii() and text.isdigit() else 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, got {text!r}")
+    return value
+
+
 def _bot_commands(sub: Any) -> None:
     p = sub.add_parser("serve", help="run the Telegram bot (needs TELEGRAM_BOT_TOKEN)")
     p.add_argument("--api-base-url", help="Bot API base URL (env COOPBOT_API_BASE_URL)")
@@ -111,6 +120,11 @@ def _bot_commands(sub: Any) -> None:
     p.add_argument("--purge", action="store_true", help="delete all stored feedback")
     p.add_argument("--json", action="store_true", help="print the votes as JSON")
     p.set_defaults(func=cmd_feedback)
+
+    p = sub.add_parser("stats", help="the bot's questions, answers, latency and feedback")
+    p.add_argument("--days", type=_positive, default=14, help="over the last N days (14)")
+    p.add_argument("--json", action="store_true", help="print them as JSON")
+    p.set_defaults(func=cmd_stats)
 
 
 def _configure_logging(args: argparse.Namespace) -> None:
@@ -260,20 +274,27 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
                  listen=args.webhook_listen, port=args.webhook_port, secret=args.webhook_secret)
 
 
-def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
-    """Show a summary of the stored feedback, or purge it."""
+def _bot_records(settings: Settings) -> tuple[FeedbackStore | None, str]:
+    """The store of the bot's votes (and, beside them, its question counts), or None when
+    the bot has kept none; and where they are."""
     from bot.telegram_bot.serve import FEEDBACK_DB, shared_state
     from bot.telegram_bot.state import FeedbackStore
 
     path = settings.index_dir / FEEDBACK_DB
-    if settings.database_url:  # replicas keep votes in the database, under the bot's id
+    if settings.database_url:  # replicas keep them in the database, under the bot's id
         store = FeedbackStore(shared_state(settings))
-    elif not path.is_file():
-        print("[]" if args.json else f"no feedback stored ({path} does not exist)")
+        return store, store.path
+    if not path.is_file():
+        return None, f"{path} does not exist"
+    return FeedbackStore(path), str(path)
+
+
+def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
+    """Show a summary of the stored feedback, or purge it."""
+    store, where = _bot_records(settings)
+    if store is None:
+        print("[]" if args.json else f"no feedback stored ({where})")
         return 0
-    else:
-        store = FeedbackStore(path)
-    where = store.path
     try:
         if args.purge:
             print(f"deleted {store.purge()} vote(s) from {where}")
@@ -286,6 +307,29 @@ def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{len(rows)} vote(s) in {where}: {up} 👍, {len(rows) - up} 👎")
     finally:
         store.close()
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
+    """The bot's questions, answers, latency and feedback over the last days (as /stats)."""
+    import html
+    import re
+
+    from bot.telegram_bot.render import render_stats
+    from bot.telegram_bot.stats import QuestionLog
+
+    store, where = _bot_records(settings)
+    if store is None:
+        print(json.dumps(None) if args.json else f"no statistics kept ({where})")
+        return 0
+    try:
+        stats = QuestionLog(store.db).summary(args.days, votes=store.tally)
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(stats.as_json(), ensure_ascii=False, indent=2))
+    else:
+        print(html.unescape(re.sub(r"<[^>]+>", "", render_stats(stats, "en"))))
     return 0
 
 

@@ -23,7 +23,8 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot.telegram_bot.context import BotServices, lang_of, services
+from bot.telegram_bot import render
+from bot.telegram_bot.context import BotServices, lang_of, number, services
 from bot.telegram_bot.texts import t
 from embeddings.service import FILE_SUFFIXES, BuildObserver
 
@@ -42,6 +43,28 @@ def _is_admin(svc: BotServices, update: Update, command: str) -> bool:
         return True
     log.warning("%s refused for user id %s", command, user.id if user else None)
     return False
+
+
+# --- /stats -------------------------------------------------------------------------------
+
+
+async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/stats [days] (admins): the operator's view of the last 14 days (see `stats`)."""
+    message, lang, svc = update.effective_message, lang_of(update), services(context)
+    if message is None or update.effective_user is None:
+        return
+    if not _is_admin(svc, update, "/stats"):
+        await message.reply_text(t("stats_not_allowed", lang))
+        return
+    if svc.questions is None:
+        await message.reply_text(t("stats_not_kept", lang))
+        return
+    days = number(context.args[0]) if context.args else 14
+    feedback = svc.feedback
+    summary = await asyncio.to_thread(
+        svc.questions.summary, max(1, min(days or 14, 365)),
+        votes=feedback.tally if feedback is not None else None)
+    await message.reply_text(render.render_stats(summary, lang), parse_mode=ParseMode.HTML)
 
 
 # --- /reindex -----------------------------------------------------------------------------

@@ -37,7 +37,7 @@ from telegram.ext import (
 
 from bot.settings import Settings
 from bot.telegram_bot import render
-from bot.telegram_bot.admin import add_command, add_document, reindex
+from bot.telegram_bot.admin import add_command, add_document, reindex, stats_command
 from bot.telegram_bot.articles import article_command, articles_command
 from bot.telegram_bot.callbacks import on_callback
 from bot.telegram_bot.context import (
@@ -205,7 +205,8 @@ def build_application(
     new = filters.UpdateType.MESSAGE
     for name, handler in (("start", start), ("help", help_command), ("ask", ask_command),
                           ("articles", articles_command), ("article", article_command),
-                          ("about", about), ("reindex", reindex), ("add", add_command)):
+                          ("about", about), ("reindex", reindex), ("add", add_command),
+                          ("stats", stats_command)):
         application.add_handler(CommandHandler(name, handler, filters=new))
     application.add_handler(MessageHandler(
         new & filters.Document.ALL & filters.CaptionRegex(r"^/add(@\w+)?\s*$"), add_document))

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from dataclasses import replace
 
-from telegram import CallbackQuery, Update
+from telegram import CallbackQuery, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
@@ -23,7 +23,14 @@ from bot.telegram_bot.context import (
     services,
 )
 from bot.telegram_bot.examples import example_questions
-from bot.telegram_bot.questions import answer_keyboard, answer_question
+from bot.telegram_bot.questions import (
+    answer_keyboard,
+    answer_question,
+    feedback_row,
+    reason_row,
+    with_row_replaced,
+)
+from bot.telegram_bot.state import FeedbackStore
 from bot.telegram_bot.state_db import state_errors
 from bot.telegram_bot.texts import t
 
@@ -102,16 +109,48 @@ async def _vote(update: Update, context: ContextTypes.DEFAULT_TYPE, rest: str, l
     stored = services(context).results.get(key)
     if stored is None or vote not in ("1", "-1") or update.callback_query is None:
         return False
-    feedback, user = services(context).feedback, update.effective_user
-    thanks = t("feedback_thanks", lang)
+    query, feedback, user = update.callback_query, services(context).feedback, update.effective_user
+    thanks, stored_ok = t("feedback_thanks", lang), False
     if feedback is not None:
         voter = feedback.voter(key, user.id) if user is not None else None
         try:
             await asyncio.to_thread(feedback.record, stored, int(vote), voter)
+            stored_ok = voter is not None
         except state_errors() as exc:  # a full disk, say: the button still answers
             log.warning("vote not stored: %s", exc)
             thanks = t("feedback_not_stored", lang)
-    await acknowledge(update.callback_query, thanks)
+    asking = None
+    if vote == "-1" and stored_ok and isinstance(query.message, Message):
+        # Why, asked in place of 👍/👎 (one tap more, no new message to scroll past).
+        asking = with_row_replaced(query.message.reply_markup, "fb:", reason_row(key, lang))
+    await acknowledge(query, t("feedback_why", lang) if asking else thanks)
+    if asking is not None:
+        await query.edit_message_reply_markup(asking)
+    return True
+
+
+async def _reason(update: Update, context: ContextTypes.DEFAULT_TYPE, rest: str,
+                  lang: str) -> bool:
+    """A reason for a 👎 (`fr:key:n`): stored on that vote, and 👍/👎 shown again."""
+    key, _, index_text = rest.partition(":")
+    query, feedback, user = update.callback_query, services(context).feedback, update.effective_user
+    index = number(index_text)
+    if (query is None or user is None or feedback is None or index is None
+            or index >= len(FeedbackStore.REASONS)):
+        return False
+    thanks = t("feedback_thanks", lang)
+    try:
+        if not await asyncio.to_thread(feedback.give_reason, feedback.voter(key, user.id),
+                                       FeedbackStore.REASONS[index]):
+            return False  # no 👎 of this user on that answer: a forged or stale button
+    except state_errors() as exc:
+        log.warning("reason not stored: %s", exc)
+        thanks = t("feedback_not_stored", lang)
+    await acknowledge(query, thanks)
+    if isinstance(query.message, Message):
+        markup = with_row_replaced(query.message.reply_markup, "fr:", feedback_row(key, lang))
+        if markup is not None:
+            await query.edit_message_reply_markup(markup)
     return True
 
 
@@ -156,5 +195,5 @@ async def _example(
     return True
 
 
-_CALLBACKS = {"mr": _more, "fa": _full, "fb": _vote, "ar": _article_button, "al": _list_page,
-              "ex": _example}
+_CALLBACKS = {"mr": _more, "fa": _full, "fb": _vote, "fr": _reason, "ar": _article_button,
+              "al": _list_page, "ex": _example}

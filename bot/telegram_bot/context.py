@@ -17,6 +17,7 @@ from bot.telegram_bot.followups import Conversations
 from bot.telegram_bot.inbox import Inbox
 from bot.telegram_bot.metrics import BotMetrics
 from bot.telegram_bot.state import AdminState, FeedbackStore, Limiter, ResultStore
+from bot.telegram_bot.stats import QuestionLog
 from bot.telegram_bot.texts import t
 
 if TYPE_CHECKING:
@@ -47,6 +48,8 @@ class BotServices:
     """Where questions are searched: as many threads as cores (`search_pool`)."""
     conversations: Conversations = field(default_factory=lambda: Conversations(600.0))
     """Each private chat's last answered question, for follow-ups."""
+    questions: QuestionLog | None = None
+    """Questions counted for /stats, beside the votes; None where votes are not stored."""
     metrics: BotMetrics = field(default_factory=BotMetrics)
     """Counts for `GET /metrics` (webhook mode)."""
 

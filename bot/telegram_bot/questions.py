@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -28,6 +29,8 @@ from bot.telegram_bot.context import (
     services,
 )
 from bot.telegram_bot.followups import follows
+from bot.telegram_bot.state import FeedbackStore
+from bot.telegram_bot.state_db import state_errors
 from bot.telegram_bot.texts import t
 from bot.telegram_bot.typing_status import typing_while
 
@@ -73,6 +76,12 @@ async def answer_question(
         parse_mode=ParseMode.HTML, reply_markup=answer_keyboard(key, answer, 0, lang),
         disable_web_page_preview=True,
     )
+    if svc.questions is not None:  # after the reply: the user need not wait for the count
+        try:
+            await asyncio.to_thread(svc.questions.record, answer.language, answer.answered,
+                                    seconds, question)
+        except state_errors() as exc:
+            log.warning("question not counted for /stats: %s", exc)
 
 
 def _log_question(update: Update, answer: Answer, seconds: float) -> None:
@@ -105,9 +114,35 @@ def answer_keyboard(key: str, answer: Any, page: int, lang: str) -> InlineKeyboa
                                            callback_data=f"mr:{key}:{page + 1}"))
     if paging:
         rows.append(paging)
-    rows.append([InlineKeyboardButton(t("feedback_up", lang), callback_data=f"fb:{key}:1"),
-                 InlineKeyboardButton(t("feedback_down", lang), callback_data=f"fb:{key}:-1")])
+    rows.append(feedback_row(key, lang))
     return InlineKeyboardMarkup(rows)
+
+
+def feedback_row(key: str, lang: str) -> list[InlineKeyboardButton]:
+    """👍 and 👎 under an answer."""
+    return [InlineKeyboardButton(t("feedback_up", lang), callback_data=f"fb:{key}:1"),
+            InlineKeyboardButton(t("feedback_down", lang), callback_data=f"fb:{key}:-1")]
+
+
+def reason_row(key: str, lang: str) -> list[InlineKeyboardButton]:
+    """Why a 👎, in place of the 👍/👎 row until one is chosen (the data: `fr:key:n`, n the
+    reason's place in `FeedbackStore.REASONS`)."""
+    return [InlineKeyboardButton(t(f"reason_{reason}", lang), callback_data=f"fr:{key}:{i}")
+            for i, reason in enumerate(FeedbackStore.REASONS)]
+
+
+def with_row_replaced(markup: InlineKeyboardMarkup | None, prefix: str,
+                      row: list[InlineKeyboardButton]) -> InlineKeyboardMarkup | None:
+    """The keyboard with the row whose buttons' data start with `prefix` replaced by `row`;
+    None when it has no such row."""
+    if markup is None:
+        return None
+    rows = [list(r) for r in markup.inline_keyboard]
+    for i, old in enumerate(rows):
+        if old and all(str(b.callback_data or "").startswith(prefix) for b in old):
+            rows[i] = row
+            return InlineKeyboardMarkup(rows)
+    return None
 
 
 GREETINGS = frozenset({

@@ -27,6 +27,7 @@ from bot.telegram_bot.html import (
 from bot.telegram_bot.texts import language, t
 
 if TYPE_CHECKING:
+    from bot.telegram_bot.stats import Stats
     from embeddings.answers import Answer, Result
 
 EXCERPT_BUDGET = 1200
@@ -379,3 +380,32 @@ def render_start(
     lines = [t("start", lang, articles=articles, first=first_day, last=last_day)]
     lines += [f"• <i>{escape(shorten(e, QUESTION_CHARS))}</i>" for e in examples if e.strip()]
     return fit("\n".join(lines))
+
+
+def render_stats(stats: Stats, lang: str) -> str:
+    """/stats: questions, answered share, latency, languages, votes, per day, and the
+    questions most often left unanswered."""
+    lines = [t("stats_head", lang, days=stats.days)]
+    if not stats.asked:
+        lines.append(t("stats_none", lang))
+    else:
+        share = f"{stats.answered_share:.0%}" if stats.answered_share is not None else "-"
+        lines.append(t("stats_questions", lang, asked=stats.asked, share=share,
+                       median=f"{stats.median_ms or 0:.0f}", p95=f"{stats.p95_ms or 0:.0f}"))
+        lines.append(t("stats_languages", lang, languages=" · ".join(
+            f"{name} {n}" for name, n in stats.languages.items())))
+    if stats.votes:
+        lines.append(t("stats_votes", lang, up=stats.votes.get("up", 0),
+                       down=stats.votes.get("down", 0)))
+        if stats.votes.get("down"):
+            lines.append(t("stats_reasons", lang, **{k: v for k, v in stats.votes.items()
+                                                     if k not in ("up", "down")}))
+    if stats.per_day:
+        lines += ["", t("stats_per_day", lang)]
+        lines += [f"{day(date.fromisoformat(d), lang)}: {asked} / {answered}"
+                  for d, asked, answered in stats.per_day]
+    if stats.unanswered:
+        lines += ["", t("stats_unanswered", lang)]
+        lines += [f"{i}. “{escape(question)}” ×{n}"
+                  for i, (question, n) in enumerate(stats.unanswered, 1)]
+    return "\n".join(lines)

@@ -22,6 +22,7 @@ from bot.telegram_bot.state import (
     vote_secret,
 )
 from bot.telegram_bot.state_db import PostgresState, bot_id_of, state_errors
+from bot.telegram_bot.stats import QuestionLog
 from embeddings.errors import CoopbotError
 from embeddings.service import redact_url
 
@@ -52,11 +53,13 @@ def make_services(settings: Settings, *, replica: str = "polling") -> BotService
     if settings.database_url:
         return open_shared_services(settings, library, replica)
     inbox, results = open_state(settings.index_dir / STATE_DB, settings)
+    feedback = open_feedback(settings.index_dir / FEEDBACK_DB)
     return BotServices(
         settings=settings, library=library, results=results,
-        limiter=RateLimiter(settings.rate_limit),
-        feedback=open_feedback(settings.index_dir / FEEDBACK_DB), admin=AdminState(),
+        limiter=RateLimiter(settings.rate_limit), feedback=feedback, admin=AdminState(),
         inbox=inbox, conversations=Conversations(settings.followup_seconds),
+        questions=(QuestionLog(feedback.db, keep_days=settings.stats_kept_days)
+                   if feedback is not None else None),
     )
 
 
@@ -78,6 +81,7 @@ def open_shared_services(settings: Settings, library: Library, replica: str) -> 
             admin=AdminState(),
             inbox=SharedInbox(db, owner, lease_s=settings.inbox_lease_seconds),
             conversations=SharedConversations(db, settings.followup_seconds),
+            questions=QuestionLog(db, keep_days=settings.stats_kept_days),
         )
     except state_errors() as exc:
         raise CoopbotError(f"cannot keep the bot's state in "

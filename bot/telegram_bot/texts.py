@@ -9,7 +9,7 @@ from __future__ import annotations
 
 COMMANDS = ("start", "help", "ask", "articles", "article", "about")
 """Everyone's command menu (setMyCommands), in order; their texts are ``cmd_*``."""
-ADMIN_COMMANDS = ("add", "reindex")
+ADMIN_COMMANDS = ("add", "reindex", "stats")
 """Added to the menu in the admins' private chats only."""
 
 EN: dict[str, str] = {
@@ -46,6 +46,10 @@ EN: dict[str, str] = {
     "feedback_up": "👍",
     "feedback_down": "👎",
     "feedback_thanks": "Thanks for the feedback!",
+    "feedback_why": "Thanks. What was wrong? Pick a reason below.",
+    "reason_wrong_article": "Wrong article",
+    "reason_not_answered": "Not answered",
+    "reason_outdated": "Outdated",
     "expired": "This result has expired, please ask again.",
     "rate_limited": "Too many questions at once. Please wait {seconds} s and try again.",
     "too_long": "Your question is too long: please keep it under {limit} characters.",
@@ -64,6 +68,19 @@ EN: dict[str, str] = {
     ),
     "none": "none",
     "reindex_not_allowed": "Not allowed: only administrators can rebuild the index.",
+    "stats_not_allowed": "Not allowed: only administrators can see the statistics.",
+    "stats_not_kept": "No statistics are kept: the bot's state cannot be written here.",
+    "stats_head": "📊 <b>The last {days} days</b>",
+    "stats_none": "No questions yet.",
+    "stats_questions": (
+        "Questions: {asked}, {share} answered, median {median} ms (95% under {p95} ms)"),
+    "stats_languages": "Languages: {languages}",
+    "stats_votes": "Feedback: 👍 {up} · 👎 {down}",
+    "stats_reasons": (
+        "👎 why: wrong article {wrong_article}, not answered {not_answered}, "
+        "outdated {outdated}"),
+    "stats_per_day": "<b>Per day</b> (asked / answered):",
+    "stats_unanswered": "<b>Asked most, not answered</b> (articles to add):",
     "reindex_busy": "A rebuild is already running; please wait for it to finish.",
     "reindex_started": "Rebuilding the index… I keep answering from the current one meanwhile.",
     "reindex_progress": "Rebuilding: {done}/{total} passages embedded.",
@@ -128,6 +145,7 @@ EN: dict[str, str] = {
     "add_failed": "Adding failed: {error}\nThe index is unchanged.",
     "cmd_add": "Add an article from a web page (admins only)",
     "cmd_reindex": "Rebuild the index (admins only)",
+    "cmd_stats": "Questions, answers and feedback (admins only)",
 }
 
 VI: dict[str, str] = {
@@ -165,6 +183,10 @@ VI: dict[str, str] = {
     "feedback_up": "👍",
     "feedback_down": "👎",
     "feedback_thanks": "Cảm ơn bạn đã góp ý!",
+    "feedback_why": "Cảm ơn bạn. Câu trả lời chưa ổn ở đâu? Hãy chọn lý do bên dưới.",
+    "reason_wrong_article": "Sai bài báo",
+    "reason_not_answered": "Chưa trả lời câu hỏi",
+    "reason_outdated": "Thông tin đã cũ",
     "expired": "Kết quả này đã hết hạn, vui lòng hỏi lại.",
     "rate_limited": "Bạn hỏi quá nhanh. Vui lòng đợi {seconds} giây rồi thử lại.",
     "too_long": "Câu hỏi quá dài: vui lòng viết dưới {limit} ký tự.",
@@ -183,6 +205,19 @@ VI: dict[str, str] = {
     ),
     "none": "không có",
     "reindex_not_allowed": "Không được phép: chỉ quản trị viên mới có thể lập lại chỉ mục.",
+    "stats_not_allowed": "Không được phép: chỉ quản trị viên mới xem được thống kê.",
+    "stats_not_kept": "Không có thống kê: bot không ghi được dữ liệu ở đây.",
+    "stats_head": "📊 <b>{days} ngày qua</b>",
+    "stats_none": "Chưa có câu hỏi nào.",
+    "stats_questions": (
+        "Câu hỏi: {asked}, trả lời được {share}, trung vị {median} ms (95% dưới {p95} ms)"),
+    "stats_languages": "Ngôn ngữ: {languages}",
+    "stats_votes": "Đánh giá: 👍 {up} · 👎 {down}",
+    "stats_reasons": (
+        "Lý do 👎: sai bài báo {wrong_article}, chưa trả lời {not_answered}, "
+        "thông tin cũ {outdated}"),
+    "stats_per_day": "<b>Theo ngày</b> (hỏi / trả lời được):",
+    "stats_unanswered": "<b>Hỏi nhiều nhất mà chưa trả lời được</b> (nên bổ sung bài):",
     "reindex_busy": "Việc lập lại chỉ mục đang chạy; vui lòng đợi đến khi hoàn tất.",
     "reindex_started": (
         "Đang lập lại chỉ mục… Trong lúc đó tôi vẫn trả lời bằng chỉ mục hiện tại."
@@ -247,6 +282,7 @@ VI: dict[str, str] = {
     "add_failed": "Thêm bài thất bại: {error}\nChỉ mục không thay đổi.",
     "cmd_add": "Thêm bài báo từ trang web (chỉ quản trị viên)",
     "cmd_reindex": "Lập lại chỉ mục (chỉ quản trị viên)",
+    "cmd_stats": "Câu hỏi, câu trả lời và đánh giá (chỉ quản trị viên)",
 }
 
 TEXTS: dict[str, dict[str, str]] = {"en": EN, "vi": VI}

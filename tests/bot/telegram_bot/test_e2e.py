@@ -149,6 +149,61 @@ def test_feedback_is_acknowledged(bot: Harness) -> None:
     assert "expired" in answered.params["text"]
 
 
+def test_a_thumbs_down_asks_why_and_one_reason_is_stored(bot: Harness) -> None:
+    import sqlite3
+
+    question = "What crimes will Vietnam and Thailand fight together this year?"
+    reply = _ask(bot, question, chat_id=160, user_id=160)
+    message = bot.call(bot.server.message, 160, reply.result["message_id"])
+    down = [b for b in _buttons_of(reply) if b["callback_data"].endswith(":-1")][0]
+    edits = len(bot.server.calls_to("editMessageReplyMarkup"))
+    query_id = bot.call(bot.server.push_callback, down["callback_data"], message=message,
+                        user_id=160)
+    toast = bot.wait_for("answerCallbackQuery",
+                         lambda c: c.params["callback_query_id"] == query_id)[-1]
+    assert "What was wrong?" in toast.params["text"]
+    asking = bot.wait_for("editMessageReplyMarkup", count=edits + 1)[-1]
+    reasons = [b for row in asking.params["reply_markup"]["inline_keyboard"] for b in row
+               if b["callback_data"].startswith("fr:")]
+    assert [b["text"] for b in reasons] == ["Wrong article", "Not answered", "Outdated"]
+    assert not [b for row in asking.params["reply_markup"]["inline_keyboard"] for b in row
+                if b["callback_data"].startswith("fb:")]
+    message = bot.call(bot.server.message, 160, reply.result["message_id"])
+    for reason in (reasons[1], reasons[0]):  # the second choice replaces the first
+        query_id = bot.call(bot.server.push_callback, reason["callback_data"],
+                            message=message, user_id=160)
+        thanks = bot.wait_for("answerCallbackQuery",
+                              lambda c, q=query_id: c.params["callback_query_id"] == q)[-1]
+        assert thanks.params["text"] == "Thanks for the feedback!"
+    back = bot.wait_for("editMessageReplyMarkup", count=edits + 2)[-1]
+    assert [b["callback_data"] for row in back.params["reply_markup"]["inline_keyboard"]
+            for b in row][-2:] == [f"{down['callback_data'][:-3]}:1", down["callback_data"]]
+    # A reason pressed by someone who gave no 👎 is refused as stale.
+    forged = bot.call(bot.server.push_callback, reasons[2]["callback_data"], message=message,
+                      user_id=161)
+    refused = bot.wait_for("answerCallbackQuery",
+                           lambda c: c.params["callback_query_id"] == forged)[-1]
+    assert "expired" in refused.params["text"]
+    path = bot.seeds.parent / "index" / "feedback.sqlite"  # type: ignore[attr-defined]
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT vote, reason FROM votes WHERE question = ?",
+                          (question,)).fetchall()
+    assert rows == [(-1, "wrong_article")]
+
+
+def test_stats_are_for_admins_and_list_what_was_not_answered(bot: Harness) -> None:
+    _ask(bot, "What is the price of rice in Hanoi today?", chat_id=162, user_id=162)
+    _ask(bot, "what is the price of  rice in Hanoi today", chat_id=163, user_id=163)
+    _ask(bot, "Who led the delegation from Sainyabuli?", chat_id=162, user_id=162)
+    refused = _ask(bot, "/stats", chat_id=162, user_id=162)
+    assert refused.params["text"] == "Not allowed: only administrators can see the statistics."
+    stats = _ask(bot, "/stats", chat_id=ADMIN, user_id=ADMIN).params["text"]
+    assert "The last 14 days" in stats and "answered, median" in stats
+    assert "“what is the price of rice in hanoi today” ×2" in stats
+    assert "Sainyabuli" not in stats  # answered questions are counted, never kept
+    assert "en " in stats.split("Languages:", 1)[1]
+
+
 def test_inline_query_offers_cited_excerpts(bot: Harness) -> None:
     query_id = bot.call(bot.server.push_inline, "Surachate Hakparn Bangkok", user_id=106)
     call = bot.wait_for("answerInlineQuery",

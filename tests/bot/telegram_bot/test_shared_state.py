@@ -92,6 +92,57 @@ def test_answers_votes_and_limits_read_alike_on_both_engines(state_db: StateDB) 
     assert limiter.check(9) == 0.0
 
 
+def test_a_thumbs_down_takes_one_reason_and_a_changed_vote_forgets_it(
+        state_db: StateDB) -> None:
+    results = ResultStore(db=state_db)
+    key = results.put(ANSWER, "en", 42)
+    stored = results.get(key)
+    assert stored is not None
+    votes = FeedbackStore(state_db, secret=b"k" * 32)
+    me, other = votes.voter(key, 9), votes.voter(key, 10)
+    votes.record(stored, -1, me)
+    votes.record(stored, 1, other)
+    assert votes.give_reason(me, "not_answered") and votes.give_reason(me, "outdated")
+    assert not votes.give_reason(other, "outdated")  # a 👍 has no reason
+    assert [r["reason"] for r in votes.rows()] == ["outdated", None]
+    assert votes.tally() == {"up": 1, "down": 1, "wrong_article": 0, "not_answered": 0,
+                             "outdated": 1}
+    votes.record(stored, 1, me)  # changed their mind: the reason goes with the 👎
+    assert [r["reason"] for r in votes.rows()] == [None, None]
+    assert votes.tally("9999") == {"up": 0, "down": 0, "wrong_article": 0, "not_answered": 0,
+                                   "outdated": 0}  # nothing cast since then
+    with pytest.raises(ValueError):
+        votes.give_reason(me, "boring")
+
+
+def test_the_question_log_counts_days_languages_latency_and_the_unanswered(
+        state_db: StateDB) -> None:
+    from bot.telegram_bot.stats import QuestionLog, folded
+
+    clock = Clock()
+    log = QuestionLog(state_db, keep_days=30, clock=clock)
+    clock.now = 1_767_225_600.0  # 2026-01-01T00:00:00Z
+    log.record("vi", True, 0.030, "Ai dẫn đầu đoàn Sainyabuli?")
+    log.record("en", False, 0.050, "What is the price of  RICE today?")
+    clock.now += 86400 + 60
+    log.record("en", False, 0.010, "what is the price of rice today")
+    log.record("en", False, 0.200, "Who won the match?")
+    stats = log.summary(14)
+    assert (stats.asked, stats.answered) == (4, 1)
+    assert stats.per_day == [("2026-01-02", 2, 0), ("2026-01-01", 2, 1)]
+    assert stats.languages == {"en": 3, "vi": 1}
+    assert (stats.median_ms, stats.p95_ms) == (30.0, 200.0)
+    assert stats.unanswered == [("what is the price of rice today", 2),
+                                ("who won the match", 1)]
+    rows = state_db.execute("SELECT unanswered FROM questions ORDER BY id").rows
+    assert rows[0] == (None,)  # an answered question's text is not kept
+    assert log.summary(1).asked == 2  # the last day only
+    clock.now += 40 * 86400  # past the 30 days kept: the next question purges them
+    log.record("en", True, 0.01, "Who is Surachate?")
+    assert state_db.execute("SELECT count(*) FROM questions").rows[0][0] == 1
+    assert folded("  Có gì MỚI…? ") == "có gì mới"
+
+
 def test_a_redelivery_to_another_replica_is_answered_once(postgres_state: PostgresState) -> None:
     a = SharedInbox(postgres_state, "host:8001")
     b = SharedInbox(postgres_state, "host:8002")
