@@ -34,6 +34,8 @@ class Result:
     confidence is far below the first result's, or the question is not answered at all."""
     confidence: float | None = None
     """The probability (0..1) that this result answers the question, when it was assessed."""
+    countries: tuple[str, ...] = ()
+    """The countries its article is about, most mentioned first."""
 
     def to_dict(self) -> dict[str, Any]:
         """The contract of ``coopbot ask --json`` (extra fields are allowed after these)."""
@@ -53,7 +55,52 @@ class Result:
             "byline": self.byline,
             "relevant": self.relevant,
             "confidence": None if self.confidence is None else round(self.confidence, 4),
+            "countries": list(self.countries),
         }
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which articles a question is asked of: about one of `countries` (any), dated from
+    `since` to `until` (both days included; an undated article is then left out), from a
+    source whose name contains `source` (case-insensitive). Empty filters admit every
+    article."""
+
+    countries: frozenset[str] = frozenset()
+    since: date | None = None
+    until: date | None = None
+    source: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.countries) or self.since is not None or self.until is not None \
+            or bool(self.source)
+
+    def admits(self, countries: tuple[str, ...], when: date | None, source: str | None
+               ) -> bool:
+        """Whether an article about `countries`, dated `when`, from `source` is asked of."""
+        if self.countries and not self.countries.intersection(countries):
+            return False
+        if (self.since or self.until) and when is None:
+            return False
+        if self.since and when is not None and when < self.since:
+            return False
+        if self.until and when is not None and when > self.until:
+            return False
+        return not self.source or self.source.casefold() in (source or "").casefold()
+
+    def merged(self, other: Filters | None) -> Filters:
+        """Both filters at once (`other`'s dates and source win where both set one)."""
+        if not other:
+            return self
+        return Filters(self.countries | other.countries, other.since or self.since,
+                       other.until or self.until, other.source or self.source)
+
+    def to_dict(self) -> dict[str, Any]:
+        """As ``coopbot ask --json`` prints them."""
+        return {"countries": sorted(self.countries),
+                "since": self.since.isoformat() if self.since else None,
+                "until": self.until.isoformat() if self.until else None,
+                "source": self.source}
 
 
 @dataclass(frozen=True)
@@ -91,6 +138,8 @@ class Answer:
     about: str | None = None
     """For a follow-up question, what it was taken to be about: the title of the article
     that answered the question it follows (`embeddings.search.followup`)."""
+    filters: Filters | None = None
+    """The filters the question was asked with, if any: only their articles were searched."""
 
     @property
     def answers(self) -> tuple[Result, ...]:
@@ -121,4 +170,5 @@ class Answer:
             "asks": self.asks,
             "period": None if self.period is None else [d.isoformat() for d in self.period],
             "about": self.about,
+            "filters": self.filters.to_dict() if self.filters else None,
         }

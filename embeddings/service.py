@@ -25,7 +25,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from embeddings.answers import Answer
+from embeddings.answers import Answer, Filters
+from embeddings.articles.countries import country_label, country_named
 from embeddings.chunking.chunker import ChunkConfig
 from embeddings.config import IndexConfig
 from embeddings.corpus.adding import FILE_SUFFIXES, AddOutcome, AddReport
@@ -48,6 +49,7 @@ from embeddings.index.report import BuildObserver, BuildReport
 from embeddings.index.status import status_of
 from embeddings.index.summaries import ArticleSummary
 from embeddings.index.vectors import VectorIndexConfig
+from embeddings.search.filters import FilterError, filter_tokens, split_filters
 from embeddings.search.followup import Conversation, names_its_subject, reads_as_follow_up
 from embeddings.search.rerank import CrossEncoderReranker, Reranker
 from embeddings.search.retrieval import RetrievalConfig, Retriever
@@ -56,6 +58,8 @@ from embeddings.text import clean_question
 __all__ = [
     "FILE_SUFFIXES", "AddOutcome", "AddReport", "ArticleRecord", "ArticleSummary", "ArticleText",
     "BuildObserver", "BuildReport", "ChunkConfig", "Conversation", "CoreConfig", "EncoderConfig",
+    "FilterError", "Filters", "country_label", "country_named", "filter_tokens",
+    "split_filters",
     "IndexConfig", "IndexInfo", "Library", "RetrievalConfig", "VectorIndexConfig", "add_articles",
     "build", "clean_question", "describe_settings", "ensure_index", "index_status", "is_jsonl",
     "list_articles", "names_its_subject", "open_retriever", "reads_as_follow_up",
@@ -340,12 +344,17 @@ class Library:
 
     # -- questions --
 
-    def search(self, question: str, k: int = 3, *, after: Conversation | None = None
-               ) -> Answer:
+    def search(self, question: str, k: int = 3, *, after: Conversation | None = None,
+               filters: Filters | None = None) -> Answer:
         """Answer a question with up to k cited excerpts, one per article; `after` is the
-        exchange it follows up (`embeddings.search.followup`), if any."""
+        exchange it follows up (`embeddings.search.followup`), if any; only the articles
+        `filters` (and the filters written in the question) admit are searched.
+
+        Raises:
+            FilterError: a filter written in the question cannot be read.
+        """
         with self._using() as retriever:
-            return retriever.search(question, k, after=after)
+            return retriever.search(question, k, after=after, filters=filters)
 
     # -- what the index holds --
 

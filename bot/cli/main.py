@@ -89,6 +89,14 @@ def _question_commands(sub: Any) -> None:
     p.add_argument("question", nargs="+", help="the question (quote it or not)")
     p.add_argument("-k", type=int, default=None, help="number of results (env COOPBOT_TOP_K)")
     p.add_argument("--json", action="store_true", help="print the JSON contract")
+    p.add_argument("--country", action="append", default=[], metavar="NAME",
+                   help="only articles about this country (repeat for any of several)")
+    p.add_argument("--since", metavar="DATE", help="only articles from this year, month or "
+                   "day on (2023, 2023-06, 06/2023)")
+    p.add_argument("--until", metavar="DATE", help="only articles up to this year, month or "
+                   "day")
+    p.add_argument("--source", metavar="NAME", help="only articles from a source whose name "
+                   "contains NAME")
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("eval", help="score retrieval on a JSONL question file")
@@ -257,8 +265,15 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         say('error: the question is empty; ask in words, e.g. coopbot ask "Who led the '
             'delegation from Sainyabuli?"')
         return 2
+    from embeddings.service import split_filters
+
+    # The options are read as the same filters written in a question would be.
+    written = [f"country:{c.replace(' ', '_')}" for c in args.country]
+    written += [f"{key}:{value.replace(' ', '_')}" for key, value in
+                (("since", args.since), ("until", args.until), ("source", args.source)) if value]
+    filters, _ = split_filters(" ".join(written))
     library = open_library(settings)
-    answer = library.search(question, k)
+    answer = library.search(question, k, filters=filters or None)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:

@@ -92,11 +92,25 @@ def missing_note(answer: Answer, articles: int | None) -> str:
         f"“{m}”" for m in answer.missing[:3]) + "."
 
 
+def filters_note(answer: Answer) -> str:
+    """Which articles were searched, when the question had filters."""
+    filters = answer.filters
+    if not filters:
+        return ""
+    parts = [f"about {' or '.join(sorted(filters.countries))}"] if filters.countries else []
+    if filters.since:
+        parts.append(f"from {filters.since.isoformat()}")
+    if filters.until:
+        parts.append(f"until {filters.until.isoformat()}")
+    if filters.source:
+        parts.append(f"from a source named like “{filters.source}”")
+    return "Only articles " + ", ".join(parts) + "."
+
+
 def render_answer(answer: Answer, *, color: bool, articles: int | None = None) -> str:
     """The results that answer, then the weaker ones as titles; or 'nothing found', why, and
     the closest articles as titles."""
-    note = corrections_note(answer)
-    parts = [note] if note else []
+    parts = [p for p in (filters_note(answer), corrections_note(answer)) if p]
     answers = answer.answers
     if not answers:
         parts += [NO_ANSWER, missing_note(answer, articles),
@@ -170,11 +184,13 @@ def render_article_list(summaries: Sequence[ArticleSummary]) -> str:
     if not summaries:
         return "The index holds no article."
     width = min(max(len(a.id) for a in summaries), 40)
-    lines = [f"{'id':<{width}}  {'date':<10}  {'passages':>8}  title · source"]
+    lines = [f"{'id':<{width}}  {'date':<10}  {'passages':>8}  title · source · countries"]
     for a in summaries:
         when = a.date.isoformat() if a.date else "-"
         source = f" · {a.source}" if a.source else ""
-        lines.append(f"{a.id:<{width}}  {when:<10}  {a.passages:>8}  {a.title}{source}")
+        countries = f" · {', '.join(a.countries)}" if a.countries else ""
+        lines.append(f"{a.id:<{width}}  {when:<10}  {a.passages:>8}  "
+                     f"{a.title}{source}{countries}")
     lines.append(f"{len(summaries)} article(s)")
     return "\n".join(lines)
 

@@ -33,6 +33,7 @@ from bot.telegram_bot.questions import (
 from bot.telegram_bot.state import FeedbackStore
 from bot.telegram_bot.state_db import state_errors
 from bot.telegram_bot.texts import t
+from embeddings.service import country_named
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +155,26 @@ async def _reason(update: Update, context: ContextTypes.DEFAULT_TYPE, rest: str,
     return True
 
 
+async def _filter(update: Update, context: ContextTypes.DEFAULT_TYPE, rest: str,
+                  lang: str) -> bool:
+    """"Only Laos" / "Only 2023" (`fl:key:c:Country`, `fl:key:y:year`): the stored question
+    asked again of those articles, answered in a new message."""
+    key, kind, value = (rest.split(":", 2) + ["", ""])[:3]
+    stored = services(context).results.get(key)
+    if stored is None or update.callback_query is None:
+        return False
+    year = number(value) if kind == "y" else None
+    if kind == "c" and country_named(value):
+        token = f"country:{value}"
+    elif year is not None and 1 <= year <= 9999:
+        token = f"since:{year} until:{year}"
+    else:
+        return False
+    await acknowledge(update.callback_query)
+    await answer_question(update, context, f"{stored.query} {token}")
+    return True
+
+
 async def _article_button(
     update: Update, context: ContextTypes.DEFAULT_TYPE, rest: str, lang: str
 ) -> bool:
@@ -195,5 +216,5 @@ async def _example(
     return True
 
 
-_CALLBACKS = {"mr": _more, "fa": _full, "fb": _vote, "fr": _reason, "ar": _article_button,
-              "al": _list_page, "ex": _example}
+_CALLBACKS = {"mr": _more, "fa": _full, "fb": _vote, "fr": _reason, "fl": _filter,
+              "ar": _article_button, "al": _list_page, "ex": _example}

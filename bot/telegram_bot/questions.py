@@ -33,6 +33,7 @@ from bot.telegram_bot.state import FeedbackStore
 from bot.telegram_bot.state_db import state_errors
 from bot.telegram_bot.texts import t
 from bot.telegram_bot.typing_status import typing_while
+from embeddings.service import FilterError
 
 if TYPE_CHECKING:
     from embeddings.answers import Answer
@@ -62,8 +63,12 @@ async def answer_question(
     library = svc.library
     after = follows(update, question, context.bot.id, svc.results, svc.conversations)
     started = time.perf_counter()
-    answer = await typing_while(search(context, question, MAX_RESULTS, after),
-                                lambda: message.chat.send_action(ChatAction.TYPING))
+    try:
+        answer = await typing_while(search(context, question, MAX_RESULTS, after),
+                                    lambda: message.chat.send_action(ChatAction.TYPING))
+    except FilterError as exc:  # "country:Atlantis": say what can be written instead
+        await message.reply_text(t("filter_error", lang, reason=str(exc)))
+        return
     seconds = time.perf_counter() - started
     _log_question(update, answer, seconds)
     svc.metrics.observe(answer.language, answer.answered, seconds)
@@ -114,8 +119,31 @@ def answer_keyboard(key: str, answer: Any, page: int, lang: str) -> InlineKeyboa
                                            callback_data=f"mr:{key}:{page + 1}"))
     if paging:
         rows.append(paging)
+    narrowing = filter_row(key, answer, lang)
+    if narrowing:
+        rows.append(narrowing)
     rows.append(feedback_row(key, lang))
     return InlineKeyboardMarkup(rows)
+
+
+def filter_row(key: str, answer: Any, lang: str) -> list[InlineKeyboardButton]:
+    """"Only Laos", "Only 2023": the same question asked of fewer articles, from the first
+    answer's countries and year. A country every result is about would narrow nothing, and
+    a filter the question already has is not offered again (`fl:key:c:Country`,
+    `fl:key:y:year`)."""
+    from embeddings.service import country_label
+
+    first, have = answer.answers[0], answer.filters
+    everywhere = set.intersection(*(set(r.countries) for r in answer.results)) \
+        if len(answer.results) > 1 else set()
+    buttons = [InlineKeyboardButton(t("only_country", lang, country=country_label(c, lang)),
+                                    callback_data=f"fl:{key}:c:{c.replace(' ', '_')}")
+               for c in first.countries
+               if c not in everywhere and not (have and c in have.countries)][:2]
+    if first.date is not None and not (have and (have.since or have.until)):
+        buttons.append(InlineKeyboardButton(t("only_year", lang, year=first.date.year),
+                                            callback_data=f"fl:{key}:y:{first.date.year}"))
+    return buttons
 
 
 def feedback_row(key: str, lang: str) -> list[InlineKeyboardButton]:

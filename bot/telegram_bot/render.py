@@ -28,7 +28,7 @@ from bot.telegram_bot.texts import language, t
 
 if TYPE_CHECKING:
     from bot.telegram_bot.stats import Stats
-    from embeddings.answers import Answer, Result
+    from embeddings.answers import Answer, Filters, Result
 
 EXCERPT_BUDGET = 1200
 MIN_EXCERPT_BUDGET = 80
@@ -252,6 +252,8 @@ def _answer_head(answer: Answer, lang: str, show_query: bool) -> str:
         lines.append(f"❓ <i>{question}</i>")
     if answer.about:
         lines.append("↪️ " + t("about_previous", lang, title=escape(shorten(answer.about, 120))))
+    if answer.filters:
+        lines.append("🔎 " + filters_line(answer.filters, lang))
     if answer.corrections:
         pairs = ", ".join(
             t("correction_pair", lang, searched=escape(shorten(fixed, 60)),
@@ -260,6 +262,23 @@ def _answer_head(answer: Answer, lang: str, show_query: bool) -> str:
         )
         lines.append(t("searched_instead", lang, pairs=pairs))
     return "\n".join(lines)
+
+
+def filters_line(filters: Filters, lang: str) -> str:
+    """Which articles were searched ("Only articles about Laos, from 01/06/2023.")."""
+    from embeddings.service import country_label
+
+    parts = []
+    if filters.countries:
+        names = sorted(country_label(c, lang) for c in filters.countries)
+        parts.append(t("filter_countries", lang, names=escape(f" {t('or', lang)} ".join(names))))
+    if filters.since:
+        parts.append(t("filter_since", lang, day=day(filters.since, lang)))
+    if filters.until:
+        parts.append(t("filter_until", lang, day=day(filters.until, lang)))
+    if filters.source:
+        parts.append(t("filter_source", lang, source=escape(shorten(filters.source, 60))))
+    return t("filter_only", lang, parts=", ".join(parts))
 
 
 def render_answer(
@@ -282,6 +301,9 @@ def render_answer(
     head = _answer_head(answer, lang, show_query)
     entries = answer.answers
     if not entries:
+        if answer.filters and not answer.results:
+            return fit("\n\n".join(filter(None, (head, t("no_filtered_articles", lang)))),
+                       budget)
         closest = title_list(answer.results[:per_page], lang, "closest_articles")
         note = missing_note(answer, lang, articles)
         return fit("\n\n".join(filter(None, (head, t("no_answer", lang), note, closest))),

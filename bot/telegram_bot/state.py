@@ -59,9 +59,15 @@ class StoredAnswer:
     @classmethod
     def of(cls, answer: Answer, lang: str, chat_id: int) -> StoredAnswer:
         """The stored form of a fresh answer."""
+        from embeddings.service import filter_tokens
+
         shown = tuple(ShownResult(r.rank, r.article_id, r.chunk_id, r.score, r.highlight)
                       for r in answer.results)
-        return cls(answer.query, lang, chat_id, time.time(), answer.answered, shown, answer)
+        # With its filters written in, so that asking it again (a button after a restart, on
+        # another replica) asks the same articles.
+        query = " ".join(p for p in (answer.query, filter_tokens(answer.filters)) if p) \
+            if answer.filters else answer.query
+        return cls(query, lang, chat_id, time.time(), answer.answered, shown, answer)
 
     def to_json(self) -> str:
         """The persisted form (everything but the in-memory answer)."""

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from embeddings.articles.countries import countries_in
 from embeddings.articles.parsing import Article, FileProblem, body_fingerprint
 from embeddings.config import IndexConfig
 from embeddings.corpus.sources import Corpus, scan_corpus
@@ -356,6 +357,7 @@ def _record(article: Article) -> ArticleRecord:
         language=article.language,
         file=article.path.name if article.id == article.path.stem
         else f"{article.path.name}#{article.id}",
+        countries=countries_in(article.title, article.place, article.paragraphs),
     )
 
 

@@ -28,7 +28,8 @@ CREATE TABLE articles (
     place TEXT, url TEXT, language TEXT, file TEXT NOT NULL, paragraphs INTEGER NOT NULL,
     entry TEXT NOT NULL, body_key TEXT NOT NULL,
     url_key TEXT,                -- the URL without scheme, "www.", tracking parameters, fragment
-    minhash BLOB NOT NULL        -- 64 uint32: the body's MinHash, for near-duplicates
+    minhash BLOB NOT NULL,       -- 64 uint32: the body's MinHash, for near-duplicates
+    countries TEXT               -- the countries it is about, "|"-joined, most mentioned first
 );
 CREATE TABLE article_bands (     -- the MinHash's LSH band keys: near-duplicate candidates
     band BLOB NOT NULL, article_id TEXT NOT NULL, PRIMARY KEY (band, article_id)

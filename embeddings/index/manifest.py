@@ -11,8 +11,9 @@ from typing import Any
 from embeddings import __version__
 from embeddings.errors import IndexCorruptError, IndexMismatchError
 
-FORMAT_VERSION = 7  # 4: articles keep a URL key and a MinHash signature; 5: its LSH bands;
-# 6: their aliases (abbreviations); 7: sentences keep a multilingual vector too
+FORMAT_VERSION = 8  # 4: articles keep a URL key and a MinHash signature; 5: its LSH bands;
+# 6: their aliases (abbreviations); 7: sentences keep a multilingual vector too; 8: articles
+# keep the countries they are about
 # Bump when parsing or chunking changes what the same files produce; the index is then stale.
 PIPELINE_VERSION = 1
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Mapping, Sequence
-from datetime import date
 from functools import partial
 from pathlib import Path
 
@@ -21,16 +20,17 @@ from embeddings.index.keyword import KeywordSearcher
 from embeddings.index.layout import META, current_build, on_current_build
 from embeddings.index.manifest import Manifest
 from embeddings.index.records import (
+    ARTICLE_COLUMNS,
     AliasRecord,
     ArticleRecord,
     ChunkRecord,
     StoredUnit,
+    article_record,
     stored_vector,
 )
 from embeddings.index.vectors import VectorSpace, read_index
 from embeddings.search.terms import KeywordQuery
 
-ARTICLE_COLUMNS = "id, title, date, source, byline, place, url, language, file"
 _SPANS_PER_READ = 300  # three parameters each, below SQLite's oldest limit of 999
 _UPDATES_RACED = 3  # in-place updates an opening reader catches up with before it gives up
 
@@ -301,10 +301,7 @@ class LoadedIndex:
             params = list(ids)
         with self._lock:
             rows = self._db.execute(sql, params).fetchall()
-        return {
-            r[0]: ArticleRecord(r[0], r[1], date.fromisoformat(r[2]) if r[2] else None, *r[3:])
-            for r in rows
-        }
+        return {r[0]: article_record(r) for r in rows}
 
     def close(self) -> None:
         """Release the SQLite connection and the memory-mapped vector files; the index cannot

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import numpy as np
 
@@ -24,6 +25,25 @@ class ArticleRecord:
     url: str | None
     language: str | None
     file: str
+    countries: tuple[str, ...] = ()
+    """The countries it is about, most mentioned first (`articles.countries`)."""
+
+
+ARTICLE_COLUMNS = "id, title, date, source, byline, place, url, language, file, countries"
+"""The columns `article_record` reads, in its order (the same on every engine)."""
+
+
+def article_record(row: Sequence[Any]) -> ArticleRecord:
+    """An article's record from a row of `ARTICLE_COLUMNS`."""
+    return ArticleRecord(
+        id=row[0], title=row[1], date=date.fromisoformat(row[2]) if row[2] else None,
+        source=row[3], byline=row[4], place=row[5], url=row[6], language=row[7], file=row[8],
+        countries=tuple(row[9].split("|")) if row[9] else ())
+
+
+def countries_column(record: ArticleRecord) -> str | None:
+    """How `countries` is stored: the names joined by "|" (none contains one), or NULL."""
+    return "|".join(record.countries) or None
 
 
 @dataclass(frozen=True)

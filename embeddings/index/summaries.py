@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from embeddings.index.database import marks, open_readonly, sqlite_errors
 from embeddings.index.layout import META, on_current_build
@@ -25,6 +26,23 @@ class ArticleSummary:
     entry: str
     """The corpus entry it came from: a file name, or ``<file>.jsonl#<record id>``."""
     passages: int
+    countries: tuple[str, ...] = ()
+    """The countries it is about, most mentioned first."""
+
+
+def summaries_sql(where: str) -> str:
+    """The query of the articles' summaries, newest first, on either engine (`where` picks
+    some by id)."""
+    return ("SELECT a.id, a.title, a.date, a.source, a.url, a.entry, count(c.row), a.countries "
+            f"FROM articles a LEFT JOIN chunks c ON c.article_id = a.id {where} "
+            "GROUP BY a.id ORDER BY a.date IS NULL, a.date DESC, a.id")
+
+
+def summary_of(row: Sequence[Any]) -> ArticleSummary:
+    """A summary from a row of `summaries_sql`."""
+    return ArticleSummary(row[0], row[1], date.fromisoformat(row[2]) if row[2] else None,
+                          row[3], row[4], row[5], int(row[6]),
+                          tuple(row[7].split("|")) if row[7] else ())
 
 
 def article_summaries(root: Path, ids: Sequence[str] | None = None) -> list[ArticleSummary]:
@@ -47,13 +65,7 @@ def summaries_in(db: sqlite3.Connection, ids: Sequence[str] | None = None) -> li
     where, params = "", list(ids or ())
     if ids is not None:
         where = f"WHERE a.id IN ({marks(len(params))})"
-    rows = db.execute(
-        "SELECT a.id, a.title, a.date, a.source, a.url, a.entry, count(c.row) "
-        f"FROM articles a LEFT JOIN chunks c ON c.article_id = a.id {where} "
-        "GROUP BY a.id ORDER BY a.date IS NULL, a.date DESC, a.id", params
-    ).fetchall()
-    return [ArticleSummary(r[0], r[1], date.fromisoformat(r[2]) if r[2] else None, *r[3:])
-            for r in rows]
+    return [summary_of(r) for r in db.execute(summaries_sql(where), params).fetchall()]
 
 
 def article_date_range(build: Path) -> tuple[date, date] | None:

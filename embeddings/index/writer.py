@@ -36,7 +36,7 @@ from embeddings.index.layout import (
 from embeddings.index.lookup import IndexedArticleLookup
 from embeddings.index.manifest import Manifest
 from embeddings.index.reader import open_space
-from embeddings.index.records import NewArticle, half_vectors
+from embeddings.index.records import NewArticle, countries_column, half_vectors
 from embeddings.index.vectors import VectorIndexConfig, read_index, updated_space, write_index
 
 WRITE_WAIT_SECONDS = 30.0
@@ -147,11 +147,11 @@ class IndexWriter:
     def _insert(self, article: NewArticle, first_row: int) -> None:
         r = article.record
         self.db.execute(
-            "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (r.id, r.title, r.date.isoformat() if r.date else None, r.source, r.byline,
              r.place, r.url, r.language, r.file, article.paragraphs, article.entry,
              article.body_key, canonical_url(r.url) if r.url else None,
-             article.minhash.astype("<u4").tobytes()),
+             article.minhash.astype("<u4").tobytes(), countries_column(r)),
         )
         self.db.executemany("INSERT OR IGNORE INTO article_bands VALUES (?, ?)",
                             ((key, r.id) for key in band_keys(article.minhash)))

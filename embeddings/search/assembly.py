@@ -210,5 +210,5 @@ def _result(
         source=article.source, excerpt=excerpt.text, highlight=highlight, score=group.score,
         chunk_id=f"{article.id}#{group.passages[0].ordinal}", place=article.place,
         url=article.url, similarity=None if np.isnan(similarity) else similarity,
-        byline=article.byline,
+        byline=article.byline, countries=article.countries,
     )

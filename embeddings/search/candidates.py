@@ -15,12 +15,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from embeddings.answers import Filters
 from embeddings.encoders.base import MULTILINGUAL, PRIMARY, Encoders
 from embeddings.index.records import ArticleRecord, ChunkRecord
 from embeddings.index.storage import ReadableIndex
 from embeddings.search.accents import restore_accents
 from embeddings.search.config import DENSE, KEYWORD, RetrievalConfig
 from embeddings.search.dates import DateRange, find_date_range
+from embeddings.search.filters import admitted
 from embeddings.search.fusion import fuse
 from embeddings.search.glossary import english_terms
 from embeddings.search.language import detect_language
@@ -81,8 +83,8 @@ class CandidateSearch:
         """Vector spaces present in the index and backed by an encoder here."""
         return [s for s in self.index.spaces if s in self.encoders.spaces()]
 
-    def retrieve(self, question: str, articles: int = 0, language: str | None = None
-                 ) -> Retrieval:
+    def retrieve(self, question: str, articles: int = 0, language: str | None = None,
+                 filters: Filters | None = None) -> Retrieval:
         """Fused, ranked passages for a question (before grouping by article).
 
         Args:
@@ -91,6 +93,8 @@ class CandidateSearch:
                 has them (what `search(question, k)` shows); 0: as deep as `candidates`.
             language: the question's language when known from more text than `question`
                 (a metadata question searches only its subject); detected when None.
+            filters: only passages of the articles these admit are ranked (the lists are
+                searched deeper until they hold `articles` such articles, or end).
         """
         query = clean_question(question)
         language = language or detect_language(query)
@@ -105,6 +109,8 @@ class CandidateSearch:
             lists, dense_scores, cut_short = self._lists(query, language, space, keyword,
                                                          depth, vectors)
             records = self.index.chunks(sorted({r for pairs in lists.values() for r, _ in pairs}))
+            if filters:
+                records = self._admitted(records, filters)
             found = len({chunk.article_id for chunk in records.values()})
             # Each list is cut at `depth` passages, and one article may fill many of them: an
             # article-poor ranking is searched deeper while some list has more to give.
@@ -127,6 +133,13 @@ class CandidateSearch:
             ranked = self._rerank(query, ranked)
         return Retrieval(query, language, keyword, date_range, tuple(ranked), space,
                          dense_scores, vectors, read, lists)
+
+    def _admitted(self, records: dict[int, ChunkRecord], filters: Filters
+                  ) -> dict[int, ChunkRecord]:
+        """The passages whose articles `filters` admit."""
+        articles = self.index.articles(sorted({c.article_id for c in records.values()}))
+        return {row: chunk for row, chunk in records.items()
+                if chunk.article_id in articles and admitted(filters, articles[chunk.article_id])}
 
     def _lists(
         self, query: str, language: str, space: str | None, keyword: KeywordQuery, depth: int,

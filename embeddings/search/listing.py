@@ -9,17 +9,21 @@ such as an encyclopedia, answers "What happened in 1066?" from its text).
 
 from __future__ import annotations
 
-from embeddings.answers import Answer, Result
+from datetime import date
+
+from embeddings.answers import Answer, Filters, Result
 from embeddings.chunking.chunker import Unit, join_units
 from embeddings.index.records import ArticleRecord
 from embeddings.index.storage import ReadableIndex
 from embeddings.search.dates import DateRange
+from embeddings.search.filters import admitted
 
 LEAD_SENTENCES = 2
 
 
 def period_answer(
-    index: ReadableIndex, query: str, language: str, period: DateRange, k: int
+    index: ReadableIndex, query: str, language: str, period: DateRange, k: int,
+    filters: Filters | None = None,
 ) -> Answer | None:
     """Up to `k` articles dated in `period`, newest first, each cited with its lead.
 
@@ -29,22 +33,40 @@ def period_answer(
         language: The question's language.
         period: The period the question names.
         k: How many articles to show.
+        filters: Only the articles these admit, if given.
 
     Returns:
         An answered Answer (``asks="period"``, every score 1.0), or None when no article is
         dated in the period.
     """
     inside = [a for a in index.articles().values()
-              if a.date is not None and period.contains(a.date)]
+              if a.date is not None and period.contains(a.date)
+              and (not filters or admitted(filters, a))]
+    return _listed(index, query, language, inside, k, (period.start, period.end))
+
+
+def filtered_answer(index: ReadableIndex, query: str, language: str, filters: Filters,
+                    k: int) -> Answer:
+    """A question that is only filters ("country:Laos"): the dated articles they admit,
+    newest first, as a period answer over their dates; unanswered when there is none."""
+    inside = [a for a in index.articles().values()
+              if a.date is not None and admitted(filters, a)]
+    dates = [a.date for a in inside if a.date is not None]
+    listed = _listed(index, query, language, inside, k, (min(dates), max(dates))) \
+        if dates else None
+    return listed or Answer(query, False, (), language=language)
+
+
+def _listed(index: ReadableIndex, query: str, language: str, inside: list[ArticleRecord],
+            k: int, period: tuple[date, date]) -> Answer | None:
     if not inside or k <= 0:
         return None
-    shown = sorted(inside, key=lambda a: (a.date, a.id), reverse=True)[:k]
+    shown = sorted(inside, key=lambda a: (a.date or date.min, a.id), reverse=True)[:k]
     leads = index.article_units({a.id: (0, LEAD_SENTENCES) for a in shown})
     results = tuple(_cited(rank, article, [Unit(u.paragraph, u.text)
                                            for u in leads.get(article.id, [])])
                     for rank, article in enumerate(shown, 1))
-    return Answer(query, True, results, language=language, asks="period",
-                  period=(period.start, period.end))
+    return Answer(query, True, results, language=language, asks="period", period=period)
 
 
 def _cited(rank: int, article: ArticleRecord, lead: list[Unit]) -> Result:
@@ -54,4 +76,4 @@ def _cited(rank: int, article: ArticleRecord, lead: list[Unit]) -> Result:
         rank=rank, article_id=article.id, title=article.title, date=article.date,
         source=article.source, excerpt=excerpt, highlight=lead[0].text if lead else excerpt,
         score=1.0, chunk_id=f"{article.id}#0", place=article.place, url=article.url,
-        byline=article.byline)
+        byline=article.byline, countries=article.countries)

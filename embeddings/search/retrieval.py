@@ -20,7 +20,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import replace
 
-from embeddings.answers import Answer
+from embeddings.answers import Answer, Filters
 from embeddings.encoders.base import Encoder, Encoders, as_encoders
 from embeddings.index.storage import ReadableIndex
 from embeddings.search.abstention import Abstention
@@ -29,10 +29,11 @@ from embeddings.search.candidates import CandidateSearch, Retrieval
 from embeddings.search.confidence import Confidence
 from embeddings.search.config import DENSE, KEYWORD, MODES, RetrievalConfig
 from embeddings.search.decision import AnswerDecision, Assessment
+from embeddings.search.filters import split_filters
 from embeddings.search.followup import Conversation
 from embeddings.search.intent import METADATA, read_intent
 from embeddings.search.language import detect_language
-from embeddings.search.listing import period_answer
+from embeddings.search.listing import filtered_answer, period_answer
 from embeddings.search.rerank import Reranker
 from embeddings.text import clean_question
 
@@ -88,49 +89,69 @@ class Retriever:
     def today(self, today: Callable[[], dt.date]) -> None:
         self.candidates.today = today
 
-    def retrieve(self, question: str, articles: int = 0) -> Retrieval:
+    def retrieve(self, question: str, articles: int = 0, filters: Filters | None = None
+                 ) -> Retrieval:
         """Fused, ranked passages for a question (before grouping by article), holding at
-        least `articles` distinct articles where the corpus has them."""
-        return self.candidates.retrieve(question, articles)
+        least `articles` distinct articles (of those `filters` admit) where the corpus has
+        them."""
+        return self.candidates.retrieve(question, articles, filters=filters)
 
-    def search(self, question: str, k: int = 3, *, after: Conversation | None = None
-               ) -> Answer:
+    def search(self, question: str, k: int = 3, *, after: Conversation | None = None,
+               filters: Filters | None = None) -> Answer:
         """Answer a question with up to k cited excerpts, one per article.
 
         Args:
-            question: free text in English or Vietnamese.
+            question: free text in English or Vietnamese, possibly with filters written in
+                it (``country:Laos since:2023``, `search.filters`).
             k: number of articles wanted.
             after: the exchange this question follows up (`search.followup`), if any.
+            filters: filters besides those written in the question.
 
         Returns:
-            An Answer; ``answered`` is False when nothing relevant was found.
+            An Answer; ``answered`` is False when nothing relevant was found. With filters,
+            only their articles are searched, and ``filters`` says which.
+
+        Raises:
+            FilterError: a filter written in the question cannot be read.
         """
-        query = clean_question(question)
+        written, query = split_filters(clean_question(question))
+        asked = written.merged(filters) or None
+        answer = self._search(query, k, after, asked)
+        return replace(answer, filters=asked) if asked else answer
+
+    def _search(self, query: str, k: int, after: Conversation | None,
+                filters: Filters | None) -> Answer:
+        if not query and filters:
+            return filtered_answer(self.index, query, "en", filters, k)
         if after is not None and query:
-            return self._follow_up(query, k, after)
+            return self._follow_up(query, k, after, filters)
         intent = read_intent(query, self.today())
         if intent.period is not None:
-            listed = period_answer(self.index, query, detect_language(query), intent.period, k)
+            listed = period_answer(self.index, query, detect_language(query), intent.period, k,
+                                   filters)
             if listed is not None:
                 return listed
         if intent.asks in METADATA:
             # The article is found by its description alone ("about Sainyabuli"); what is
             # asked of it is stated from its record by the front ends.
             language = detect_language(query)
-            found = self.candidates.retrieve(intent.subject, k, language=language)
+            found = self.candidates.retrieve(intent.subject, k, language=language,
+                                             filters=filters)
             if k <= 0 or not found.ranked:
                 return Answer(query, False, (), language=language, asks=intent.asks)
             return replace(self._assess(found, k).answer, query=query, asks=intent.asks)
-        found = self.retrieve(query, k)
+        found = self.retrieve(query, k, filters)
         if not found.query or k <= 0 or not found.ranked:
             return Answer(found.query, False, ())
         return self._assess(found, k).answer
 
-    def _follow_up(self, query: str, k: int, after: Conversation) -> Answer:
+    def _follow_up(self, query: str, k: int, after: Conversation,
+                   filters: Filters | None = None) -> Answer:
         """A follow-up: its passages found with the exchange it continues, its answer sentences
         chosen for it alone, and its answer saying what it was taken to be about."""
         language = detect_language(query)
-        found = self.candidates.retrieve(after.search_text(query), k, language=language)
+        found = self.candidates.retrieve(after.search_text(query), k, language=language,
+                                         filters=filters)
         if k <= 0 or not found.ranked:
             return Answer(query, False, (), language=language, about=after.title)
         # The answer sentence must answer the follow-up, not repeat what was asked before.

@@ -23,15 +23,16 @@ from embeddings.index.postgres.bm25 import TOP_SQL, query_tokens
 from embeddings.index.postgres.connection import connect, database_errors, pool, redact
 from embeddings.index.postgres.schema import CURRENT, halfvec_order, vector_table
 from embeddings.index.postgres.writer import ArticleLookup, label, stored_manifest
-from embeddings.index.reader import ARTICLE_COLUMNS
 from embeddings.index.records import (
+    ARTICLE_COLUMNS,
     AliasRecord,
     ArticleRecord,
     ChunkRecord,
     StoredUnit,
+    article_record,
     stored_vector,
 )
-from embeddings.index.summaries import ArticleSummary
+from embeddings.index.summaries import ArticleSummary, summaries_sql, summary_of
 
 _CHANGED = (f"SELECT ({CURRENT.replace('name, schema', 'name')}), "
             "(SELECT value FROM state WHERE key = 'version')")
@@ -83,13 +84,8 @@ def article_summaries(url: str, ids: Sequence[str] | None = None) -> list[Articl
     """The served build's articles (all, or those of `ids`), newest first."""
     def read(conn: Any, _: Any) -> list[ArticleSummary]:
         where = "" if ids is None else "WHERE a.id = ANY(%s)"
-        rows = conn.execute(
-            "SELECT a.id, a.title, a.date, a.source, a.url, a.entry, count(c.row) "
-            f"FROM articles a LEFT JOIN chunks c ON c.article_id = a.id {where} "
-            "GROUP BY a.id ORDER BY a.date IS NULL, a.date DESC, a.id",
-            () if ids is None else (list(ids),)).fetchall()
-        return [ArticleSummary(r[0], r[1], date.fromisoformat(r[2]) if r[2] else None,
-                               r[3], r[4], r[5], int(r[6])) for r in rows]
+        rows = conn.execute(summaries_sql(where), () if ids is None else (list(ids),))
+        return [summary_of(r) for r in rows.fetchall()]
     return _reading(url, read)
 
 
@@ -320,8 +316,7 @@ class PostgresIndex:
             else:
                 rows = conn.execute(f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE "
                                     "id = ANY(%s)", (list(ids),)).fetchall()
-        return {r[0]: ArticleRecord(r[0], r[1], date.fromisoformat(r[2]) if r[2] else None,
-                                    *r[3:]) for r in rows}
+        return {r[0]: article_record(r) for r in rows}
 
     def close(self) -> None:
         """Close the connections; closing twice is harmless."""

@@ -36,7 +36,8 @@ CREATE TABLE entries (name TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, skipped 
 CREATE TABLE articles (
     id TEXT PRIMARY KEY, title TEXT NOT NULL, date TEXT, source TEXT, byline TEXT,
     place TEXT, url TEXT, language TEXT, file TEXT NOT NULL, paragraphs INTEGER NOT NULL,
-    entry TEXT NOT NULL, body_key TEXT NOT NULL, url_key TEXT, minhash BYTEA NOT NULL
+    entry TEXT NOT NULL, body_key TEXT NOT NULL, url_key TEXT, minhash BYTEA NOT NULL,
+    countries TEXT
 );
 CREATE INDEX articles_entry ON articles(entry);
 CREATE INDEX articles_body ON articles(body_key);

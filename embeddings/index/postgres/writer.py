@@ -46,7 +46,7 @@ from embeddings.index.postgres.schema import (
     vector_ddl,
     vector_table,
 )
-from embeddings.index.records import NewArticle, half_vectors
+from embeddings.index.records import NewArticle, countries_column, half_vectors
 from embeddings.index.vectors import VectorIndexConfig
 
 _BATCH = 2_000  # passages tokenised and copied at a time (bounds the postings held in memory)
@@ -191,11 +191,11 @@ class PostgresWriter:
     def _insert(self, article: NewArticle, first_row: int) -> None:
         r = article.record
         self.db.execute(
-            "INSERT INTO articles VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
+            "INSERT INTO articles VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
             (r.id, r.title, r.date.isoformat() if r.date else None, r.source, r.byline,
              r.place, r.url, r.language, r.file, article.paragraphs, article.entry,
              article.body_key, canonical_url(r.url) if r.url else None,
-             article.minhash.astype("<u4").tobytes()))
+             article.minhash.astype("<u4").tobytes(), countries_column(r)))
         self._copy("article_bands (band, article_id)",
                    [(key, r.id) for key in dict.fromkeys(band_keys(article.minhash))])
         with self.db.cursor() as cur:

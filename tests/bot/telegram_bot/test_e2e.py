@@ -204,6 +204,33 @@ def test_stats_are_for_admins_and_list_what_was_not_answered(bot: Harness) -> No
     assert "en " in stats.split("Languages:", 1)[1]
 
 
+def test_a_filter_button_narrows_the_results_to_its_articles(bot: Harness) -> None:
+    reply = _ask(bot, "What did the police of the two countries agree on?", chat_id=164,
+                 user_id=164)
+    only = [b for b in _buttons_of(reply) if b["callback_data"].startswith("fl:")
+            and ":c:" in b["callback_data"]]
+    assert only, _buttons_of(reply)
+    country = only[0]["callback_data"].rsplit(":", 1)[1].replace("_", " ")
+    assert only[0]["text"] == f"Only {country}"
+    message = bot.call(bot.server.message, 164, reply.result["message_id"])
+    before = len(bot.replies(164))
+    bot.call(bot.server.push_callback, only[0]["callback_data"], message=message, user_id=164)
+    narrowed = bot.wait_for("sendMessage", lambda c: c.ok and int(c.params["chat_id"]) == 164,
+                            count=before + 1)[-1]
+    text = narrowed.params["text"]
+    assert f"Only articles about {country}." in text
+    # Not offered again (that only its articles are cited is checked in test_filters.py).
+    assert not [b for b in _buttons_of(narrowed)
+                if b["callback_data"].endswith(f":c:{country.replace(' ', '_')}")]
+    written = _ask(bot, "/ask country:Laos since:2023-06 who led the delegation?",
+                   chat_id=164, user_id=164).params["text"]
+    assert "Only articles about Laos, from 2023-06-01." in written
+    assert "Kham Pheng Phet" in written
+    bad = _ask(bot, "/ask country:Atlantis who led the delegation?", chat_id=164, user_id=164)
+    assert bad.params["text"].startswith("I could not read a filter of your question: "
+                                         "unknown country “Atlantis”")
+
+
 def test_inline_query_offers_cited_excerpts(bot: Harness) -> None:
     query_id = bot.call(bot.server.push_inline, "Surachate Hakparn Bangkok", user_id=106)
     call = bot.wait_for("answerInlineQuery",
