@@ -53,13 +53,14 @@ from embeddings.search.filters import FilterError, filter_tokens, split_filters
 from embeddings.search.followup import Conversation, names_its_subject, reads_as_follow_up
 from embeddings.search.rerank import CrossEncoderReranker, Reranker
 from embeddings.search.retrieval import RetrievalConfig, Retriever
+from embeddings.search.timeline import TimelineEntry, timeline
 from embeddings.text import clean_question
 
 __all__ = [
     "FILE_SUFFIXES", "AddOutcome", "AddReport", "ArticleRecord", "ArticleSummary", "ArticleText",
     "BuildObserver", "BuildReport", "ChunkConfig", "Conversation", "CoreConfig", "EncoderConfig",
     "FilterError", "Filters", "country_label", "country_named", "filter_tokens",
-    "split_filters",
+    "split_filters", "TimelineEntry",
     "IndexConfig", "IndexInfo", "Library", "RetrievalConfig", "VectorIndexConfig", "add_articles",
     "build", "clean_question", "describe_settings", "ensure_index", "index_status", "is_jsonl",
     "list_articles", "names_its_subject", "open_retriever", "reads_as_follow_up",
@@ -415,6 +416,12 @@ class Library:
                 paragraphs.append([])
             paragraphs[paragraph].append(text)
         return ArticleText(record, tuple(" ".join(p) for p in paragraphs if p))
+
+    def timeline(self, about: str | None = None) -> list[TimelineEntry]:
+        """The corpus's events, newest first (`embeddings.search.timeline`); only those
+        about a country or mentioning a term, when `about` is given."""
+        with self._using() as retriever:
+            return timeline(retriever.index, about)
 
     # -- changing the corpus --
 

@@ -26,6 +26,25 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_timeline(args: argparse.Namespace, settings: Settings) -> int:
+    """The cooperation events, newest first: date, parties, place, what happened."""
+    from bot.cli.main import open_library
+
+    entries = open_library(settings).timeline(" ".join(args.about) or None)
+    if args.json:
+        rows = [{**asdict(e), "date": e.date.isoformat()} for e in entries]
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    if not entries:
+        print("no dated article" + (f" about “{' '.join(args.about)}”" if args.about else ""))
+        return 0
+    for e in entries:
+        facts = [e.date.isoformat(), ", ".join(e.countries) or "-", e.place or "-"]
+        print(f"{' · '.join(facts)}\n  {e.event}\n  {e.title}"
+              + (f" <{e.url}>" if e.url else f" [{e.article_id}]"))
+    return 0
+
+
 def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
     """Remove articles by id from the corpus and the index, without a full rebuild."""
     from bot.cli.progress import TerminalObserver

@@ -72,6 +72,12 @@ def _article_commands(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=articles.cmd_list)
 
+    p = sub.add_parser("timeline", help="cooperation events, newest first: date, parties, "
+                                        "place, what was agreed or done")
+    p.add_argument("about", nargs="*", help="a country (Laos, Lào) or a term (extradition)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=articles.cmd_timeline)
+
     p = sub.add_parser("add", help="add articles from files, folders or web pages, then update "
                                    "the index (embeds only the new passages)")
     p.add_argument("sources", nargs="+", metavar="PATH_OR_URL",

@@ -59,6 +59,7 @@ from bot.telegram_bot.lifecycle import finish_on_sigterm
 from bot.telegram_bot.polling import WatchedPolling
 from bot.telegram_bot.questions import ask_command, group_text, inline_query, private_text
 from bot.telegram_bot.texts import ADMIN_COMMANDS, COMMANDS, t
+from bot.telegram_bot.timeline import timeline_command
 
 log = logging.getLogger(__name__)
 
@@ -206,7 +207,7 @@ def build_application(
     for name, handler in (("start", start), ("help", help_command), ("ask", ask_command),
                           ("articles", articles_command), ("article", article_command),
                           ("about", about), ("reindex", reindex), ("add", add_command),
-                          ("stats", stats_command)):
+                          ("stats", stats_command), ("timeline", timeline_command)):
         application.add_handler(CommandHandler(name, handler, filters=new))
     application.add_handler(MessageHandler(
         new & filters.Document.ALL & filters.CaptionRegex(r"^/add(@\w+)?\s*$"), add_document))

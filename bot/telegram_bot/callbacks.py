@@ -33,6 +33,7 @@ from bot.telegram_bot.questions import (
 from bot.telegram_bot.state import FeedbackStore
 from bot.telegram_bot.state_db import state_errors
 from bot.telegram_bot.texts import t
+from bot.telegram_bot.timeline import timeline_page
 from embeddings.service import country_named
 
 log = logging.getLogger(__name__)
@@ -175,6 +176,22 @@ async def _filter(update: Update, context: ContextTypes.DEFAULT_TYPE, rest: str,
     return True
 
 
+async def _timeline_page(update: Update, context: ContextTypes.DEFAULT_TYPE, rest: str,
+                         lang: str) -> bool:
+    """A timeline's paging button (`tl:build:page:about`)."""
+    build, page_text, about = (rest.split(":", 2) + ["", ""])[:3]
+    library = services(context).library
+    page = number(page_text)
+    if build != library.build_id or page is None or update.callback_query is None:
+        return False
+    text, markup = timeline_page(library, about or None, page, lang)
+    await acknowledge(update.callback_query)
+    await update.callback_query.edit_message_text(text, parse_mode=ParseMode.HTML,
+                                                  reply_markup=markup,
+                                                  disable_web_page_preview=True)
+    return True
+
+
 async def _article_button(
     update: Update, context: ContextTypes.DEFAULT_TYPE, rest: str, lang: str
 ) -> bool:
@@ -217,4 +234,4 @@ async def _example(
 
 
 _CALLBACKS = {"mr": _more, "fa": _full, "fb": _vote, "fr": _reason, "fl": _filter,
-              "ar": _article_button, "al": _list_page, "ex": _example}
+              "tl": _timeline_page, "ar": _article_button, "al": _list_page, "ex": _example}

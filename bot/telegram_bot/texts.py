@@ -7,7 +7,7 @@ in both modes. Values are inserted as given: callers escape user and article tex
 
 from __future__ import annotations
 
-COMMANDS = ("start", "help", "ask", "articles", "article", "about")
+COMMANDS = ("start", "help", "ask", "articles", "article", "timeline", "about")
 """Everyone's command menu (setMyCommands), in order; their texts are ``cmd_*``."""
 ADMIN_COMMANDS = ("add", "reindex", "stats")
 """Added to the menu in the admins' private chats only."""
@@ -31,10 +31,14 @@ EN: dict[str, str] = {
         "/ask question – ask a question\n"
         "/articles – list the indexed articles\n"
         "/article N – read article number N\n"
+        "/timeline [country or term] – cooperation events, newest first\n"
         "/about – the index and the model\n"
         "/add URL – add a web page as an article (admins only; or send a .txt, .md or "
         ".html file with the caption /add)\n"
-        "/reindex – rebuild the index (admins only)"
+        "/reindex – rebuild the index (admins only)\n"
+        "/stats – questions, answers and feedback (admins only)\n\n"
+        "Filters: add country:Laos, since:2023-06, until:2023-12 or source:VNA to a "
+        "question to ask only those articles."
     ),
     "no_answer": (
         "No passage in the indexed articles answers this. "
@@ -48,6 +52,9 @@ EN: dict[str, str] = {
     "feedback_thanks": "Thanks for the feedback!",
     "feedback_why": "Thanks. What was wrong? Pick a reason below.",
     "filter_only": "Only articles {parts}.",
+    "timeline_head": "<b>Timeline</b>, newest first ({first}–{last} of {total})",
+    "timeline_about": "<b>Timeline: {about}</b>, newest first ({first}–{last} of {total})",
+    "timeline_empty": "No dated article is about “{about}”. /articles lists what I have.",
     "filter_countries": "about {names}",
     "filter_since": "from {day}",
     "filter_until": "until {day}",
@@ -155,6 +162,7 @@ EN: dict[str, str] = {
     "add_failed": "Adding failed: {error}\nThe index is unchanged.",
     "cmd_add": "Add an article from a web page (admins only)",
     "cmd_reindex": "Rebuild the index (admins only)",
+    "cmd_timeline": "Cooperation events, newest first (/timeline Laos)",
     "cmd_stats": "Questions, answers and feedback (admins only)",
 }
 
@@ -178,10 +186,14 @@ VI: dict[str, str] = {
         "/ask câu hỏi – đặt câu hỏi\n"
         "/articles – danh sách các bài báo hiện có\n"
         "/article N – đọc bài báo số N\n"
+        "/timeline [nước hoặc từ khoá] – các sự kiện hợp tác, mới nhất trước\n"
         "/about – thông tin về kho bài báo và mô hình\n"
         "/add URL – thêm trang web làm bài báo (chỉ quản trị viên; hoặc gửi tệp .txt, .md, "
         ".html với chú thích /add)\n"
-        "/reindex – lập lại chỉ mục (chỉ quản trị viên)"
+        "/reindex – lập lại chỉ mục (chỉ quản trị viên)\n"
+        "/stats – câu hỏi, câu trả lời và đánh giá (chỉ quản trị viên)\n\n"
+        "Bộ lọc: thêm nước:Lào, từ:06/2023, đến:12/2023 hoặc nguồn:VNA vào câu hỏi để chỉ "
+        "hỏi các bài đó."
     ),
     "no_answer": (
         "Không có đoạn nào trong các bài báo hiện có trả lời được câu hỏi này. "
@@ -195,6 +207,11 @@ VI: dict[str, str] = {
     "feedback_thanks": "Cảm ơn bạn đã góp ý!",
     "feedback_why": "Cảm ơn bạn. Câu trả lời chưa ổn ở đâu? Hãy chọn lý do bên dưới.",
     "filter_only": "Chỉ các bài {parts}.",
+    "timeline_head": "<b>Dòng thời gian</b>, mới nhất trước ({first}–{last} trong {total})",
+    "timeline_about": (
+        "<b>Dòng thời gian: {about}</b>, mới nhất trước ({first}–{last} trong {total})"),
+    "timeline_empty": (
+        "Không có bài báo có ngày nào về “{about}”. /articles liệt kê các bài tôi có."),
     "filter_countries": "về {names}",
     "filter_since": "từ {day}",
     "filter_until": "đến {day}",
@@ -302,6 +319,7 @@ VI: dict[str, str] = {
     "add_failed": "Thêm bài thất bại: {error}\nChỉ mục không thay đổi.",
     "cmd_add": "Thêm bài báo từ trang web (chỉ quản trị viên)",
     "cmd_reindex": "Lập lại chỉ mục (chỉ quản trị viên)",
+    "cmd_timeline": "Các sự kiện hợp tác, mới nhất trước (/timeline Lào)",
     "cmd_stats": "Câu hỏi, câu trả lời và đánh giá (chỉ quản trị viên)",
 }
 

@@ -231,6 +231,29 @@ def test_a_filter_button_narrows_the_results_to_its_articles(bot: Harness) -> No
                                          "unknown country “Atlantis”")
 
 
+def test_timeline_lists_a_countrys_events_and_pages_through_all(bot: Harness) -> None:
+    laos = _ask(bot, "/timeline Laos", chat_id=165, user_id=165).params["text"]
+    assert "Timeline: Laos</b>, newest first (1–1 of 1)" in laos
+    assert "<b>2023-08-25</b> · Laos, Vietnam" in laos and "Kham Pheng Phet" in laos
+    assert "Police of Quang Ninh and Sainyabuli agree to boost cooperation" in laos
+    assert "Thailand" not in laos and "/article " in laos
+    vi = _ask(bot, "/timeline Lào", chat_id=166, user_id=166, language_code="vi")
+    assert "Dòng thời gian: Lào</b>" in vi.params["text"]
+    assert "<b>25/08/2023</b> · Lào, Việt Nam" in vi.params["text"]
+    everything = _ask(bot, "/timeline", chat_id=165, user_id=165)
+    assert "newest first (1–8 of " in everything.params["text"]
+    more = [b for b in _buttons_of(everything) if b["callback_data"].startswith("tl:")]
+    assert [b["text"] for b in more] == ["More results"]
+    message = bot.call(bot.server.message, 165, everything.result["message_id"])
+    edits = len(bot.server.calls_to("editMessageText"))
+    bot.call(bot.server.push_callback, more[0]["callback_data"], message=message, user_id=165)
+    page = bot.wait_for("editMessageText", count=edits + 1)[-1]
+    assert "newest first (9–" in page.params["text"]
+    assert "Border liaison meeting number 1" in page.params["text"]  # the oldest, last
+    nothing = _ask(bot, "/timeline Atlantis", chat_id=165, user_id=165).params["text"]
+    assert nothing.startswith("No dated article is about “Atlantis”.")
+
+
 def test_inline_query_offers_cited_excerpts(bot: Harness) -> None:
     query_id = bot.call(bot.server.push_inline, "Surachate Hakparn Bangkok", user_id=106)
     call = bot.wait_for("answerInlineQuery",

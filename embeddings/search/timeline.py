@@ -1,0 +1,63 @@
+"""The cooperation events of the corpus, newest first: one line per dated article, with its
+date, the parties (the countries it is about), its place (the dateline), and what was agreed
+or done (the first of its lead sentences that says so, else the first one).
+
+`/timeline Laos` keeps the articles about a country; `/timeline extradition` or `/timeline
+VNA` keeps those whose title, lead or source mention the term (an agency, a crime, a place).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from embeddings.articles.countries import country_named
+from embeddings.index.storage import ReadableIndex
+
+LEAD_SENTENCES = 3
+
+# What says an event happened: agreements, signatures, visits, handovers, operations, in
+# English and Vietnamese; a lead sentence with one of these is the event's line.
+_DONE = re.compile(
+    r"\b(agree[ds]?|agreement|sign(?:s|ed)?|pledge[ds]?|commit(?:s|ted)?|vow(?:s|ed)?|"
+    r"discuss(?:es|ed)?|review(?:s|ed)?|hand(?:s|ed)? over|donate[ds]?|present(?:s|ed)|"
+    r"arrest(?:s|ed)?|extradit\w*|seiz\w*|dismantl\w*|launch(?:es|ed)?|held|hold(?:s)?|"
+    r"met|meet(?:s)?|visit(?:s|ed)?|ký kết|ký|thống nhất|nhất trí|cam kết|trao tặng|"
+    r"bắt giữ|dẫn độ|hội đàm|làm việc)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One event: an article's date, parties, place, what happened, and where to read it."""
+
+    article_id: str
+    title: str
+    date: date
+    countries: tuple[str, ...]
+    place: str | None
+    event: str
+    url: str | None
+
+
+def timeline(index: ReadableIndex, about: str | None = None) -> list[TimelineEntry]:
+    """Every dated article's event, newest first; only those about `about` (a country's
+    name in English or Vietnamese, or any term) when given."""
+    articles = [a for a in index.articles().values() if a.date is not None]
+    country = country_named(about) if about else None
+    if country is not None:
+        articles = [a for a in articles if country in a.countries]
+    leads = index.article_units({a.id: (0, LEAD_SENTENCES) for a in articles})
+    entries = []
+    for article in articles:
+        sentences = [u.text for u in leads.get(article.id, [])]
+        if about and country is None:
+            haystack = " ".join([article.title, article.source or "", *sentences]).casefold()
+            if about.casefold() not in haystack:
+                continue
+        event = next((s for s in sentences if _DONE.search(s)),
+                     sentences[0] if sentences else article.title)
+        assert article.date is not None
+        entries.append(TimelineEntry(article.id, article.title, article.date,
+                                     article.countries, article.place, event, article.url))
+    return sorted(entries, key=lambda e: (e.date, e.article_id), reverse=True)
