@@ -28,7 +28,7 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_timeline(args: argparse.Namespace, settings: Settings) -> int:
     """The cooperation events, newest first: date, parties, place, what happened."""
-    from bot.cli.main import open_library
+    from bot.cli.progress import open_library
 
     entries = open_library(settings).timeline(" ".join(args.about) or None)
     if args.json:

@@ -16,7 +16,6 @@ from bot.runtime import coopbot_version
 if TYPE_CHECKING:
     from bot.settings import Settings
     from bot.telegram_bot.state import FeedbackStore
-    from embeddings.service import Library
 
 log = logging.getLogger("coopbot")
 
@@ -246,21 +245,11 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if status["built"] else 1  # a health check: no index, nothing to serve
 
 
-def open_library(settings: Settings) -> Library:
-    """The index opened for questions, built first (and saying so) when missing or stale."""
-    from bot.cli.progress import TerminalObserver, say
-    from bot.runtime import core_config
-    from embeddings.service import Library
-
-    return Library.open(core_config(settings), observer=TerminalObserver(sys.stderr.isatty()),
-                        notify=say)
-
-
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     """Answer one question."""
-    from bot.cli.progress import say
+    from bot.cli.progress import open_library, say
     from bot.cli.render import render_answer
-    from embeddings.service import clean_question
+    from embeddings.service import clean_question, split_filters
 
     k = args.k if args.k is not None else settings.top_k
     if not 1 <= k <= 50:
@@ -271,8 +260,6 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         say('error: the question is empty; ask in words, e.g. coopbot ask "Who led the '
             'delegation from Sainyabuli?"')
         return 2
-    from embeddings.service import split_filters
-
     # The options are read as the same filters written in a question would be.
     written = [f"country:{c.replace(' ', '_')}" for c in args.country]
     written += [f"{key}:{value.replace(' ', '_')}" for key, value in
@@ -361,6 +348,8 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from embeddings.evaluation import load_eval_file, run_eval, summarize
 
     questions = load_eval_file(args.file)
+    from bot.cli.progress import open_library
+
     library = open_library(settings)
     library.search("warm-up", 1)  # load the model before the clock starts
     outcomes = run_eval(

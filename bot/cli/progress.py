@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from embeddings.service import BuildObserver
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+    from embeddings.service import Library
 
 
 def say(message: str) -> None:
@@ -40,3 +44,12 @@ class TerminalObserver(BuildObserver):
             self.bar.update(count)
             if self.bar.n >= self.bar.total:
                 self.bar.close()
+
+
+def open_library(settings: Settings) -> Library:
+    """The index opened for questions, built first (and saying so) when missing or stale."""
+    from bot.runtime import core_config
+    from embeddings.service import Library
+
+    return Library.open(core_config(settings), observer=TerminalObserver(sys.stderr.isatty()),
+                        notify=say)

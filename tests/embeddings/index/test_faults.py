@@ -129,7 +129,7 @@ def test_a_damaged_index_is_one_line_for_ask_and_full_rebuild_repairs_it(
     assert serving.search(QUESTION, 1).results  # the bot keeps its open index
     # Through the CLI: one line on stderr, exit status 1 (the fake encoder stands in for the
     # model; the message is the same).
-    monkeypatch.setattr("bot.cli.main.open_library", lambda settings: Library(
+    monkeypatch.setattr("bot.cli.progress.open_library", lambda settings: Library(
         cfg, HashingEncoder()))
     assert main(["--seeds", str(cfg.seeds_dir), "--index", str(cfg.index_dir), "ask",
                  QUESTION]) == 1
