@@ -343,13 +343,11 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     """Score retrieval on a question file."""
-    from bot.cli.progress import say
+    from bot.cli.progress import open_library, say
     from bot.cli.render import render_eval, render_outcome
     from embeddings.evaluation import load_eval_file, run_eval, summarize
 
     questions = load_eval_file(args.file)
-    from bot.cli.progress import open_library
-
     library = open_library(settings)
     library.search("warm-up", 1)  # load the model before the clock starts
     outcomes = run_eval(
