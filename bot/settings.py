@@ -50,6 +50,7 @@ class Settings:
     replay_max_age: float = 3600.0
     answers_kept_days: float = 7.0
     stats_kept_days: float = 30.0
+    alert_seconds: float = 60.0
     query_cache: int = 4096
     followup_seconds: float = 600.0
     inbox_lease_seconds: float = 30.0
@@ -107,6 +108,7 @@ class Settings:
             replay_max_age=get("COOPBOT_REPLAY_MAX_AGE", float, cls.replay_max_age),
             answers_kept_days=get("COOPBOT_ANSWERS_KEPT_DAYS", float, cls.answers_kept_days),
             stats_kept_days=get("COOPBOT_STATS_KEPT_DAYS", float, cls.stats_kept_days),
+            alert_seconds=get("COOPBOT_ALERT_SECONDS", float, cls.alert_seconds),
             query_cache=get("COOPBOT_QUERY_CACHE", int, cls.query_cache),
             followup_seconds=get("COOPBOT_FOLLOWUP_SECONDS", float, cls.followup_seconds),
             inbox_lease_seconds=get("COOPBOT_INBOX_LEASE_SECONDS", float,
@@ -179,6 +181,9 @@ class Settings:
         if self.answers_kept_days < 0:
             raise SettingsError(
                 f"COOPBOT_ANSWERS_KEPT_DAYS must be 0 or more, got {self.answers_kept_days}")
+        if not 1 <= self.alert_seconds <= 86400:
+            raise SettingsError("COOPBOT_ALERT_SECONDS must be between 1 and 86400, "
+                                f"got {self.alert_seconds}")
         if self.stats_kept_days < 0:
             raise SettingsError(
                 f"COOPBOT_STATS_KEPT_DAYS must be 0 or more, got {self.stats_kept_days}")

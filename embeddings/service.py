@@ -417,11 +417,13 @@ class Library:
             paragraphs[paragraph].append(text)
         return ArticleText(record, tuple(" ".join(p) for p in paragraphs if p))
 
-    def timeline(self, about: str | None = None) -> list[TimelineEntry]:
+    def timeline(self, about: str | None = None, ids: Sequence[str] | None = None
+                 ) -> list[TimelineEntry]:
         """The corpus's events, newest first (`embeddings.search.timeline`); only those
-        about a country or mentioning a term, when `about` is given."""
+        about a country or mentioning a term, when `about` is given; of the articles `ids`
+        only (dated or not), when given."""
         with self._using() as retriever:
-            return timeline(retriever.index, about)
+            return timeline(retriever.index, about, ids)
 
     # -- changing the corpus --
 

@@ -32,14 +32,16 @@ def cmd_timeline(args: argparse.Namespace, settings: Settings) -> int:
 
     entries = open_library(settings).timeline(" ".join(args.about) or None)
     if args.json:
-        rows = [{**asdict(e), "date": e.date.isoformat()} for e in entries]
+        rows = [{**asdict(e), "date": e.date.isoformat() if e.date else None}
+                for e in entries]
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
     if not entries:
         print("no dated article" + (f" about “{' '.join(args.about)}”" if args.about else ""))
         return 0
     for e in entries:
-        facts = [e.date.isoformat(), ", ".join(e.countries) or "-", e.place or "-"]
+        facts = [e.date.isoformat() if e.date else "-", ", ".join(e.countries) or "-",
+                 e.place or "-"]
         print(f"{' · '.join(facts)}\n  {e.event}\n  {e.title}"
               + (f" <{e.url}>" if e.url else f" [{e.article_id}]"))
     return 0

@@ -24,6 +24,7 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.telegram_bot import render
+from bot.telegram_bot.alerts import look_for_news
 from bot.telegram_bot.context import BotServices, lang_of, number, services
 from bot.telegram_bot.texts import t
 from embeddings.service import FILE_SUFFIXES, BuildObserver
@@ -98,6 +99,7 @@ async def reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                                 seconds=f"{report.seconds:.1f}"))
     finally:
         svc.admin.lock.release()
+    await look_for_news(context)  # followers hear of the new articles now, not in a minute
 
 
 async def _edit(message: Message, text: str) -> None:
@@ -205,6 +207,7 @@ async def _add(update: Update, context: ContextTypes.DEFAULT_TYPE, message: Mess
                                  disable_web_page_preview=True)
     finally:
         svc.admin.lock.release()
+    await look_for_news(context)
 
 
 def render_add_reply(report: AddReport, lang: str) -> str:

@@ -38,6 +38,12 @@ from telegram.ext import (
 from bot.settings import Settings
 from bot.telegram_bot import render
 from bot.telegram_bot.admin import add_command, add_document, reindex, stats_command
+from bot.telegram_bot.alerts import (
+    follow_command,
+    following_command,
+    look_for_news,
+    unfollow_command,
+)
 from bot.telegram_bot.articles import article_command, articles_command
 from bot.telegram_bot.callbacks import on_callback
 from bot.telegram_bot.context import (
@@ -58,6 +64,7 @@ from bot.telegram_bot.intake import (
 from bot.telegram_bot.lifecycle import finish_on_sigterm
 from bot.telegram_bot.polling import WatchedPolling
 from bot.telegram_bot.questions import ask_command, group_text, inline_query, private_text
+from bot.telegram_bot.state_db import state_errors
 from bot.telegram_bot.texts import ADMIN_COMMANDS, COMMANDS, t
 from bot.telegram_bot.timeline import timeline_command
 
@@ -118,6 +125,17 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
     if found.inbox is not None:
         for update in replay(found.inbox, found.settings.replay_max_age, application.bot):
             application.update_queue.put_nowait(update)
+    if found.follows is not None:
+        # What is indexed now is not news: recorded before anything can be added.
+        try:
+            await asyncio.to_thread(found.follows.take_new,
+                                    [a.id for a in found.library.articles()])
+        except state_errors() as exc:
+            log.warning("alerts not started: %s", exc)
+        if application.job_queue is not None:
+            application.job_queue.run_repeating(look_for_news, found.settings.alert_seconds,
+                                                first=found.settings.alert_seconds,
+                                                name="alerts")
     if isinstance(found.inbox, SharedInbox):  # replicas: take over a dead one's updates
         application.bot_data["leases"] = asyncio.create_task(
             keep_leases(found.inbox, application.update_queue, application.bot))
@@ -207,7 +225,9 @@ def build_application(
     for name, handler in (("start", start), ("help", help_command), ("ask", ask_command),
                           ("articles", articles_command), ("article", article_command),
                           ("about", about), ("reindex", reindex), ("add", add_command),
-                          ("stats", stats_command), ("timeline", timeline_command)):
+                          ("stats", stats_command), ("timeline", timeline_command),
+                          ("follow", follow_command), ("following", following_command),
+                          ("unfollow", unfollow_command)):
         application.add_handler(CommandHandler(name, handler, filters=new))
     application.add_handler(MessageHandler(
         new & filters.Document.ALL & filters.CaptionRegex(r"^/add(@\w+)?\s*$"), add_document))

@@ -21,6 +21,7 @@ from bot.telegram_bot.stats import QuestionLog
 from bot.telegram_bot.texts import t
 
 if TYPE_CHECKING:
+    from bot.telegram_bot.follows import FollowStore
     from embeddings.answers import Answer
     from embeddings.service import Conversation, Library
 
@@ -48,6 +49,8 @@ class BotServices:
     """Where questions are searched: as many threads as cores (`search_pool`)."""
     conversations: Conversations = field(default_factory=lambda: Conversations(600.0))
     """Each private chat's last answered question, for follow-ups."""
+    follows: FollowStore | None = None
+    """Standing queries for alerts (`alerts`); None where the state cannot be written."""
     questions: QuestionLog | None = None
     """Questions counted for /stats, beside the votes; None where votes are not stored."""
     metrics: BotMetrics = field(default_factory=BotMetrics)

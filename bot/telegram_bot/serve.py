@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.runtime import core_config
 from bot.settings import Settings
+from bot.telegram_bot.follows import FollowStore
 from bot.telegram_bot.inbox import Inbox, SharedInbox, open_state_file
 from bot.telegram_bot.state import (
     AdminState,
@@ -60,6 +61,7 @@ def make_services(settings: Settings, *, replica: str = "polling") -> BotService
         inbox=inbox, conversations=Conversations(settings.followup_seconds),
         questions=(QuestionLog(feedback.db, keep_days=settings.stats_kept_days)
                    if feedback is not None else None),
+        follows=FollowStore(inbox.db) if inbox is not None else None,
     )
 
 
@@ -82,6 +84,7 @@ def open_shared_services(settings: Settings, library: Library, replica: str) -> 
             inbox=SharedInbox(db, owner, lease_s=settings.inbox_lease_seconds),
             conversations=SharedConversations(db, settings.followup_seconds),
             questions=QuestionLog(db, keep_days=settings.stats_kept_days),
+            follows=FollowStore(db),
         )
     except state_errors() as exc:
         raise CoopbotError(f"cannot keep the bot's state in "

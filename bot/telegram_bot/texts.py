@@ -7,7 +7,8 @@ in both modes. Values are inserted as given: callers escape user and article tex
 
 from __future__ import annotations
 
-COMMANDS = ("start", "help", "ask", "articles", "article", "timeline", "about")
+COMMANDS = ("start", "help", "ask", "articles", "article", "timeline", "follow", "following",
+            "unfollow", "about")
 """Everyone's command menu (setMyCommands), in order; their texts are ``cmd_*``."""
 ADMIN_COMMANDS = ("add", "reindex", "stats")
 """Added to the menu in the admins' private chats only."""
@@ -32,6 +33,8 @@ EN: dict[str, str] = {
         "/articles – list the indexed articles\n"
         "/article N – read article number N\n"
         "/timeline [country or term] – cooperation events, newest first\n"
+        "/follow country or term – a message when a new article matches; /following, "
+        "/unfollow\n"
         "/about – the index and the model\n"
         "/add URL – add a web page as an article (admins only; or send a .txt, .md or "
         ".html file with the caption /add)\n"
@@ -52,6 +55,17 @@ EN: dict[str, str] = {
     "feedback_thanks": "Thanks for the feedback!",
     "feedback_why": "Thanks. What was wrong? Pick a reason below.",
     "filter_only": "Only articles {parts}.",
+    "alert_head": "🔔 <b>New article for “{about}”</b>",
+    "follow_usage": "Write what to follow: /follow Cambodia, or /follow extradition.",
+    "follows_not_kept": "Alerts cannot be kept here: the bot's state cannot be written.",
+    "follow_added": "Following “{about}”: I will message you when a new article matches.",
+    "follow_already": "You already follow “{about}”.",
+    "follow_too_many": "You follow {limit} things already: /unfollow one first.",
+    "following_list": "You follow:\n{queries}\n\n/unfollow … stops one.",
+    "following_none": "You follow nothing yet: /follow Cambodia, for example.",
+    "unfollow_usage": "Write what to stop following: /unfollow Cambodia. /following lists it.",
+    "unfollow_done": "You no longer follow “{about}”.",
+    "unfollow_unknown": "You do not follow “{about}”: /following lists what you do.",
     "timeline_head": "<b>Timeline</b>, newest first ({first}–{last} of {total})",
     "timeline_about": "<b>Timeline: {about}</b>, newest first ({first}–{last} of {total})",
     "timeline_empty": "No dated article is about “{about}”. /articles lists what I have.",
@@ -163,6 +177,9 @@ EN: dict[str, str] = {
     "cmd_add": "Add an article from a web page (admins only)",
     "cmd_reindex": "Rebuild the index (admins only)",
     "cmd_timeline": "Cooperation events, newest first (/timeline Laos)",
+    "cmd_follow": "Get a message when a new article matches (/follow Cambodia)",
+    "cmd_following": "What you follow",
+    "cmd_unfollow": "Stop following (/unfollow Cambodia)",
     "cmd_stats": "Questions, answers and feedback (admins only)",
 }
 
@@ -187,6 +204,8 @@ VI: dict[str, str] = {
         "/articles – danh sách các bài báo hiện có\n"
         "/article N – đọc bài báo số N\n"
         "/timeline [nước hoặc từ khoá] – các sự kiện hợp tác, mới nhất trước\n"
+        "/follow nước hoặc từ khoá – nhận tin khi có bài mới phù hợp; /following, "
+        "/unfollow\n"
         "/about – thông tin về kho bài báo và mô hình\n"
         "/add URL – thêm trang web làm bài báo (chỉ quản trị viên; hoặc gửi tệp .txt, .md, "
         ".html với chú thích /add)\n"
@@ -207,6 +226,17 @@ VI: dict[str, str] = {
     "feedback_thanks": "Cảm ơn bạn đã góp ý!",
     "feedback_why": "Cảm ơn bạn. Câu trả lời chưa ổn ở đâu? Hãy chọn lý do bên dưới.",
     "filter_only": "Chỉ các bài {parts}.",
+    "alert_head": "🔔 <b>Bài mới về “{about}”</b>",
+    "follow_usage": "Hãy ghi chủ đề cần theo dõi: /follow Campuchia, hoặc /follow dẫn độ.",
+    "follows_not_kept": "Không lưu được chủ đề theo dõi: bot không ghi được dữ liệu ở đây.",
+    "follow_added": "Đang theo dõi “{about}”: tôi sẽ nhắn bạn khi có bài mới phù hợp.",
+    "follow_already": "Bạn đã theo dõi “{about}” rồi.",
+    "follow_too_many": "Bạn đã theo dõi {limit} chủ đề: hãy /unfollow bớt một chủ đề trước.",
+    "following_list": "Bạn đang theo dõi:\n{queries}\n\n/unfollow … để ngừng một chủ đề.",
+    "following_none": "Bạn chưa theo dõi chủ đề nào: ví dụ /follow Campuchia.",
+    "unfollow_usage": "Hãy ghi chủ đề cần ngừng theo dõi: /unfollow Campuchia. /following liệt kê.",
+    "unfollow_done": "Bạn đã ngừng theo dõi “{about}”.",
+    "unfollow_unknown": "Bạn không theo dõi “{about}”: /following liệt kê các chủ đề của bạn.",
     "timeline_head": "<b>Dòng thời gian</b>, mới nhất trước ({first}–{last} trong {total})",
     "timeline_about": (
         "<b>Dòng thời gian: {about}</b>, mới nhất trước ({first}–{last} trong {total})"),
@@ -320,6 +350,9 @@ VI: dict[str, str] = {
     "cmd_add": "Thêm bài báo từ trang web (chỉ quản trị viên)",
     "cmd_reindex": "Lập lại chỉ mục (chỉ quản trị viên)",
     "cmd_timeline": "Các sự kiện hợp tác, mới nhất trước (/timeline Lào)",
+    "cmd_follow": "Nhận tin khi có bài mới phù hợp (/follow Campuchia)",
+    "cmd_following": "Những chủ đề bạn đang theo dõi",
+    "cmd_unfollow": "Ngừng theo dõi (/unfollow Campuchia)",
     "cmd_stats": "Câu hỏi, câu trả lời và đánh giá (chỉ quản trị viên)",
 }
 

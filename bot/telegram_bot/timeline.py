@@ -47,7 +47,7 @@ def timeline_page(library: Library, about: str | None, page: int, lang: str
 def _entry(entry: TimelineEntry, lang: str, position: int | None) -> str:
     from embeddings.service import country_label
 
-    facts = [f"<b>{day(entry.date, lang)}</b>"]
+    facts = [f"<b>{day(entry.date, lang)}</b>"] if entry.date else []
     if entry.countries:
         facts.append(escape(", ".join(country_label(c, lang) for c in entry.countries)))
     if entry.place:

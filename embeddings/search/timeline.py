@@ -9,6 +9,7 @@ VNA` keeps those whose title, lead or source mention the term (an agency, a crim
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -33,17 +34,23 @@ class TimelineEntry:
 
     article_id: str
     title: str
-    date: date
+    date: date | None
+    """None only for an undated article asked for by id."""
     countries: tuple[str, ...]
     place: str | None
     event: str
     url: str | None
 
 
-def timeline(index: ReadableIndex, about: str | None = None) -> list[TimelineEntry]:
+def timeline(index: ReadableIndex, about: str | None = None,
+             ids: Sequence[str] | None = None) -> list[TimelineEntry]:
     """Every dated article's event, newest first; only those about `about` (a country's
-    name in English or Vietnamese, or any term) when given."""
-    articles = [a for a in index.articles().values() if a.date is not None]
+    name in English or Vietnamese, or any term) when given; of the articles `ids` only,
+    dated or not, when given (what an alert tells of new articles)."""
+    if ids is not None:
+        articles = list(index.articles(list(ids)).values())
+    else:
+        articles = [a for a in index.articles().values() if a.date is not None]
     country = country_named(about) if about else None
     if country is not None:
         articles = [a for a in articles if country in a.countries]
@@ -57,7 +64,6 @@ def timeline(index: ReadableIndex, about: str | None = None) -> list[TimelineEnt
                 continue
         event = next((s for s in sentences if _DONE.search(s)),
                      sentences[0] if sentences else article.title)
-        assert article.date is not None
         entries.append(TimelineEntry(article.id, article.title, article.date,
                                      article.countries, article.place, event, article.url))
-    return sorted(entries, key=lambda e: (e.date, e.article_id), reverse=True)
+    return sorted(entries, key=lambda e: (e.date or date.min, e.article_id), reverse=True)

@@ -569,6 +569,49 @@ def test_a_follow_up_is_answered_from_the_article_of_the_question_it_follows(
     assert "↪️" not in fresh.params["text"] and "laptops" in fresh.params["text"]
 
 
+FOLLOWED_ARTICLE = """---
+title: Vietnam and Indonesia sign maritime police pact
+date: 2024-06-10
+source: Example News
+---
+The police of Vietnam and Indonesia signed a pact on maritime crime. Indonesia will host the
+first joint patrol.
+"""
+
+
+def test_a_follow_fires_once_for_a_matching_new_article_and_never_otherwise(
+        bot: Harness) -> None:
+    """Last but one: the article it adds changes the counts the tests above check."""
+    followed = _ask(bot, "/follow Indonesia", chat_id=167, user_id=167).params["text"]
+    assert followed.startswith("Following “Indonesia”")
+    assert _ask(bot, "/follow Japan", chat_id=168, user_id=168).params["text"].startswith(
+        "Following “Japan”")
+    again = _ask(bot, "/follow indonesia", chat_id=167, user_id=167).params["text"]
+    assert again == "You already follow “indonesia”."
+    assert "• Indonesia" in _ask(bot, "/following", chat_id=167, user_id=167).params["text"]
+    (bot.seeds / "2024-06-10-indonesia.md").write_text(  # type: ignore[attr-defined]
+        FOLLOWED_ARTICLE, encoding="utf-8")
+    for expected in ("rebuilt", "Nothing to rebuild"):  # a second look finds nothing new
+        done = len([c for c in bot.server.calls_to("editMessageText")
+                    if expected in c.params.get("text", "")])
+        _ask(bot, "/reindex", chat_id=ADMIN, user_id=ADMIN)
+        bot.wait_for("editMessageText", lambda c, e=expected: int(c.params["chat_id"]) == ADMIN
+                     and e in c.params["text"], count=done + 1, timeout=120)
+    alert = bot.wait_for("sendMessage", lambda c: int(c.params["chat_id"]) == 167
+                         and "New article for" in c.params["text"])[-1]
+    assert "🔔 <b>New article for “Indonesia”</b>" in alert.params["text"]
+    assert "Vietnam and Indonesia sign maritime police pact" in alert.params["text"]
+    assert "signed a pact on maritime crime" in alert.params["text"]
+    time.sleep(2)  # room for a second alert, were one to come
+    alerts = [c for c in bot.server.calls_to("sendMessage")
+              if "New article for" in c.params.get("text", "")]
+    assert [int(c.params["chat_id"]) for c in alerts] == [167]  # once, and not for Japan
+    gone = _ask(bot, "/unfollow Indonesia", chat_id=167, user_id=167).params["text"]
+    assert gone == "You no longer follow “Indonesia”."
+    assert _ask(bot, "/following", chat_id=167, user_id=167).params["text"].startswith(
+        "You follow nothing yet")
+
+
 def test_zz_sigterm_stops_cleanly(bot: Harness) -> None:
     assert bot.proc is not None
     bot.proc.send_signal(signal.SIGTERM)

@@ -143,6 +143,26 @@ def test_the_question_log_counts_days_languages_latency_and_the_unanswered(
     assert folded("  Có gì MỚI…? ") == "có gì mới"
 
 
+def test_follows_judge_each_new_article_once_and_claim_each_alert_once(
+        state_db: StateDB) -> None:
+    from bot.telegram_bot.follows import MAX_FOLLOWS, FollowStore
+
+    store, replica = FollowStore(state_db), FollowStore(state_db)
+    assert store.follow(5, "vi", "Cambodia") is True
+    assert store.follow(5, "vi", "cambodia") is False  # the same query, however written
+    assert store.following(5) == ["Cambodia"] and store.following(6) == []
+    assert store.take_new(["a1", "a2"]) == []  # the first look: what is there is not news
+    assert store.take_new(["a1", "a2", "a3"]) == ["a3"]
+    assert replica.take_new(["a1", "a2", "a3"]) == []  # judged by the first replica
+    follow = store.every()[0]
+    assert (follow.chat_id, follow.lang, follow.about) == (5, "vi", "Cambodia")
+    assert store.claim(follow.id, "a3") and not replica.claim(follow.id, "a3")
+    assert store.unfollow(5, "CAMBODIA") and not store.unfollow(5, "Cambodia")
+    for n in range(MAX_FOLLOWS):
+        assert store.follow(7, "en", f"term {n}")
+    assert store.follow(7, "en", "one more") is None
+
+
 def test_a_redelivery_to_another_replica_is_answered_once(postgres_state: PostgresState) -> None:
     a = SharedInbox(postgres_state, "host:8001")
     b = SharedInbox(postgres_state, "host:8002")
