@@ -74,7 +74,8 @@ async def look_for_news(context: ContextTypes.DEFAULT_TYPE) -> int:
 def render_alert(entry: Any, follow: Follow) -> str:
     """🔔 New article for “Cambodia”: its title and date, what happened, a link."""
     lang = follow.lang
-    lines = [t("alert_head", lang, about=escape(shorten(follow.about, ABOUT_CHARS)))]
+    lines = ["🔔 <b>" + t("alert_head", lang, about=escape(shorten(follow.about, ABOUT_CHARS)))
+             + "</b>"]
     url = safe_url(entry.url)
     title = escape(shorten(entry.title, 200))
     lines.append(f'<a href="{url}">{title}</a>' if url else f"<b>{title}</b>")

@@ -407,7 +407,7 @@ def render_start(
 def render_stats(stats: Stats, lang: str) -> str:
     """/stats: questions, answered share, latency, languages, votes, per day, and the
     questions most often left unanswered."""
-    lines = [t("stats_head", lang, days=stats.days)]
+    lines = [f"📊 <b>{t('stats_head', lang, days=stats.days)}</b>"]
     if not stats.asked:
         lines.append(t("stats_none", lang))
     else:
@@ -423,11 +423,11 @@ def render_stats(stats: Stats, lang: str) -> str:
             lines.append(t("stats_reasons", lang, **{k: v for k, v in stats.votes.items()
                                                      if k not in ("up", "down")}))
     if stats.per_day:
-        lines += ["", t("stats_per_day", lang)]
+        lines += ["", f"<b>{t('stats_per_day', lang)}</b>"]
         lines += [f"{day(date.fromisoformat(d), lang)}: {asked} / {answered}"
                   for d, asked, answered in stats.per_day]
     if stats.unanswered:
-        lines += ["", t("stats_unanswered", lang)]
+        lines += ["", f"<b>{t('stats_unanswered', lang)}</b>"]
         lines += [f"{i}. “{escape(question)}” ×{n}"
                   for i, (question, n) in enumerate(stats.unanswered, 1)]
     return "\n".join(lines)

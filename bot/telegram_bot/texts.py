@@ -55,7 +55,7 @@ EN: dict[str, str] = {
     "feedback_thanks": "Thanks for the feedback!",
     "feedback_why": "Thanks. What was wrong? Pick a reason below.",
     "filter_only": "Only articles {parts}.",
-    "alert_head": "🔔 <b>New article for “{about}”</b>",
+    "alert_head": "New article for “{about}”",
     "follow_usage": "Write what to follow: /follow Cambodia, or /follow extradition.",
     "follows_not_kept": "Alerts cannot be kept here: the bot's state cannot be written.",
     "follow_added": "Following “{about}”: I will message you when a new article matches.",
@@ -66,8 +66,9 @@ EN: dict[str, str] = {
     "unfollow_usage": "Write what to stop following: /unfollow Cambodia. /following lists it.",
     "unfollow_done": "You no longer follow “{about}”.",
     "unfollow_unknown": "You do not follow “{about}”: /following lists what you do.",
-    "timeline_head": "<b>Timeline</b>, newest first ({first}–{last} of {total})",
-    "timeline_about": "<b>Timeline: {about}</b>, newest first ({first}–{last} of {total})",
+    "timeline_head": "Timeline",
+    "timeline_about": "Timeline: {about}",
+    "timeline_range": "newest first ({first}–{last} of {total})",
     "timeline_empty": "No dated article is about “{about}”. /articles lists what I have.",
     "filter_countries": "about {names}",
     "filter_since": "from {day}",
@@ -101,7 +102,7 @@ EN: dict[str, str] = {
     "reindex_not_allowed": "Not allowed: only administrators can rebuild the index.",
     "stats_not_allowed": "Not allowed: only administrators can see the statistics.",
     "stats_not_kept": "No statistics are kept: the bot's state cannot be written here.",
-    "stats_head": "📊 <b>The last {days} days</b>",
+    "stats_head": "The last {days} days",
     "stats_none": "No questions yet.",
     "stats_questions": (
         "Questions: {asked}, {share} answered, median {median} ms (95% under {p95} ms)"),
@@ -110,8 +111,8 @@ EN: dict[str, str] = {
     "stats_reasons": (
         "👎 why: wrong article {wrong_article}, not answered {not_answered}, "
         "outdated {outdated}"),
-    "stats_per_day": "<b>Per day</b> (asked / answered):",
-    "stats_unanswered": "<b>Asked most, not answered</b> (articles to add):",
+    "stats_per_day": "Per day (asked / answered):",
+    "stats_unanswered": "Asked most, not answered (articles to add):",
     "reindex_busy": "A rebuild is already running; please wait for it to finish.",
     "reindex_started": "Rebuilding the index… I keep answering from the current one meanwhile.",
     "reindex_progress": "Rebuilding: {done}/{total} passages embedded.",
@@ -226,7 +227,7 @@ VI: dict[str, str] = {
     "feedback_thanks": "Cảm ơn bạn đã góp ý!",
     "feedback_why": "Cảm ơn bạn. Câu trả lời chưa ổn ở đâu? Hãy chọn lý do bên dưới.",
     "filter_only": "Chỉ các bài {parts}.",
-    "alert_head": "🔔 <b>Bài mới về “{about}”</b>",
+    "alert_head": "Bài mới về “{about}”",
     "follow_usage": "Hãy ghi chủ đề cần theo dõi: /follow Campuchia, hoặc /follow dẫn độ.",
     "follows_not_kept": "Không lưu được chủ đề theo dõi: bot không ghi được dữ liệu ở đây.",
     "follow_added": "Đang theo dõi “{about}”: tôi sẽ nhắn bạn khi có bài mới phù hợp.",
@@ -237,9 +238,9 @@ VI: dict[str, str] = {
     "unfollow_usage": "Hãy ghi chủ đề cần ngừng theo dõi: /unfollow Campuchia. /following liệt kê.",
     "unfollow_done": "Bạn đã ngừng theo dõi “{about}”.",
     "unfollow_unknown": "Bạn không theo dõi “{about}”: /following liệt kê các chủ đề của bạn.",
-    "timeline_head": "<b>Dòng thời gian</b>, mới nhất trước ({first}–{last} trong {total})",
-    "timeline_about": (
-        "<b>Dòng thời gian: {about}</b>, mới nhất trước ({first}–{last} trong {total})"),
+    "timeline_head": "Dòng thời gian",
+    "timeline_about": "Dòng thời gian: {about}",
+    "timeline_range": "mới nhất trước ({first}–{last} trong {total})",
     "timeline_empty": (
         "Không có bài báo có ngày nào về “{about}”. /articles liệt kê các bài tôi có."),
     "filter_countries": "về {names}",
@@ -274,7 +275,7 @@ VI: dict[str, str] = {
     "reindex_not_allowed": "Không được phép: chỉ quản trị viên mới có thể lập lại chỉ mục.",
     "stats_not_allowed": "Không được phép: chỉ quản trị viên mới xem được thống kê.",
     "stats_not_kept": "Không có thống kê: bot không ghi được dữ liệu ở đây.",
-    "stats_head": "📊 <b>{days} ngày qua</b>",
+    "stats_head": "{days} ngày qua",
     "stats_none": "Chưa có câu hỏi nào.",
     "stats_questions": (
         "Câu hỏi: {asked}, trả lời được {share}, trung vị {median} ms (95% dưới {p95} ms)"),
@@ -283,8 +284,8 @@ VI: dict[str, str] = {
     "stats_reasons": (
         "Lý do 👎: sai bài báo {wrong_article}, chưa trả lời {not_answered}, "
         "thông tin cũ {outdated}"),
-    "stats_per_day": "<b>Theo ngày</b> (hỏi / trả lời được):",
-    "stats_unanswered": "<b>Hỏi nhiều nhất mà chưa trả lời được</b> (nên bổ sung bài):",
+    "stats_per_day": "Theo ngày (hỏi / trả lời được):",
+    "stats_unanswered": "Hỏi nhiều nhất mà chưa trả lời được (nên bổ sung bài):",
     "reindex_busy": "Việc lập lại chỉ mục đang chạy; vui lòng đợi đến khi hoàn tất.",
     "reindex_started": (
         "Đang lập lại chỉ mục… Trong lúc đó tôi vẫn trả lời bằng chỉ mục hiện tại."

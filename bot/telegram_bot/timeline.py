@@ -38,9 +38,11 @@ def timeline_page(library: Library, about: str | None, page: int, lang: str
     page = min(max(page, 0), pages - 1)
     shown = entries[page * PER_PAGE : (page + 1) * PER_PAGE]
     positions = {a.id: i for i, a in enumerate(library.articles(), 1)}
-    head = t("timeline_about" if label else "timeline_head", lang, about=escape(label or ""),
-             first=page * PER_PAGE + 1, last=page * PER_PAGE + len(shown), total=len(entries))
-    lines = [f"🗓 {head}"] + [_entry(e, lang, positions.get(e.article_id)) for e in shown]
+    title = t("timeline_about" if label else "timeline_head", lang, about=escape(label or ""))
+    span = t("timeline_range", lang, first=page * PER_PAGE + 1,
+             last=page * PER_PAGE + len(shown), total=len(entries))
+    lines = [f"🗓 <b>{title}</b>, {span}"]
+    lines += [_entry(e, lang, positions.get(e.article_id)) for e in shown]
     return "\n\n".join(lines), _paging(library.build_id, about, page, pages, lang)
 
 

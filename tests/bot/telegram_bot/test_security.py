@@ -86,7 +86,8 @@ def test_a_vote_is_stored_without_who_cast_it(bot: Harness) -> None:
     finally:
         db.close()
     # `voter` is an HMAC of the answer and the user under a key only the process held.
-    assert columns == ["id", "at", "vote", "question", "answered", "results", "voter"]
+    assert columns == ["id", "at", "vote", "question", "answered", "results", "voter",
+                       "reason"]
     assert rows == [(-1, "Which crimes will Vietnam and Thailand fight together?")]
     stored = b"".join(p.read_bytes() for p in path.parent.glob("feedback.sqlite*"))
     for identity in (b"918273645", voter.to_bytes(4, "big"), b"analyst_nguyen", b"Nguyen"):

@@ -67,7 +67,7 @@ def test_feedback_keeps_what_evaluation_needs_and_nobody_s_id(tmp_path: Path) ->
     store.record(stored, -1)
     [row] = store.rows()
     store.close()
-    assert set(row) == {"at", "vote", "question", "answered", "results"}
+    assert set(row) == {"at", "vote", "question", "answered", "results", "reason"}
     assert row["vote"] == -1 and row["question"] == ANSWER.query and row["answered"] == 1
     assert '"article_id": "a"' in row["results"] and '"highlight": "Hi."' in row["results"]
     assert b"918273645" not in path.read_bytes()
@@ -85,7 +85,8 @@ def test_feedback_from_an_older_coopbot_loses_its_chat_ids(tmp_path: Path) -> No
     old.close()
     store = FeedbackStore(path)
     assert store.rows() == [{"at": "2026-01-01T00:00:00+00:00", "vote": 1,
-                             "question": "who signed?", "answered": 1, "results": "[]"}]
+                             "question": "who signed?", "answered": 1, "results": "[]",
+                             "reason": None}]
     store.close()
     assert 918273645 .to_bytes(4, "big") not in path.read_bytes()
     assert b"918273645" not in path.read_bytes()
