@@ -67,7 +67,7 @@ async def answer_question(
         answer = await typing_while(search(context, question, MAX_RESULTS, after),
                                     lambda: message.chat.send_action(ChatAction.TYPING))
     except FilterError as exc:  # "country:Atlantis": say what can be written instead
-        await message.reply_text(t("filter_error", lang, reason=str(exc)))
+        await message.reply_text(t(f"filter_bad_{exc.kind}", lang, value=exc.value))
         return
     seconds = time.perf_counter() - started
     _log_question(update, answer, seconds)

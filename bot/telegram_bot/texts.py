@@ -77,7 +77,15 @@ EN: dict[str, str] = {
     "or": "or",
     "only_country": "Only {country}",
     "only_year": "Only {year}",
-    "filter_error": "I could not read a filter of your question: {reason}",
+    "filter_bad_country": (
+        "I could not read a filter of your question: I know no country “{value}”. Write it "
+        "in English or Vietnamese, as country:Laos, country:Lào or country:Thai_Lan."),
+    "filter_bad_date": (
+        "I could not read a filter of your question: the date in {value}. Write a year, a "
+        "month or a day, as since:2023, since:2023-06, since:06/2023 or until:15/06/2023."),
+    "filter_bad_range": (
+        "I could not read a filter of your question: no article can be dated {value}. "
+        "Put the earlier date after since: and the later one after until:."),
     "no_filtered_articles": "No article matches these filters.",
     "reason_wrong_article": "Wrong article",
     "reason_not_answered": "Not answered",
@@ -250,7 +258,15 @@ VI: dict[str, str] = {
     "or": "hoặc",
     "only_country": "Chỉ {country}",
     "only_year": "Chỉ năm {year}",
-    "filter_error": "Tôi không đọc được bộ lọc trong câu hỏi của bạn: {reason}",
+    "filter_bad_country": (
+        "Tôi không đọc được bộ lọc trong câu hỏi của bạn: không có nước nào tên “{value}”. "
+        "Hãy viết bằng tiếng Anh hoặc tiếng Việt, như nước:Lào, nước:Thái_Lan hoặc country:Laos."),
+    "filter_bad_date": (
+        "Tôi không đọc được bộ lọc trong câu hỏi của bạn: ngày trong {value}. Hãy viết năm, "
+        "tháng hoặc ngày, như từ:2023, từ:06/2023, từ:2023-06 hoặc đến:15/06/2023."),
+    "filter_bad_range": (
+        "Tôi không đọc được bộ lọc trong câu hỏi của bạn: không bài nào có thể có ngày {value}. "
+        "Hãy ghi ngày sớm hơn sau từ: và ngày muộn hơn sau đến:."),
     "no_filtered_articles": "Không có bài báo nào khớp với các bộ lọc này.",
     "reason_wrong_article": "Sai bài báo",
     "reason_not_answered": "Chưa trả lời câu hỏi",

@@ -26,7 +26,14 @@ _TOKEN = re.compile(rf"(?<!\S)({'|'.join(_KEYS)}):(\S+)", re.IGNORECASE)
 
 
 class FilterError(CoopbotError):
-    """A filter that cannot be read (an unknown country, a malformed date)."""
+    """A filter that cannot be read: `kind` is "country" (an unknown one), "date" (a date
+    that cannot be read) or "range" (since after until); `value` is what was written, so a
+    front end can say it in its user's language."""
+
+    def __init__(self, message: str, kind: str, value: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.value = value
 
 
 def split_filters(text: str) -> tuple[Filters, str]:
@@ -46,7 +53,8 @@ def split_filters(text: str) -> tuple[Filters, str]:
                 if country is None:
                     raise FilterError(f"unknown country “{name}” in {match.group(0)}: write "
                                       f"it in English or Vietnamese, as Laos, Lào or "
-                                      f"Thai_Lan (known: {', '.join(sorted(GAZETTEER))})")
+                                      f"Thai_Lan (known: {', '.join(sorted(GAZETTEER))})",
+                                      "country", name)
                 countries.add(country)
         elif key == "source":
             source = value.replace("_", " ")
@@ -58,7 +66,7 @@ def split_filters(text: str) -> tuple[Filters, str]:
                 until = last
     if since and until and since > until:
         raise FilterError(f"the filters ask for articles from {since} until {until}: "
-                          "nothing is both")
+                          "nothing is both", "range", f"{since} – {until}")
     rest = re.sub(r"\s{2,}", " ", _TOKEN.sub(" ", text)).strip()
     return Filters(frozenset(countries), since, until, source), rest
 
@@ -100,4 +108,4 @@ def _period(value: str, token: str) -> tuple[date, date]:
         return date(year, month, day), date(year, month, day)
     except ValueError:
         raise FilterError(f"cannot read the date in {token}: write a year, a month or a day, "
-                          "as 2023, 2023-06, 06/2023 or 15/06/2023") from None
+                          "as 2023, 2023-06, 06/2023 or 15/06/2023", "date", token) from None

@@ -227,8 +227,12 @@ def test_a_filter_button_narrows_the_results_to_its_articles(bot: Harness) -> No
     assert "Only articles about Laos, from 2023-06-01." in written
     assert "Kham Pheng Phet" in written
     bad = _ask(bot, "/ask country:Atlantis who led the delegation?", chat_id=164, user_id=164)
-    assert bad.params["text"].startswith("I could not read a filter of your question: "
-                                         "unknown country “Atlantis”")
+    assert bad.params["text"].startswith("I could not read a filter of your question: I know "
+                                         "no country “Atlantis”.")
+    vi = _ask(bot, "/ask từ:13/2023 ai dẫn đầu đoàn?", chat_id=164, user_id=164,
+              language_code="vi")
+    assert vi.params["text"].startswith("Tôi không đọc được bộ lọc trong câu hỏi của bạn: "
+                                        "ngày trong từ:13/2023.")
 
 
 def test_timeline_lists_a_countrys_events_and_pages_through_all(bot: Harness) -> None:

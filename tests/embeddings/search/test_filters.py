@@ -30,15 +30,17 @@ def test_filters_are_read_from_anywhere_in_the_question_in_english_or_vietnamese
     assert again == filters  # written back, read back
 
 
-@pytest.mark.parametrize("text, says", [
-    ("country:Atlantis q", "unknown country “Atlantis”"),
-    ("since:13/2023 q", "cannot read the date"),
-    ("since:2023-02-30 q", "cannot read the date"),
-    ("since:2024 until:2023 q", "nothing is both"),
+@pytest.mark.parametrize("text, says, kind, value", [
+    ("country:Atlantis q", "unknown country “Atlantis”", "country", "Atlantis"),
+    ("since:13/2023 q", "cannot read the date", "date", "since:13/2023"),
+    ("since:2023-02-30 q", "cannot read the date", "date", "since:2023-02-30"),
+    ("since:2024 until:2023 q", "nothing is both", "range", "2024-01-01 – 2023-12-31"),
 ])
-def test_a_filter_that_cannot_be_read_says_how_to_write_it(text: str, says: str) -> None:
-    with pytest.raises(FilterError, match=says):
+def test_a_filter_that_cannot_be_read_says_how_to_write_it(text: str, says: str, kind: str,
+                                                            value: str) -> None:
+    with pytest.raises(FilterError, match=says) as raised:
         split_filters(text)
+    assert (raised.value.kind, raised.value.value) == (kind, value)  # for the bot's own words
 
 
 def test_filters_admit_by_country_date_and_source() -> None:
