@@ -53,7 +53,7 @@ from embeddings.search.filters import FilterError, filter_tokens, split_filters
 from embeddings.search.followup import Conversation, names_its_subject, reads_as_follow_up
 from embeddings.search.rerank import CrossEncoderReranker, Reranker
 from embeddings.search.retrieval import RetrievalConfig, Retriever
-from embeddings.search.timeline import TimelineEntry, timeline
+from embeddings.search.timeline import Event, TimelineEntry, events, matching, timeline
 from embeddings.text import clean_question
 
 __all__ = [
@@ -273,6 +273,7 @@ class Library:
         self._reranker = reranker
         self._served = Leases(self._open(), _close_retriever)
         self._articles: tuple[Retriever, list[ArticleSummary]] | None = None
+        self._events: tuple[Retriever, list[Event]] | None = None
         self._lock = threading.Lock()
         self._reopening = threading.Lock()
 
@@ -333,7 +334,9 @@ class Library:
     def _swap(self, retriever: Retriever) -> None:
         self._served.replace(retriever)
         with self._lock:
+            # Neither may keep the replaced build open (they hold its retriever).
             self._articles = None
+            self._events = None
 
     def reload(self) -> None:
         """Reopen the index now (after this process changed it)."""
@@ -423,7 +426,15 @@ class Library:
         about a country or mentioning a term, when `about` is given; of the articles `ids`
         only (dated or not), when given."""
         with self._using() as retriever:
-            return timeline(retriever.index, about, ids)
+            if ids is not None:
+                return timeline(retriever.index, about, ids)
+            with self._lock:
+                cached = self._events
+            if cached is None or cached[0] is not retriever:  # once per build served
+                cached = (retriever, events(retriever.index))
+                with self._lock:
+                    self._events = cached
+            return matching(cached[1], about)
 
     # -- changing the corpus --
 

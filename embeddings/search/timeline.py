@@ -42,28 +42,45 @@ class TimelineEntry:
     url: str | None
 
 
+Event = tuple[TimelineEntry, str]
+"""An entry and the text a term is looked for in (its title, source and lead, folded)."""
+
+
 def timeline(index: ReadableIndex, about: str | None = None,
              ids: Sequence[str] | None = None) -> list[TimelineEntry]:
     """Every dated article's event, newest first; only those about `about` (a country's
     name in English or Vietnamese, or any term) when given; of the articles `ids` only,
     dated or not, when given (what an alert tells of new articles)."""
+    return matching(events(index, ids), about)
+
+
+def events(index: ReadableIndex, ids: Sequence[str] | None = None) -> list[Event]:
+    """The events of every dated article (or of the articles `ids`, dated or not), newest
+    first: what `matching` picks from (a front end may keep them for the build it serves)."""
     if ids is not None:
         articles = list(index.articles(list(ids)).values())
     else:
         articles = [a for a in index.articles().values() if a.date is not None]
-    country = country_named(about) if about else None
-    if country is not None:
-        articles = [a for a in articles if country in a.countries]
     leads = index.article_units({a.id: (0, LEAD_SENTENCES) for a in articles})
-    entries = []
+    found: list[Event] = []
     for article in articles:
         sentences = [u.text for u in leads.get(article.id, [])]
-        if about and country is None:
-            haystack = " ".join([article.title, article.source or "", *sentences]).casefold()
-            if about.casefold() not in haystack:
-                continue
         event = next((s for s in sentences if _DONE.search(s)),
                      sentences[0] if sentences else article.title)
-        entries.append(TimelineEntry(article.id, article.title, article.date,
-                                     article.countries, article.place, event, article.url))
-    return sorted(entries, key=lambda e: (e.date or date.min, e.article_id), reverse=True)
+        entry = TimelineEntry(article.id, article.title, article.date, article.countries,
+                              article.place, event, article.url)
+        found.append((entry, " ".join([article.title, article.source or "", *sentences])
+                      .casefold()))
+    return sorted(found, key=lambda e: (e[0].date or date.min, e[0].article_id), reverse=True)
+
+
+def matching(found: Sequence[Event], about: str | None) -> list[TimelineEntry]:
+    """The entries about `about`: a country by the countries its article is about, any
+    other term by its title, source and lead; all of them when `about` is None."""
+    if not about:
+        return [entry for entry, _ in found]
+    country = country_named(about)
+    if country is not None:
+        return [entry for entry, _ in found if country in entry.countries]
+    term = about.casefold()
+    return [entry for entry, text in found if term in text]
