@@ -320,9 +320,7 @@ def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     """The bot's questions, answers, latency and feedback over the last days (as /stats)."""
-    import html
-    import re
-
+    from bot.cli.render import plain
     from bot.telegram_bot.render import render_stats
     from bot.telegram_bot.stats import QuestionLog
 
@@ -337,7 +335,7 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps(stats.as_json(), ensure_ascii=False, indent=2))
     else:
-        print(html.unescape(re.sub(r"<[^>]+>", "", render_stats(stats, "en"))))
+        print(plain(render_stats(stats, "en")))
     return 0
 
 

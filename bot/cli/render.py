@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 import textwrap
 from collections.abc import Sequence
 from dataclasses import replace
@@ -92,19 +94,16 @@ def missing_note(answer: Answer, articles: int | None) -> str:
         f"“{m}”" for m in answer.missing[:3]) + "."
 
 
+def plain(text: str) -> str:
+    """A Telegram HTML text as plain text, for the terminal (the bot's wording, one copy)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", text))
+
+
 def filters_note(answer: Answer) -> str:
-    """Which articles were searched, when the question had filters."""
-    filters = answer.filters
-    if not filters:
-        return ""
-    parts = [f"about {' or '.join(sorted(filters.countries))}"] if filters.countries else []
-    if filters.since:
-        parts.append(f"from {filters.since.isoformat()}")
-    if filters.until:
-        parts.append(f"until {filters.until.isoformat()}")
-    if filters.source:
-        parts.append(f"from a source named like “{filters.source}”")
-    return "Only articles " + ", ".join(parts) + "."
+    """Which articles were searched, when the question had filters (as the bot says it)."""
+    from bot.telegram_bot.render import filters_line
+
+    return plain(filters_line(answer.filters, "en")) if answer.filters else ""
 
 
 def render_answer(answer: Answer, *, color: bool, articles: int | None = None) -> str:

@@ -38,12 +38,17 @@ def article_record(row: Sequence[Any]) -> ArticleRecord:
     return ArticleRecord(
         id=row[0], title=row[1], date=date.fromisoformat(row[2]) if row[2] else None,
         source=row[3], byline=row[4], place=row[5], url=row[6], language=row[7], file=row[8],
-        countries=tuple(row[9].split("|")) if row[9] else ())
+        countries=countries_from(row[9]))
 
 
 def countries_column(record: ArticleRecord) -> str | None:
     """How `countries` is stored: the names joined by "|" (none contains one), or NULL."""
     return "|".join(record.countries) or None
+
+
+def countries_from(column: str | None) -> tuple[str, ...]:
+    """`countries_column` read back."""
+    return tuple(column.split("|")) if column else ()
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from typing import Any
 
 from embeddings.index.database import marks, open_readonly, sqlite_errors
 from embeddings.index.layout import META, on_current_build
+from embeddings.index.records import countries_from
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ def summary_of(row: Sequence[Any]) -> ArticleSummary:
     """A summary from a row of `summaries_sql`."""
     return ArticleSummary(row[0], row[1], date.fromisoformat(row[2]) if row[2] else None,
                           row[3], row[4], row[5], int(row[6]),
-                          tuple(row[7].split("|")) if row[7] else ())
+                          countries_from(row[7]))
 
 
 def article_summaries(root: Path, ids: Sequence[str] | None = None) -> list[ArticleSummary]:
