@@ -8,7 +8,7 @@ export TRANSFORMERS_OFFLINE := 1
 
 .PHONY: setup demo test lint typecheck audit unit index clean bench bench-quick bench-quality bench-telegram \
 	bench-soak bench-soak-quick bench-scale-quality bench-chaos bench-chaos-quick bench-followups \
-	bench-postgres bench-postgres-quick bench-replicas bench-replicas-quick bench-workers
+	bench-postgres bench-postgres-quick bench-replicas bench-replicas-quick bench-workers bench-fill
 
 setup: $(STAMP)
 
@@ -74,6 +74,11 @@ bench-followups: setup
 # run: 15-40 min of encoding, then cached). `benchmarks/scale_quality.py --quick`: ~1k passages, e5.
 bench-scale-quality: setup
 	$(BIN)/python benchmarks/scale_quality.py
+
+# A large build serves MiniLM first and fills e5 in afterwards: 5,000 White House passages with
+# XQuAD mixed in, MiniLM-only vs both spaces in one run (`--distractors 100000`: the full size).
+bench-fill: setup
+	$(BIN)/python benchmarks/fill.py
 
 # 50 users x 20 questions through the fake Bot API server with a /reindex midway: every
 # question answered exactly once (exit 1 otherwise); p95 latency, bot RSS at start and end.

@@ -69,6 +69,8 @@ def core_config(settings: Settings) -> CoreConfig:
                                          if settings.ef_search else {})),
             multilingual_limit=(None if settings.multilingual == "on"
                                 else settings.multilingual_limit),
+            multilingual_inline=(None if settings.multilingual == "on"
+                                 else settings.multilingual_inline),
             database_url=settings.database_url,
         ),
         encoders=EncoderConfig(model=settings.model, runtime=settings.encoder,

@@ -35,6 +35,7 @@ class Settings:
     retrieval_mode: str = "hybrid"
     reranker: Path | None = None
     multilingual_limit: int = 10_000
+    multilingual_inline: int = 2_000
     encoder: str = "onnx"
     model_cache: Path | None = None
     vector_index: str = "auto"
@@ -90,6 +91,7 @@ class Settings:
             retrieval_mode=get("COOPBOT_RETRIEVAL", str.lower, cls.retrieval_mode),
             reranker=get("COOPBOT_RERANKER", Path, cls.reranker),
             multilingual_limit=get("COOPBOT_MULTILINGUAL_LIMIT", int, cls.multilingual_limit),
+            multilingual_inline=get("COOPBOT_MULTILINGUAL_INLINE", int, cls.multilingual_inline),
             encoder=get("COOPBOT_ENCODER", str.lower, cls.encoder),
             model_cache=get("COOPBOT_MODEL_CACHE", Path, None) or (
                 Path(values["XDG_CACHE_HOME"]) / "coopbot" / "onnx"
@@ -151,10 +153,10 @@ class Settings:
             raise SettingsError(
                 f"COOPBOT_VECTOR_INDEX must be 'auto', 'flat' or 'hnsw', got {self.vector_index!r}"
             )
-        if self.multilingual_limit < 0:
-            raise SettingsError(
-                f"COOPBOT_MULTILINGUAL_LIMIT must be 0 or more, got {self.multilingual_limit}"
-            )
+        for name, value in (("COOPBOT_MULTILINGUAL_LIMIT", self.multilingual_limit),
+                            ("COOPBOT_MULTILINGUAL_INLINE", self.multilingual_inline)):
+            if value < 0:
+                raise SettingsError(f"{name} must be 0 or more, got {value}")
         if self.ef_search is not None and not 10 <= self.ef_search <= 4096:
             raise SettingsError(
                 f"COOPBOT_EF_SEARCH must be between 10 and 4096, got {self.ef_search}")

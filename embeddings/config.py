@@ -21,9 +21,13 @@ class IndexConfig:
     chunk: ChunkConfig = field(default_factory=ChunkConfig)
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     vectors: VectorIndexConfig = field(default_factory=VectorIndexConfig)
+    multilingual_inline: int | None = 2_000
+    """An embedded build that must encode more passages than this in the multilingual space
+    publishes without them and fills them in afterwards (`index.filling`): e5 encodes about
+    15-25 passages a second on 2 cores, a tenth of MiniLM's speed. None: always inline."""
     multilingual_limit: int | None = 10_000
-    """A full build over more passages than this leaves out the multilingual vectors (e5
-    encodes about 19 passages a second on 2 cores); None: no limit."""
+    """A full database build over more passages than this leaves out the multilingual vectors
+    (the PostgreSQL engine has no fill yet); None: no limit."""
 
     database_url: str | None = None
     """A PostgreSQL URL: the index lives in that database (pgvector) instead of the index

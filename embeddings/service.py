@@ -4,7 +4,8 @@ Front ends import this module, `embeddings.answers` (the results), `embeddings.e
 `embeddings.evaluation`, nothing deeper (a test enforces it). Here they find:
 
 * `CoreConfig`: plain settings (`IndexConfig`, `EncoderConfig`, `RetrievalConfig`).
-* Work on the index without serving it: `build`, `index_status`, `list_articles`,
+* Work on the index without serving it: `build`, `fill` (the multilingual vectors a large
+  build left for later), `index_status`, `list_articles`,
   `add_articles`, `remove_articles`; and `run_encoding_worker`, which encodes passages that
   builds on other machines queued in the database.
 * `Library`: an index opened for serving, which answers questions, lists and shows
@@ -38,6 +39,7 @@ from embeddings.encoders.loading import EncoderConfig, load_encoders
 from embeddings.errors import CoopbotError
 from embeddings.index.builder import build_index
 from embeddings.index.engine import article_summaries, open_index
+from embeddings.index.filling import FillReport, fill_multilingual
 from embeddings.index.freshness import check_freshness
 from embeddings.index.leases import Leases
 from embeddings.index.manifest import describe_settings
@@ -59,11 +61,11 @@ from embeddings.text import clean_question
 __all__ = [
     "FILE_SUFFIXES", "AddOutcome", "AddReport", "ArticleRecord", "ArticleSummary", "ArticleText",
     "BuildObserver", "BuildReport", "ChunkConfig", "Conversation", "CoreConfig", "EncoderConfig",
-    "FilterError", "Filters", "country_label", "country_named", "filter_tokens",
+    "FillReport", "FilterError", "Filters", "country_label", "country_named", "filter_tokens",
     "split_filters", "TimelineEntry",
     "IndexConfig", "IndexInfo", "Library", "RetrievalConfig", "VectorIndexConfig", "add_articles",
-    "build", "clean_question", "describe_settings", "ensure_index", "index_status", "is_jsonl",
-    "list_articles", "names_its_subject", "open_retriever", "reads_as_follow_up",
+    "build", "clean_question", "fill", "describe_settings", "ensure_index", "index_status",
+    "is_jsonl", "list_articles", "names_its_subject", "open_retriever", "reads_as_follow_up",
     "redact_url", "remove_articles", "run_encoding_worker", "WorkerStats",
 ]
 
@@ -107,6 +109,8 @@ class IndexInfo:
     multilingual_model: str | None
     built_at: str
     build_seconds: float
+    multilingual_filled: float | None = None
+    """Share of passages with multilingual vectors while a fill is pending, else None."""
 
 
 def _quiet(_: str) -> None:
@@ -125,6 +129,15 @@ def build(
 ) -> BuildReport:
     """Bring the index up to date with the corpus (`full`: rebuild from nothing)."""
     return build_index(cfg.index, load_encoders(cfg.encoders), observer, full=full)
+
+
+def fill(
+    cfg: CoreConfig, observer: BuildObserver | None = None, *,
+    stop: threading.Event | None = None,
+) -> FillReport:
+    """Add the multilingual vectors a large build left for later (`index.filling`); the index
+    serves meanwhile, and a stopped fill goes on next time."""
+    return fill_multilingual(cfg.index, load_encoders(cfg.encoders), observer, stop=stop)
 
 
 def run_encoding_worker(
@@ -370,8 +383,11 @@ class Library:
     def info(self) -> IndexInfo:
         """Counts, models and build time of the index served."""
         manifest = self.retriever.index.manifest
+        filled = manifest.multilingual_filled
         return IndexInfo(manifest.article_count, manifest.chunk_count, manifest.model,
-                         manifest.multilingual_model, manifest.built_at, manifest.build_seconds)
+                         manifest.multilingual_model, manifest.built_at, manifest.build_seconds,
+                         None if filled is None or filled >= manifest.chunk_count
+                         else filled / max(1, manifest.chunk_count))
 
     def articles(self, offset: int = 0, limit: int | None = None) -> list[ArticleSummary]:
         """Indexed articles, newest first (undated last), in `coopbot list`'s order.
@@ -443,6 +459,11 @@ class Library:
         report = build_index(self.cfg, self.encoders, observer, full=full)
         self.reload()
         return report
+
+    def fill_multilingual(self, stop: threading.Event | None = None) -> FillReport:
+        """Add the multilingual vectors a large build left pending (`index.filling`); each
+        round is served from the next question on. `stop` ends it within a passage."""
+        return fill_multilingual(self.cfg, self.encoders, stop=stop)
 
     def add(self, sources: Sequence[str], observer: BuildObserver | None = None) -> AddReport:
         """Add articles from files, folders or URLs; serve them from the next question on."""

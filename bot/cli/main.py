@@ -16,6 +16,7 @@ from bot.runtime import coopbot_version
 if TYPE_CHECKING:
     from bot.settings import Settings
     from bot.telegram_bot.state import FeedbackStore
+    from embeddings.service import CoreConfig
 
 log = logging.getLogger("coopbot")
 
@@ -48,6 +49,9 @@ def _index_commands(sub: Any) -> None:
                         "text) instead of the seeds folder")
     p.add_argument("--full", action="store_true",
                    help="rebuild from nothing instead of updating in place")
+    p.add_argument("--no-fill", action="store_true",
+                   help="do not wait for the multilingual vectors a large build leaves for "
+                        "later; a running bot or the next `coopbot index` fills them in")
     p.add_argument("--workers-only", action="store_true",
                    help="with COOPBOT_DATABASE_URL: queue the passages and wait for `coopbot "
                         "worker` processes to encode them, encoding none here")
@@ -201,10 +205,32 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     report = build(cfg, TerminalObserver(show_bar), full=args.full)
     print(render_build(report))
     log.info("build steps: %s", ", ".join(f"{step} {s:.2f} s" for step, s in report.phases.items()))
+    if not args.no_fill:
+        _fill(cfg, show_bar)
     if args.from_jsonl is not None:
         say(f"to ask and serve from this index, set COOPBOT_SEEDS_DIR={args.from_jsonl} "
             "(in the environment or .env)")
     return 0
+
+
+def _fill(cfg: CoreConfig, show_bar: bool) -> None:
+    """Fill in the multilingual vectors a large build left for later, saying so; the index
+    serves English (and what is filled) meanwhile, and Ctrl-C keeps what is done."""
+    from bot.cli.progress import FillObserver, say
+    from embeddings.service import fill
+
+    try:
+        report = fill(cfg, FillObserver(show_bar))
+    except KeyboardInterrupt:
+        say("stopped filling in the multilingual vectors; what was filled is served, and "
+            "`coopbot index` (or a running bot) goes on from there")
+        raise
+    if report.passages:
+        say(f"multilingual vectors filled in: {report.passages} passages in "
+            f"{report.seconds:.0f} s; Vietnamese search covers every passage"
+            if not report.remaining else
+            f"multilingual vectors filled in for {report.passages} passages; "
+            f"{report.remaining} remain")
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:

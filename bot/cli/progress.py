@@ -46,6 +46,19 @@ class TerminalObserver(BuildObserver):
                 self.bar.close()
 
 
+class FillObserver(TerminalObserver):
+    """Progress of filling in the multilingual vectors, in the same bar."""
+
+    def encoding_started(self, total: int, model: str) -> None:
+        """The fill has `total` passages to go."""
+        say(f"the index serves now; filling in the Vietnamese search vectors of {total} "
+            f"passage(s) with {model} (Ctrl-C stops; `coopbot index` goes on later)")
+        if self.show_bar:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="passage", file=sys.stderr, leave=False)
+
+
 def open_library(settings: Settings) -> Library:
     """The index opened for questions, built first (and saying so) when missing or stale."""
     from bot.runtime import core_config

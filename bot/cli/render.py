@@ -205,7 +205,8 @@ def render_status(status: dict[str, Any]) -> str:
         f"Index:     {status['build']} (built {status['built_at']} in {status['build_seconds']} s)",
         f"Model:     {status['model']} ({status['dimension']} dimensions, "
         f"{status['max_tokens']} tokens)",
-        f"Also:      {status.get('multilingual_model') or 'no multilingual model'} (Vietnamese)",
+        f"Also:      {status.get('multilingual_model') or 'no multilingual model'} (Vietnamese)"
+        + _filling(status),
         f"Chunker:   {describe_settings(status['chunker'])}",
         f"Articles:  {status['articles']} ({status['chunks']} passages)"
         + (f", {dates[0]} to {dates[1]}" if dates else ""),
@@ -220,6 +221,15 @@ def render_status(status: dict[str, Any]) -> str:
                          + "\n           run `coopbot index` to refresh"),
     ]
     return "\n".join(lines)
+
+
+def _filling(status: dict[str, Any]) -> str:
+    """", 64% of passages so far" while a fill is pending (`coopbot index` finishes it)."""
+    filled, total = status.get("multilingual_passages"), status["chunks"]
+    if filled is None or filled >= total:
+        return ""
+    return (f"\n           Vietnamese search: {filled / total:.0%} of passages so far "
+            f"({filled} of {total}); `coopbot index` or a running bot fills in the rest")
 
 
 def render_eval(summary: dict[str, Any]) -> str:

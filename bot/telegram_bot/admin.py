@@ -93,12 +93,16 @@ async def reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             return
         # What this rebuild did, not the last full build's figures.
         changed = report.full or report.added or report.removed
-        await _edit(progress, t("reindex_done" if changed else "reindex_unchanged", lang,
-                                articles=report.articles, chunks=report.chunks,
-                                added=report.added, removed=report.removed,
-                                seconds=f"{report.seconds:.1f}"))
+        text = t("reindex_done" if changed else "reindex_unchanged", lang,
+                 articles=report.articles, chunks=report.chunks, added=report.added,
+                 removed=report.removed, seconds=f"{report.seconds:.1f}")
+        filled = svc.library.info().multilingual_filled
+        if filled is not None:
+            text += "\n" + t("fill_progress", lang, percent=f"{100 * filled:.0f}")
+        await _edit(progress, text)
     finally:
         svc.admin.lock.release()
+    svc.fill.wake()
     await look_for_news(context)  # followers hear of the new articles now, not in a minute
 
 
@@ -207,6 +211,7 @@ async def _add(update: Update, context: ContextTypes.DEFAULT_TYPE, message: Mess
                                  disable_web_page_preview=True)
     finally:
         svc.admin.lock.release()
+    svc.fill.wake()
     await look_for_news(context)
 
 

@@ -100,6 +100,7 @@ async def about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await update.effective_message.reply_text(render.render_about(
             lang_of(update), articles=info.articles, chunks=info.passages, model=info.model,
             multilingual=info.multilingual_model or "-", built_at=info.built_at,
+            filled=info.multilingual_filled,
         ), parse_mode=ParseMode.HTML)
 
 
@@ -136,14 +137,16 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
             application.job_queue.run_repeating(look_for_news, found.settings.alert_seconds,
                                                 first=found.settings.alert_seconds,
                                                 name="alerts")
+    found.fill.start()
     if isinstance(found.inbox, SharedInbox):  # replicas: take over a dead one's updates
         application.bot_data["leases"] = asyncio.create_task(
             keep_leases(found.inbox, application.update_queue, application.bot))
 
 
 async def _post_stop(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Stop renewing leases: what is still pending goes to another replica, or to this one
-    when it starts again."""
+    """Stop renewing leases (what is still pending goes to another replica, or to this one
+    when it starts again) and stop filling in vectors (the next start goes on)."""
+    await asyncio.to_thread(services_of(application).fill.stop)
     task = application.bot_data.pop("leases", None)
     if task is not None:
         task.cancel()

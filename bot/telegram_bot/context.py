@@ -13,6 +13,7 @@ from telegram import InlineQueryResultsButton, Update
 from telegram.ext import ContextTypes
 
 from bot.settings import Settings
+from bot.telegram_bot.filling import BackgroundFill
 from bot.telegram_bot.followups import Conversations
 from bot.telegram_bot.inbox import Inbox
 from bot.telegram_bot.metrics import BotMetrics
@@ -56,8 +57,12 @@ class BotServices:
     metrics: BotMetrics = field(default_factory=BotMetrics)
     """Counts for `GET /metrics` (webhook mode)."""
 
+    fill: BackgroundFill = field(init=False)
+    """Fills in the multilingual vectors a large build left for later (`filling`)."""
+
     def __post_init__(self) -> None:
         library = self.library
+        self.fill = BackgroundFill(library)
 
         def counts() -> tuple[int, int]:
             info = library.info()

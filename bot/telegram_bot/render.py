@@ -383,14 +383,19 @@ def render_article_list(
 
 
 def render_about(
-    lang: str, *, articles: int, chunks: int, model: str, multilingual: str | None, built_at: str
+    lang: str, *, articles: int, chunks: int, model: str, multilingual: str | None,
+    built_at: str, filled: float | None = None,
 ) -> str:
-    """The /about message; ``multilingual`` is the Vietnamese model's name, if any."""
-    return fit(t(
+    """The /about message; ``multilingual`` is the Vietnamese model's name, if any, and
+    ``filled`` the share of passages with its vectors while a fill is under way."""
+    text = t(
         "about", lang, articles=articles, chunks=chunks, model=escape(model),
         multilingual=escape(multilingual) if multilingual else t("none", lang),
         built_at=escape(built_at),
-    ))
+    )
+    if filled is not None:
+        text += "\n" + t("fill_progress", lang, percent=f"{100 * filled:.0f}")
+    return fit(text)
 
 
 def render_start(

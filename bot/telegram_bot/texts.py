@@ -107,6 +107,9 @@ EN: dict[str, str] = {
         "Built: {built_at}"
     ),
     "none": "none",
+    "fill_progress": (
+        "Vietnamese search: {percent}% of passages so far; the rest are being filled in."
+    ),
     "reindex_not_allowed": "Not allowed: only administrators can rebuild the index.",
     "stats_not_allowed": "Not allowed: only administrators can see the statistics.",
     "stats_not_kept": "No statistics are kept: the bot's state cannot be written here.",
@@ -288,6 +291,9 @@ VI: dict[str, str] = {
         "Cập nhật lúc: {built_at}"
     ),
     "none": "không có",
+    "fill_progress": (
+        "Tìm kiếm tiếng Việt: đã có {percent}% đoạn văn; phần còn lại đang được bổ sung."
+    ),
     "reindex_not_allowed": "Không được phép: chỉ quản trị viên mới có thể lập lại chỉ mục.",
     "stats_not_allowed": "Không được phép: chỉ quản trị viên mới xem được thống kê.",
     "stats_not_kept": "Không có thống kê: bot không ghi được dữ liệu ở đây.",

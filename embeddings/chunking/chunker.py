@@ -9,11 +9,22 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from typing import Protocol
 
 from embeddings.articles.parsing import Article
 from embeddings.chunking.sentences import split_sentences
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
+
+
+class Titled(Protocol):
+    """What a passage's prefix is made of: a parsed article, or its stored record."""
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def date(self) -> dt.date | None: ...
 
 # [CLS] and [SEP]: counted by the model's window but not by count_tokens().
 _SPECIAL_TOKENS = 2
@@ -73,7 +84,7 @@ def format_date(date: dt.date | None) -> str:
     return f"{date.day} {date:%B %Y}" if date else ""
 
 
-def passage_prefix(article: Article) -> str:
+def passage_prefix(article: Titled) -> str:
     """Title and date, embedded with every passage so 'when'/'which article' questions match."""
     when = format_date(article.date)
     return f"{article.title} ({when}). " if when else f"{article.title}. "

@@ -98,6 +98,17 @@ class EmbeddingCache:
                     found[key] = vector
         return found
 
+    def count_missing(self, keys: Sequence[bytes]) -> int:
+        """How many of the distinct keys the cache lacks (nothing is read but the keys)."""
+        unique = list(dict.fromkeys(keys))
+        present = 0
+        for start in range(0, len(unique), _IN_CLAUSE_BATCH):
+            batch = unique[start : start + _IN_CLAUSE_BATCH]
+            marks = ",".join("?" * len(batch))
+            present += int(self._db.execute(
+                f"SELECT count(*) FROM {TABLE} WHERE key IN ({marks})", batch).fetchone()[0])
+        return len(unique) - present
+
     def put_many(
         self, items: Iterable[tuple[bytes, np.ndarray]], *,
         spans: Iterable[tuple[bytes, np.ndarray]] = (),

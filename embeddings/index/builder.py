@@ -23,9 +23,11 @@ import numpy as np
 
 from embeddings.articles.countries import countries_in
 from embeddings.articles.parsing import Article, FileProblem, body_fingerprint
+from embeddings.chunking.chunker import Chunk
 from embeddings.config import IndexConfig
 from embeddings.corpus.sources import Corpus, scan_corpus
 from embeddings.encoders.base import MULTILINGUAL, PRIMARY, Encoder, Encoders, as_encoders
+from embeddings.encoders.cache import EmbeddingCache
 from embeddings.errors import (
     CoopbotError,
     IndexCorruptError,
@@ -212,6 +214,8 @@ class _Build:
     started: float
     phases: Phases
     notes: list[str] = field(default_factory=list)
+    deferred: bool = False
+    """The multilingual vectors of this build's articles are left to `index.filling`."""
 
 
 def _apply(build: _Build) -> BuildReport:
@@ -230,13 +234,13 @@ def _apply(build: _Build) -> BuildReport:
     kept, problems = _prepare(build, fresh)
     per_article = [(article, ready.units, ready.chunks) for article, ready in kept]
     all_chunks = [c for _, _, chunks in per_article for c in chunks]
-    _limit_multilingual(build, len(all_chunks))
+    _plan_multilingual(build, all_chunks)
     embedded = embed_all(per_article, all_chunks, cfg=build.cfg, encoders=build.encoders,
                          observer=build.observer)
     build.phases.end("embed")
     build.phases.seconds["encode"] = round(embedded.seconds, 4)
     build.phases.seconds["cache"] = round(build.phases.seconds.pop("embed") - embedded.seconds, 4)
-    new = _new_articles(kept, embedded)
+    new = _new_articles(kept, embedded, pending=build.deferred)
     return _store(build, new, embedded, problems=problems, removed=len(removed))
 
 
@@ -282,26 +286,55 @@ def _prepare(
     return kept, problems
 
 
+def _plan_multilingual(build: _Build, chunks: Sequence[Chunk]) -> None:
+    """Decide whether this build encodes the multilingual space itself.
+
+    An embedded build that would encode more than `IndexConfig.multilingual_inline` passages
+    in it publishes with the primary vectors and leaves those to `index.filling`, so a large
+    corpus serves English at once. A database build has no fill: over
+    COOPBOT_MULTILINGUAL_LIMIT passages it leaves the multilingual vectors out. An update
+    embeds only the spaces the index has.
+    """
+    multilingual = build.encoders.multilingual
+    if multilingual is not None and build.manifest.multilingual_model is not None:
+        if build.cfg.database_url:
+            _limit_multilingual(build, len(chunks))
+        elif build.cfg.multilingual_inline is not None and (
+            len(chunks) > build.cfg.multilingual_inline
+        ):
+            cache = EmbeddingCache(build.cfg.cache_path, multilingual.name)
+            try:
+                missing = cache.count_missing(cache.keys([c.embed_text for c in chunks]))
+            finally:
+                cache.close()
+            if missing > build.cfg.multilingual_inline:
+                build.deferred = True
+                build.notes.append(
+                    f"multilingual vectors of {len(chunks)} passages are filled in after the "
+                    f"build ({missing} to encode, over COOPBOT_MULTILINGUAL_INLINE="
+                    f"{build.cfg.multilingual_inline}); Vietnamese questions search what is "
+                    "filled so far")
+    if build.manifest.multilingual_model is None or build.deferred:
+        build.encoders = Encoders(build.encoders.primary)
+
+
 def _limit_multilingual(build: _Build, passages: int) -> None:
-    """Leave the multilingual vectors out of a full build over COOPBOT_MULTILINGUAL_LIMIT
-    passages; an update embeds only the spaces the index has."""
+    """Leave the multilingual vectors out of a full database build over
+    COOPBOT_MULTILINGUAL_LIMIT passages."""
     limit = build.cfg.multilingual_limit
-    if build.writer.new and build.encoders.multilingual is not None and limit is not None and (
-        passages > limit
-    ):
+    if build.writer.new and limit is not None and passages > limit:
         reason = (f"{passages} passages is over COOPBOT_MULTILINGUAL_LIMIT={limit}; "
                   "Vietnamese questions use the primary model and the glossary")
         build.notes.append(f"multilingual vectors left out: {reason}")
         build.manifest = replace(build.manifest, multilingual_model=None,
                                  extra={**build.manifest.extra, "multilingual_off": reason})
-    if build.manifest.multilingual_model is None:
-        build.encoders = Encoders(build.encoders.primary)
 
 
 def _new_articles(
-    kept: Sequence[tuple[Article, Prepared]], embedded: Embedded
+    kept: Sequence[tuple[Article, Prepared]], embedded: Embedded, *, pending: bool = False
 ) -> list[NewArticle]:
-    """What the index stores for each new article, sentence vectors included when pooled."""
+    """What the index stores for each new article, sentence vectors included when pooled;
+    `pending`: its multilingual vectors are left to the fill."""
     offsets = np.cumsum([0] + [len(ready.chunks) for _, ready in kept])
     return [
         NewArticle(
@@ -314,6 +347,7 @@ def _new_articles(
             aliases=ready.aliases,
             multilingual_unit_vectors=_sentence_vectors(
                 ready, embedded.spans.get(MULTILINGUAL), offsets[i], offsets[i + 1]),
+            multilingual_pending=pending,
         )
         for i, (article, ready) in enumerate(kept)
     ]
@@ -326,7 +360,7 @@ def _sentence_vectors(
     build's passages [first, end)); None where the space pooled none."""
     if pooled is None or not ready.chunks:
         return None
-    return unit_vectors(ready.units, ready.chunks, pooled[first:end])
+    return unit_vectors(ready.units, [(c.start, c.end) for c in ready.chunks], pooled[first:end])
 
 
 def _store(

@@ -50,6 +50,9 @@ CREATE TABLE chunks (
     start INTEGER NOT NULL, end INTEGER NOT NULL, text TEXT NOT NULL
 );
 CREATE INDEX chunks_article ON chunks(article_id);
+CREATE TABLE multilingual_pending (  -- articles whose multilingual vectors are yet to come
+    article_id TEXT PRIMARY KEY
+) WITHOUT ROWID;
 """ + FTS_SCHEMA
 
 

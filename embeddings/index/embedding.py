@@ -275,11 +275,12 @@ class _SpaceJob:
 
 
 def unit_vectors(
-    units: Sequence[Unit], chunks: Sequence[Chunk], pooled: Sequence[np.ndarray]
+    units: Sequence[Unit], bounds: Sequence[tuple[int, int]], pooled: Sequence[np.ndarray]
 ) -> np.ndarray:
-    """One vector per unit: the mean of its span vectors over the passages that hold it."""
+    """One vector per unit: the mean of its span vectors over the passages that hold it
+    (`bounds`: each passage's units [start, end), as `Chunk.start` and `Chunk.end`)."""
     total = np.zeros((len(units), pooled[0].shape[1] if pooled else 1), dtype=np.float32)
-    for chunk, vectors in zip(chunks, pooled, strict=True):
-        total[chunk.start : chunk.end] += vectors
+    for (start, end), vectors in zip(bounds, pooled, strict=True):
+        total[start:end] += vectors
     norms = np.linalg.norm(total, axis=1, keepdims=True)
     return total / np.maximum(norms, 1e-12)

@@ -43,6 +43,8 @@ META = "meta.sqlite"
 CURRENT = "CURRENT"
 CACHE = "embedding-cache.sqlite"
 LOCK = "build.lock"
+FILL_LOCK = "fill.lock"
+"""Held by the process filling in multilingual vectors, so that two never encode the same."""
 TMP_PREFIX = ".tmp-"
 
 
@@ -99,11 +101,13 @@ def require_build(root: Path) -> Path:
 
 @contextlib.contextmanager
 def build_lock(
-    root: Path, on_wait: Callable[[], None] | None = None, *, wait: bool = True
+    root: Path, on_wait: Callable[[], None] | None = None, *, wait: bool = True,
+    name: str = LOCK,
 ) -> Iterator[None]:
-    """Hold the index's build lock; call on_wait once if another build holds it."""
+    """Hold the index's build lock (or another lock file of the index: `name`); call on_wait
+    once if another build holds it."""
     root.mkdir(parents=True, exist_ok=True)
-    with open(root / LOCK, "a+") as handle:
+    with open(root / name, "a+") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

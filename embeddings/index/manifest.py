@@ -11,11 +11,13 @@ from typing import Any
 from embeddings import __version__
 from embeddings.errors import IndexCorruptError, IndexMismatchError
 
-FORMAT_VERSION = 8  # 4: articles keep a URL key and a MinHash signature; 5: its LSH bands;
+FORMAT_VERSION = 9  # 4: articles keep a URL key and a MinHash signature; 5: its LSH bands;
 # 6: their aliases (abbreviations); 7: sentences keep a multilingual vector too; 8: articles
-# keep the countries they are about
+# keep the countries they are about; 9: articles whose multilingual vectors are still pending
 # Bump when parsing or chunking changes what the same files produce; the index is then stale.
 PIPELINE_VERSION = 1
+PENDING_KEY = "multilingual_pending"
+"""The `extra` entry counting passages whose multilingual vectors are still to be filled in."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,20 @@ class Manifest:
     pipeline_version: int = PIPELINE_VERSION
     coopbot_version: str = __version__
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def multilingual_pending(self) -> int:
+        """Passages whose multilingual vectors are still to be filled in (`index.filling`);
+        until then the multilingual space holds the others."""
+        return int(self.extra.get(PENDING_KEY, 0))
+
+    @property
+    def multilingual_filled(self) -> int | None:
+        """Passages with multilingual vectors (all of them unless a fill is pending); None for
+        an index without a multilingual space."""
+        if self.multilingual_model is None:
+            return None
+        return max(0, self.chunk_count - self.multilingual_pending)
 
     def to_json(self, *, with_skipped: bool = True) -> str:
         """Serialise (the store keeps `skipped` in its own table and leaves it out)."""

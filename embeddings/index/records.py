@@ -97,6 +97,8 @@ class NewArticle:
     """The abbreviations and aliases its body defines or names (`articles.aliases`)."""
     multilingual_unit_vectors: np.ndarray | None = None
     """One multilingual-space vector per unit, or None (no such space, or no spans)."""
+    multilingual_pending: bool = False
+    """Its multilingual vectors are left to `index.filling` (a large build defers them)."""
 
 
 @dataclass(frozen=True)

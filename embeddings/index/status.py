@@ -26,6 +26,7 @@ def status_of(cfg: IndexConfig, model: str, multilingual_model: str | None) -> d
         return {"built": False, "index_dir": str(cfg.index_dir),
                 "reason": freshness.reasons[0]}
     facts = build_facts(cfg)
+
     name, dates, kinds = facts if facts else (None, None, {})
     return {
         "built": True, "index_dir": str(cfg.index_dir),
@@ -33,6 +34,7 @@ def status_of(cfg: IndexConfig, model: str, multilingual_model: str | None) -> d
         "built_at": manifest.built_at, "build_seconds": manifest.build_seconds,
         "model": manifest.model, "dimension": manifest.dimension,
         "multilingual_model": manifest.multilingual_model,
+        "multilingual_passages": manifest.multilingual_filled,
         "max_tokens": manifest.max_tokens, "chunker": manifest.chunker,
         "articles": manifest.article_count, "chunks": manifest.chunk_count,
         "date_range": [d.isoformat() for d in dates] if dates else None,

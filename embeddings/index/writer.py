@@ -34,7 +34,7 @@ from embeddings.index.layout import (
     require_build,
 )
 from embeddings.index.lookup import IndexedArticleLookup
-from embeddings.index.manifest import Manifest
+from embeddings.index.manifest import PENDING_KEY, Manifest
 from embeddings.index.reader import open_space
 from embeddings.index.records import NewArticle, countries_column, half_vectors
 from embeddings.index.vectors import VectorIndexConfig, read_index, updated_space, write_index
@@ -124,6 +124,7 @@ class IndexWriter:
             self.db.execute(f"DELETE FROM units WHERE article_id {where}", batch)
             self.db.execute(f"DELETE FROM article_bands WHERE article_id {where}", batch)
             remove_aliases(self.db, batch)
+            self.db.execute(f"DELETE FROM multilingual_pending WHERE article_id {where}", batch)
             self.db.execute(f"DELETE FROM articles WHERE id {where}", batch)
 
     def set_entries(self, entries: Mapping[str, tuple[str, str | None]]) -> None:
@@ -156,6 +157,8 @@ class IndexWriter:
         self.db.executemany("INSERT OR IGNORE INTO article_bands VALUES (?, ?)",
                             ((key, r.id) for key in band_keys(article.minhash)))
         add_aliases(self.db, r.id, article.aliases)
+        if article.multilingual_pending:
+            self.db.execute("INSERT OR IGNORE INTO multilingual_pending VALUES (?)", (r.id,))
         vectors = half_vectors(article.unit_vectors)
         multilingual = half_vectors(article.multilingual_unit_vectors)
         self.db.executemany(
@@ -196,11 +199,14 @@ class IndexWriter:
         files, deltas, totals = self._write_spaces(
             old, new_vectors, rows, live=live, generation=generation, cfg=vector_cfg)
         next_row = max([old.next_row if old else 0, int(rows.max()) + 1 if len(rows) else 0])
+        extra = {**manifest.extra, "generation": generation}
+        extra.pop(PENDING_KEY, None)
+        if pending := self.pending_passages():
+            extra[PENDING_KEY] = pending
         final = replace(
             manifest, vector_files=files, vector_deltas=deltas, vector_total=totals,
             next_row=next_row, chunk_count=live, article_count=articles,
-            vector_index=vector_cfg.as_dict(),
-            extra={**manifest.extra, "generation": generation},
+            vector_index=vector_cfg.as_dict(), extra=extra,
         )
         self.db.execute(
             "INSERT OR REPLACE INTO state VALUES ('manifest', ?)",
@@ -214,18 +220,40 @@ class IndexWriter:
         remove_unreferenced(self.folder, {*files.values(), *deltas.values()})
         return self.folder
 
+    def pending_passages(self) -> int:
+        """Passages whose multilingual vectors are still to be filled in."""
+        return int(self.db.execute(
+            "SELECT count(*) FROM chunks WHERE article_id IN "
+            "(SELECT article_id FROM multilingual_pending)").fetchone()[0])
+
+    def fill_multilingual(self, unit_vectors: Mapping[str, np.ndarray]) -> None:
+        """Store pending articles' multilingual sentence vectors (one row per unit, in
+        order) and take them off the pending list; their passages' vectors go to `commit`."""
+        for article_id, vectors in unit_vectors.items():
+            halves = half_vectors(vectors)
+            assert halves is not None
+            self.db.executemany(
+                "UPDATE units SET vector_multilingual = ? WHERE article_id = ? AND idx = ?",
+                ((v.tobytes(), article_id, i) for i, v in enumerate(halves)))
+        self.db.executemany("DELETE FROM multilingual_pending WHERE article_id = ?",
+                            ((a,) for a in unit_vectors))
+
     def _write_spaces(
         self, old: Manifest | None, new_vectors: dict[str, np.ndarray], rows: np.ndarray, *,
         live: int, generation: int, cfg: VectorIndexConfig,
     ) -> tuple[dict[str, str], dict[str, str], dict[str, int]]:
-        """Add each space's new vectors, writing the files that change under new names.
+        """Add each space's new vectors, writing the files that change under new names; a
+        space given no vectors (the multilingual one while a fill is pending) stays as it is.
 
         Returns:
             Per space: the main file, the delta file (spaces with one), the vectors held.
         """
-        files: dict[str, str] = {}
-        deltas: dict[str, str] = {}
-        totals: dict[str, int] = {}
+        kept = [space for space in (old.vector_files if old else {}) if space not in new_vectors]
+        assert old is not None or not kept
+        files = {space: old.vector_files[space] for space in kept} if old else {}
+        deltas = ({space: old.vector_deltas[space] for space in kept
+                   if space in old.vector_deltas} if old else {})
+        totals = {space: old.vector_total[space] for space in kept} if old else {}
         for space, vectors in new_vectors.items():
             known = old is not None and space in old.vector_files
             current = open_space(self.folder, old, space, mmap=True) if old and known else None

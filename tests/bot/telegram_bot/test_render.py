@@ -227,7 +227,13 @@ def test_article_list_and_article() -> None:
 def test_about_and_start() -> None:
     about = tr.render_about("vi", articles=3, chunks=20, model="m<1>", multilingual=None,
                             built_at="2024-01-01")
-    assert "m&lt;1&gt;" in about and "không có" in about
+    assert "m&lt;1&gt;" in about and "không có" in about and "Tìm kiếm tiếng Việt" not in about
+    filling = tr.render_about("vi", articles=3, chunks=20, model="m", multilingual="e5",
+                              built_at="2024-01-01", filled=0.6412)
+    assert filling.endswith("Tìm kiếm tiếng Việt: đã có 64% đoạn văn; phần còn lại đang được "
+                            "bổ sung.")
+    assert "Vietnamese search: 0% of passages so far" in tr.render_about(
+        "en", articles=3, chunks=20, model="m", multilingual="e5", built_at="x", filled=0.0)
     start = tr.render_start("en", articles=3, first=dt.date(2023, 1, 1), last=None,
                             examples=["Who & when?"])
     assert "3 articles, from 2023-01-01 to no date" in start

@@ -184,24 +184,23 @@ def test_other_model_makes_index_stale_and_opening_refuses(seeds: Path, tmp_path
         open_retriever(cfg, other)
 
 
-def test_large_full_build_leaves_out_multilingual_vectors(seeds: Path, tmp_path: Path) -> None:
+def test_a_large_embedded_build_defers_its_multilingual_vectors(
+    seeds: Path, tmp_path: Path
+) -> None:
+    """Over COOPBOT_MULTILINGUAL_INLINE passages to encode, the embedded engine publishes the
+    primary vectors and leaves e5's to the fill (`test_filling`); the database engine's
+    COOPBOT_MULTILINGUAL_LIMIT does not apply to it."""
     from embeddings.encoders.base import Encoders
 
-    encoders = Encoders(HashingEncoder(), HashingEncoder(name="fake/multilingual"))
-    cfg = IndexConfig(seeds_dir=seeds, index_dir=tmp_path / "index", multilingual_limit=10)
-    report = build_index(cfg, encoders)
-    assert report.notes and "over COOPBOT_MULTILINGUAL_LIMIT=10" in report.notes[0]
-    manifest = read_manifest(cfg.index_dir)
-    assert manifest.multilingual_model is None and list(manifest.vector_files) == ["primary"]
-    # Not stale for that reason, and an update keeps to the spaces the index has.
-    assert check_freshness(cfg, "fake/hashing", "fake/multilingual").fresh
-    (seeds / "2024-03-02-liaison-office.md").write_text(NEW_ARTICLE, encoding="utf-8")
     multilingual = HashingEncoder(name="fake/multilingual")
-    build_index(cfg, Encoders(HashingEncoder(), multilingual))
+    cfg = IndexConfig(seeds_dir=seeds, index_dir=tmp_path / "index", multilingual_limit=10,
+                      multilingual_inline=10)
+    report = build_index(cfg, Encoders(HashingEncoder(), multilingual))
     assert multilingual.encoded_texts == []
-    retriever = open_retriever(cfg, encoders)  # still opens with e5 configured
-    assert retriever.search("Dien Bien liaison office", 1).results
-    # Without a limit ("on") a full build has both spaces.
-    unlimited = IndexConfig(seeds_dir=seeds, index_dir=tmp_path / "i2", multilingual_limit=None)
-    build_index(unlimited, encoders)
-    assert read_manifest(unlimited.index_dir).multilingual_model == "fake/multilingual"
+    manifest = read_manifest(cfg.index_dir)
+    assert manifest.multilingual_model == "fake/multilingual"
+    assert manifest.multilingual_pending == report.chunks
+    assert "multilingual_off" not in manifest.extra
+    assert check_freshness(cfg, "fake/hashing", "fake/multilingual").fresh
+    retriever = open_retriever(cfg, Encoders(HashingEncoder(), multilingual))
+    assert retriever.search("Sainyabuli delegation", 1).results  # serves meanwhile

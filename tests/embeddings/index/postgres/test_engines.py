@@ -208,3 +208,26 @@ def test_an_hnsw_space_is_searched_through_its_halfvec_index_with_float32_scores
         assert _ranked(scores_a, rows_a, exact)[:3] == _ranked(scores_b, rows_b, approximate)[:3]
         np.testing.assert_allclose(scores_b, np.sort(scores_b)[::-1])
         np.testing.assert_allclose(scores_a[:3], scores_b[:3], atol=1e-6)  # float32 scores
+
+
+def test_a_large_database_build_leaves_out_multilingual_vectors(
+    seeds: Path, tmp_path: Path, database_url: str
+) -> None:
+    """The database engine has no fill: over COOPBOT_MULTILINGUAL_LIMIT passages a full build
+    leaves the multilingual vectors out, and updates keep to the spaces it has."""
+    from embeddings.encoders.base import Encoders
+    from embeddings.index.freshness import check_freshness
+
+    encoders = Encoders(HashingEncoder(), HashingEncoder(name="fake/multilingual"))
+    cfg = IndexConfig(seeds_dir=seeds, index_dir=tmp_path / "index", multilingual_limit=10,
+                      database_url=database_url)
+    report = build_index(cfg, encoders)
+    assert report.notes and "over COOPBOT_MULTILINGUAL_LIMIT=10" in report.notes[0]
+    manifest = engine.read_manifest(cfg)
+    assert manifest.multilingual_model is None and list(manifest.vector_files) == ["primary"]
+    assert check_freshness(cfg, "fake/hashing", "fake/multilingual").fresh
+    (seeds / "2024-03-02-liaison-office.md").write_text(NEW_ARTICLE, encoding="utf-8")
+    multilingual = HashingEncoder(name="fake/multilingual")
+    build_index(cfg, Encoders(HashingEncoder(), multilingual))
+    assert multilingual.encoded_texts == []
+    assert _open(cfg, HashingEncoder()).keyword_top(["liaison"], 1)
