@@ -35,7 +35,8 @@ from embeddings.corpus.fetch import FetchLimits, check_url, fetch_page
 from embeddings.corpus.sources import is_jsonl
 from embeddings.encoders.base import Encoder, Encoders
 from embeddings.errors import CoopbotError
-from embeddings.index.builder import build_index, index_lock
+from embeddings.index.builder import build_index
+from embeddings.index.changes import index_lock
 from embeddings.index.engine import article_summaries, known_articles
 from embeddings.index.report import BuildObserver, BuildReport
 

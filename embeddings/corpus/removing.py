@@ -16,7 +16,8 @@ from embeddings.config import IndexConfig
 from embeddings.corpus.sources import remove_entry
 from embeddings.encoders.base import Encoder, Encoders
 from embeddings.errors import CoopbotError
-from embeddings.index.builder import build_index, index_lock
+from embeddings.index.builder import build_index
+from embeddings.index.changes import index_lock
 from embeddings.index.engine import article_summaries
 from embeddings.index.report import BuildObserver, BuildReport
 

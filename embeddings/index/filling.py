@@ -28,7 +28,7 @@ from embeddings.chunking.chunker import Unit, passage_prefix, unit_spans
 from embeddings.config import IndexConfig
 from embeddings.encoders.base import MULTILINGUAL, Encoder, Encoders
 from embeddings.errors import IndexLockedError
-from embeddings.index.builder import index_lock, write_error
+from embeddings.index.changes import index_lock, write_error
 from embeddings.index.database import manifest_of, marks, open_readonly, sqlite_errors
 from embeddings.index.embedding import embed_space, unit_vectors
 from embeddings.index.layout import FILL_LOCK, META, build_lock, current_build
