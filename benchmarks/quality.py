@@ -304,7 +304,8 @@ def stored_sentence_vectors(use: bool) -> Iterator[None]:
     original = assembly._stored_vectors
     if not use:
         assembly._stored_vectors = (  # type: ignore[assignment]
-            lambda pools, space: original(pools, space) if space == "primary" else None)
+            lambda pools, space, texts, encoder: original(pools, space, texts, encoder)
+            if space == "primary" else (encoder.encode_passages(texts) if texts else None))
     try:
         yield
     finally:
