@@ -169,7 +169,8 @@ def held_out_copy(cfg: Any, encoders: Any, name: str) -> Iterator[Callable[[str]
     shutil.copytree(cfg.seeds_dir, root / "seeds")
     shutil.copytree(cfg.index_dir, root / "index")
     copy = IndexConfig(seeds_dir=root / "seeds", index_dir=root / "index",
-                       multilingual_limit=None, vectors=replace(cfg.vectors, compact_at=0.0))
+                       multilingual_limit=None, multilingual_inline=None,
+                       vectors=replace(cfg.vectors, compact_at=0.0))
     build_index(copy, encoders)  # the copy is current (nothing to do, but checked)
 
     @contextmanager

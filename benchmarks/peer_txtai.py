@@ -251,7 +251,7 @@ def build_coopbot(seeds: Path, index_dir: Path) -> tuple[Any, dict[str, Any]]:
     """coopbot's index of the seed folder, default settings, no query cache; (cfg, figures)."""
     from bot.runtime import core_config
     from bot.settings import Settings
-    from embeddings.service import BuildObserver, build
+    from embeddings.service import BuildObserver, build, fill
 
     class Progress(BuildObserver):
         def encoding_started(self, total: int, model: str) -> None:
@@ -260,6 +260,7 @@ def build_coopbot(seeds: Path, index_dir: Path) -> tuple[Any, dict[str, Any]]:
     cfg = core_config(Settings(seeds_dir=seeds, index_dir=index_dir, query_cache=0))
     wall, cpu = time.perf_counter(), time.process_time()
     report = build(cfg, Progress())
+    fill(cfg, Progress())  # the e5 vectors a large build leaves for later: served as filled
     figures = {"articles": report.articles, "passages": report.chunks,
                "embedded": report.embedded, "reused_from_cache": report.reused,
                "seconds": round(time.perf_counter() - wall, 1),

@@ -93,8 +93,9 @@ def _index(name: str, seeds: Path, encoders: Any) -> Any:
             print(f"  [{name}] embedding {total} passages with {model}", file=sys.stderr,
                   flush=True)
 
+    # Both spaces inline whatever the size, as a filled index has them.
     cfg = IndexConfig(seeds_dir=seeds, index_dir=RESULTS / _variant(name) / "index",
-                      multilingual_limit=None)
+                      multilingual_limit=None, multilingual_inline=None)
     report = build_index(cfg, encoders, Progress())
     print(f"  [{name}] index: {report.articles} articles, {report.chunks} passages, "
           f"{report.seconds:.1f} s", file=sys.stderr)
