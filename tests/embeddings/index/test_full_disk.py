@@ -56,3 +56,28 @@ def test_adding_to_seeds_on_a_full_disk_says_so(tmp_path: Path, seeds: Path) -> 
         (outcome,) = report.outcomes
         assert outcome.problem is not None and "the disk is full" in outcome.problem
         assert not list(full_seeds.glob(".adding-*"))  # no half-written file left behind
+
+
+def test_a_fill_on_a_full_disk_says_so_and_the_next_one_goes_on(
+    seeds: Path, tmp_path: Path
+) -> None:
+    from embeddings.encoders.base import Encoders
+    from embeddings.index.filling import fill_multilingual
+    from embeddings.index.reader import read_manifest
+
+    def encoders() -> Encoders:
+        return Encoders(HashingEncoder(), HashingEncoder(dim=64, name="fake/multilingual"))
+
+    with small_disk(tmp_path / "disk", 6144) as disk:
+        cfg = IndexConfig(seeds_dir=seeds, index_dir=disk / "index", multilingual_inline=0)
+        total = build_index(cfg, encoders()).chunks
+        serving = open_retriever(cfg, encoders())
+        filler = fill(disk)
+        with pytest.raises(IndexWriteError, match="free some disk space"):
+            fill_multilingual(cfg, encoders())
+        assert read_manifest(cfg.index_dir).multilingual_pending == total  # nothing half-done
+        assert serving.search("Sainyabuli delegation", 1).results  # still answering
+        filler.unlink()
+        assert fill_multilingual(cfg, encoders()).remaining == 0
+        assert read_manifest(cfg.index_dir).multilingual_pending == 0
+        serving.index.close()
