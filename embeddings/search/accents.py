@@ -23,6 +23,7 @@ accents anyway, and the answer quotes the question as typed.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import math
 import re
@@ -53,7 +54,7 @@ def has_accents(text: str) -> bool:
     return "đ" in decomposed or any(unicodedata.combining(c) for c in decomposed)
 
 
-def _bare(text: str) -> str:
+def bare(text: str) -> str:
     """Lower case without marks, "đ" as "d": Vietnamese as typed without accents."""
     decomposed = unicodedata.normalize("NFD", text.lower().replace("đ", "d"))
     return "".join(c for c in decomposed if not unicodedata.combining(c))
@@ -81,11 +82,12 @@ class _Lexicon:
         self.spellings: dict[str, list[str]] = defaultdict(list)
         syllables: set[str] = set()
         for word in words:
-            self.spellings[_bare(word)].append(word)
+            self.spellings[bare(word)].append(word)
             syllables.update(word.split())
         for syllable in syllables - set(words):
-            self.spellings[_bare(syllable)].append(syllable)
-        self.bare_syllables = frozenset(_bare(s) for s in syllables)
+            self.spellings[bare(syllable)].append(syllable)
+        self.syllables = frozenset(syllables)
+        self.bare_syllables = frozenset(bare(s) for s in syllables)
 
 
 class _Restorer:
@@ -160,9 +162,9 @@ class _Restorer:
             options = []
             for length in range(1, min(_LONGEST_WORD, i) + 1):
                 span = run[i - length : i]
-                bare = " ".join(lowered[s:e] for s, e in span)
+                spelt = " ".join(lowered[s:e] for s, e in span)
                 score, path = best[i - length]
-                for word in self.lexicon.spellings.get(bare, ()):
+                for word in self.lexicon.spellings.get(spelt, ()):
                     syllables = word.split()
                     if len(syllables) != length or any(
                             len(y) != e - s for y, (s, e) in zip(syllables, span, strict=True)):
@@ -179,6 +181,37 @@ class _Restorer:
 
 
 @cache
+def _word_list() -> tuple[str, ...] | None:
+    """pyvi's Vietnamese words (NFC, lower case), read without importing pyvi (its tagger takes
+    a second and a half to load); None where pyvi or its list is missing."""
+    spec = importlib.util.find_spec("pyvi")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "models" / "words.txt"
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    return tuple(w for w in (unicodedata.normalize("NFC", line.strip().lower()) for line in lines)
+                 if w)
+
+
+@cache
+def _lexicon() -> _Lexicon | None:
+    words = _word_list()
+    return _Lexicon(words) if words else None
+
+
+def vietnamese_syllables() -> tuple[frozenset[str], frozenset[str]]:
+    """The syllables of pyvi's word list, as written (NFC, lower case: "nhiêu") and bare
+    ("nhieu"); both empty where the list is missing."""
+    lexicon = _lexicon()
+    if lexicon is None:
+        return frozenset(), frozenset()
+    return lexicon.syllables, lexicon.bare_syllables
+
+
+@cache
 def _restorer() -> Callable[[str], str] | None:
     try:
         from pyvi import ViDiac
@@ -186,12 +219,8 @@ def _restorer() -> Callable[[str], str] | None:
         log.warning("pyvi is not usable (%s): Vietnamese typed without accents is searched "
                     "as typed", exc)
         return None
-    words_file = Path(ViDiac.__file__).with_name("models") / "words.txt"
-    try:
-        lines = words_file.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:  # an older or trimmed pyvi: its letter-by-letter restorer
-        log.warning("pyvi's word list is missing (%s): accents are restored letter by letter",
-                    exc)
+    lexicon = _lexicon()
+    if lexicon is None:  # an older or trimmed pyvi: its letter-by-letter restorer
+        log.warning("pyvi's word list is missing: accents are restored letter by letter")
         return lambda question: str(ViDiac.add_accents(question))
-    words = [unicodedata.normalize("NFC", line.strip().lower()) for line in lines]
-    return _Restorer(ViDiac.ViDiac, _Lexicon([w for w in words if w]))
+    return _Restorer(ViDiac.ViDiac, lexicon)

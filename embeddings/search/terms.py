@@ -60,13 +60,20 @@ def english_words() -> frozenset[str]:
     """Correctly spelt English words: the 82,765 of symspellpy's frequency dictionary (from
     Google Books n-grams; common misspellings such as "recieve" are not in it). Empty where
     the package is missing, so that typo correction then falls back to the corpus alone."""
+    return frozenset(english_by_frequency())
+
+
+@cache
+def english_by_frequency() -> tuple[str, ...]:
+    """The words of `english_words`, the most frequent first; empty where symspellpy is
+    missing."""
     try:
         import symspellpy
     except ImportError:
-        return frozenset()
+        return ()
     path = Path(symspellpy.__file__).with_name("frequency_dictionary_en_82_765.txt")
     with path.open(encoding="utf-8") as lines:
-        return frozenset(line.split(" ", 1)[0] for line in lines)
+        return tuple(line.split(" ", 1)[0] for line in lines)
 
 
 def prepare_query(
