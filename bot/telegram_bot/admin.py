@@ -96,9 +96,9 @@ async def reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         text = t("reindex_done" if changed else "reindex_unchanged", lang,
                  articles=report.articles, chunks=report.chunks, added=report.added,
                  removed=report.removed, seconds=f"{report.seconds:.1f}")
-        filled = svc.library.info().multilingual_filled
-        if filled is not None:
-            text += "\n" + t("fill_progress", lang, percent=f"{100 * filled:.0f}")
+        share = svc.library.info().multilingual_share
+        if share is not None:
+            text += "\n" + render.fill_line(lang, share)
         await _edit(progress, text)
     finally:
         svc.admin.lock.release()

@@ -100,7 +100,7 @@ async def about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await update.effective_message.reply_text(render.render_about(
             lang_of(update), articles=info.articles, chunks=info.passages, model=info.model,
             multilingual=info.multilingual_model or "-", built_at=info.built_at,
-            filled=info.multilingual_filled,
+            filled=info.multilingual_share,
         ), parse_mode=ParseMode.HTML)
 
 

@@ -72,7 +72,7 @@ class BackgroundFill:
 
     def _fill_once(self) -> None:
         try:
-            filled = self.library.info().multilingual_filled
+            filled = self.library.info().multilingual_share
             if filled is None:
                 return
             log.info("filling in the multilingual vectors: %.0f%% of passages so far",

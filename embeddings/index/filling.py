@@ -32,6 +32,7 @@ from embeddings.index.changes import index_lock, write_error
 from embeddings.index.database import manifest_of, marks, open_readonly, sqlite_errors
 from embeddings.index.embedding import embed_space, unit_vectors
 from embeddings.index.layout import FILL_LOCK, META, build_lock, current_build
+from embeddings.index.reader import read_manifest
 from embeddings.index.report import BuildObserver
 
 ROUND_PASSAGES = 512
@@ -129,8 +130,7 @@ def fill_multilingual(
         raise write_error(cfg.index_dir, exc) from exc
     report.stopped = stop is not None and stop.is_set()
     report.seconds = time.perf_counter() - started
-    planned = _read_pending(cfg, encoder.name, 0)
-    report.remaining = planned[0] if planned else 0
+    report.remaining = _pending(cfg, encoder.name)
     return report
 
 
@@ -155,6 +155,14 @@ def _fill(
             report.rounds += 1
     except _Stopped:
         pass
+
+
+def _pending(cfg: IndexConfig, model: str) -> int:
+    """Passages the served build still has pending in `model`'s space (its manifest only)."""
+    if current_build(cfg.index_dir) is None:
+        return 0
+    manifest = read_manifest(cfg.index_dir)
+    return manifest.multilingual_pending if manifest.multilingual_model == model else 0
 
 
 def _read_pending(

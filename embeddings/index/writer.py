@@ -248,12 +248,15 @@ class IndexWriter:
         Returns:
             Per space: the main file, the delta file (spaces with one), the vectors held.
         """
-        kept = [space for space in (old.vector_files if old else {}) if space not in new_vectors]
-        assert old is not None or not kept
-        files = {space: old.vector_files[space] for space in kept} if old else {}
-        deltas = ({space: old.vector_deltas[space] for space in kept
-                   if space in old.vector_deltas} if old else {})
-        totals = {space: old.vector_total[space] for space in kept} if old else {}
+        files: dict[str, str] = {}
+        deltas: dict[str, str] = {}
+        totals: dict[str, int] = {}
+        for space in (old.vector_files if old else {}):
+            if old is not None and space not in new_vectors:
+                files[space] = old.vector_files[space]
+                totals[space] = old.vector_total[space]
+                if space in old.vector_deltas:
+                    deltas[space] = old.vector_deltas[space]
         for space, vectors in new_vectors.items():
             known = old is not None and space in old.vector_files
             current = open_space(self.folder, old, space, mmap=True) if old and known else None

@@ -50,7 +50,7 @@ class IndexInfo:
     multilingual_model: str | None
     built_at: str
     build_seconds: float
-    multilingual_filled: float | None = None
+    multilingual_share: float | None = None
     """Share of passages with multilingual vectors while a fill is pending, else None."""
 
 

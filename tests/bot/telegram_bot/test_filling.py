@@ -34,7 +34,7 @@ def _wait(condition: object, seconds: float = 30.0) -> None:
 
 def test_the_bot_fills_in_while_it_answers(seeds: Path, tmp_path: Path) -> None:
     library = _library(seeds, tmp_path)
-    assert library.info().multilingual_filled == 0.0
+    assert library.info().multilingual_share == 0.0
     priorities: list[int] = []
     real = library.fill_multilingual
 
@@ -46,9 +46,9 @@ def test_the_bot_fills_in_while_it_answers(seeds: Path, tmp_path: Path) -> None:
     fill_thread = BackgroundFill(library, idle_seconds=0.05)
     fill_thread.start()
     try:
-        while library.info().multilingual_filled is not None:  # questions meanwhile
+        while library.info().multilingual_share is not None:  # questions meanwhile
             assert library.search("Who led the delegation from Sainyabuli?", 3).results
-        _wait(lambda: library.info().multilingual_filled is None)
+        _wait(lambda: library.info().multilingual_share is None)
     finally:
         fill_thread.stop()
     assert not fill_thread.running
@@ -74,7 +74,7 @@ def test_a_failed_fill_is_logged_and_tried_again(
     with caplog.at_level("INFO", logger="bot.telegram_bot.filling"):
         fill_thread.start()
         try:
-            _wait(lambda: library.info().multilingual_filled is None)
+            _wait(lambda: library.info().multilingual_share is None)
         finally:
             fill_thread.stop()
     assert len(calls) >= 2
@@ -101,4 +101,4 @@ def test_stop_ends_a_fill_within_a_passage(seeds: Path, tmp_path: Path) -> None:
     began = time.monotonic()
     fill_thread.stop()
     assert not fill_thread.running and time.monotonic() - began < 3
-    assert library.info().multilingual_filled is not None, "stopped before the end"
+    assert library.info().multilingual_share is not None, "stopped before the end"
