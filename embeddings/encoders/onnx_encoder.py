@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import importlib.util
 import json
 import logging
 import os
@@ -35,6 +36,7 @@ from embeddings.encoders.base import (
     resolve_model,
     token_counts,
 )
+from embeddings.encoders.ort_threads import in_order, single_thread_session, thread_count
 from embeddings.encoders.query_cache import DEFAULT_SIZE, QueryCache
 from embeddings.errors import EncoderError
 
@@ -68,11 +70,15 @@ def onnx_supported(location: str) -> str | None:
 
 
 class OnnxEncoder:
-    """A mean-pooled transformer (all-MiniLM-L6-v2 by default) served by onnxruntime."""
+    """A mean-pooled transformer (all-MiniLM-L6-v2 by default) served by onnxruntime.
+
+    Each run uses one thread (`ort_threads`); a call with several batches runs them on up to
+    `num_threads` threads at once (None: every core this process may use).
+    """
 
     def __init__(
         self, model: str, *, quantized: bool = False, cache_dir: Path | None = None,
-        query_cache: int = DEFAULT_SIZE,
+        query_cache: int = DEFAULT_SIZE, num_threads: int | None = None,
     ) -> None:
         self._model_name, self._location = resolve_model(model)
         reason = onnx_supported(self._location)
@@ -83,6 +89,7 @@ class OnnxEncoder:
         self._cache_dir = cache_dir or default_cache_dir()
         self._session: Any = None
         self._lock = threading.Lock()
+        self._threads = thread_count(num_threads)
         self.queries = QueryCache(query_cache)
 
     @property
@@ -128,19 +135,11 @@ class OnnxEncoder:
         return self._session
 
     def _open(self) -> Any:
-        try:
-            import onnxruntime as ort
-        except ImportError as exc:
+        if importlib.util.find_spec("onnxruntime") is None:
             raise EncoderError("onnxruntime is not installed: run `make setup`, or set "
-                               "COOPBOT_ENCODER=torch") from exc
+                               "COOPBOT_ENCODER=torch")
         path = export_model(self._location, self._cache_dir, quantized=self._quantized)
-        options = ort.SessionOptions()
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # Idle ORT threads otherwise spin on the cores for a while after each call, starving
-        # whatever runs next: the e5 encoder's threads, measured at 2.5x slower that way.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        return single_thread_session(path)
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Normalised question vectors (recent questions' from `queries`, the LRU cache)."""
@@ -173,11 +172,12 @@ class OnnxEncoder:
         if not texts:
             return out, pooled
         encodings = self._tokenizer.encode_batch(texts, add_special_tokens=True)
-        limit = self.max_tokens
+        limit, session = self.max_tokens, self.session
         # Longest first, so each batch pads little.
         order = np.argsort([-len(e.ids) for e in encodings], kind="stable")
-        for start in range(0, len(texts), _BATCH):
-            idx = order[start : start + _BATCH]
+        batches = [order[start : start + _BATCH] for start in range(0, len(texts), _BATCH)]
+
+        def run(idx: np.ndarray) -> tuple[np.ndarray, list[np.ndarray] | None]:
             ids = [_truncate(encodings[i].ids, limit) for i in idx]
             width = max(len(x) for x in ids)
             input_ids = np.zeros((len(idx), width), dtype=np.int64)
@@ -185,18 +185,24 @@ class OnnxEncoder:
             for row, seq in enumerate(ids):
                 input_ids[row, : len(seq)] = seq
                 mask[row, : len(seq)] = 1
-            hidden = self.session.run(None, {
+            hidden = session.run(None, {
                 "input_ids": input_ids, "attention_mask": mask,
                 "token_type_ids": np.zeros_like(input_ids),
             })[0]
             sums = (hidden * mask[..., None]).sum(axis=1)
             means = sums / mask.sum(axis=1, keepdims=True)
             means /= np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
+            if spans is None:
+                return means, None
+            return means, [pool_spans(encodings[i].offsets, hidden[row, : len(ids[row])],
+                                      spans[i], means[row]) for row, i in enumerate(idx)]
+
+        for idx, (means, rows) in zip(batches, in_order(run, batches, self._threads,
+                                                         "minilm-onnx"), strict=True):
             out[idx] = means
-            if spans is not None and pooled is not None:
-                for row, i in enumerate(idx):
-                    tokens = hidden[row, : len(ids[row])]
-                    pooled[i] = pool_spans(encodings[i].offsets, tokens, spans[i], means[row])
+            if pooled is not None and rows is not None:
+                for i, vectors in zip(idx, rows, strict=True):
+                    pooled[i] = vectors
             if on_batch is not None:
                 on_batch(len(idx))
         return out, pooled

@@ -31,6 +31,9 @@ from embeddings.service.work import CoreConfig, Notify, _quiet, ensure_index, op
 
 log = logging.getLogger(__name__)
 
+WARM_UP = ("Who signed the agreement?", "Ai đã ký thỏa thuận?", "ai da ky thoa thuan?")
+"""One question of each path: English, Vietnamese, Vietnamese typed without accents."""
+
 
 @dataclass(frozen=True)
 class ArticleText:
@@ -171,6 +174,13 @@ class Library:
         """
         with self._using() as retriever:
             return retriever.search(question, k, after=after, filters=filters)
+
+    def warm_up(self) -> None:
+        """Ask `WARM_UP`'s questions and forget the answers, so that what a question loads on
+        first use (both models, the index files, the typo dictionary, the accent restorer) is
+        loaded before the first user asks. Raises CoopbotError where a search would."""
+        for question in WARM_UP:
+            self.search(question, 1)
 
     # -- what the index holds --
 

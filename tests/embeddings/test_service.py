@@ -85,3 +85,22 @@ def test_every_answer_cites_each_article_once(cfg: IndexConfig) -> None:
 def test_info_reports_the_served_build(cfg: IndexConfig) -> None:
     info = Library(cfg, HashingEncoder()).info()
     assert info.articles == 3 and info.passages > 3 and info.model == HashingEncoder().name
+
+
+def test_warm_up_asks_one_question_of_each_language_path(cfg: IndexConfig) -> None:
+    """English, Vietnamese and Vietnamese without accents: each goes down its own path (the
+    unaccented one through the accent restorer), so each is asked once before users are."""
+    from embeddings.search.language import detect_language
+    from embeddings.service.library import WARM_UP
+
+    asked: list[str] = []
+
+    class Asking(Library):
+        def search(self, question, k=3, **kwargs):  # type: ignore[no-untyped-def]
+            asked.append(question)
+            return super().search(question, k, **kwargs)
+
+    Asking(cfg, HashingEncoder()).warm_up()
+    assert asked == list(WARM_UP)
+    assert [detect_language(q) for q in WARM_UP] == ["en", "vi", "vi"]
+    assert any(q.isascii() for q in WARM_UP[1:]) and not all(q.isascii() for q in WARM_UP[1:])

@@ -57,3 +57,25 @@ def test_export_happens_once_and_int8_is_its_own_model(
 def test_models_it_cannot_run_are_named(tmp_path: Path) -> None:
     assert onnx_supported(str(tmp_path)) is not None
     assert "not a local" in str(onnx_supported(str(tmp_path)))
+
+
+def test_batches_on_two_threads_give_the_vectors_and_progress_of_one(
+    real_encoder: OnnxEncoder
+) -> None:
+    """A call of several batches runs them side by side (`ort_threads.in_order`): each text
+    keeps its own vector and span vectors, and progress still adds up to every text."""
+    texts = [f"{TEXTS[i % 4][:200]} number {i}" for i in range(75)]  # 3 batches of up to 32
+    spans = [[(0, 10), (11, len(t))] for t in texts]
+    single = OnnxEncoder(DEFAULT_MODEL, num_threads=1, query_cache=0)
+    single._session = real_encoder.session  # the same model, run one batch at a time
+    two = OnnxEncoder(DEFAULT_MODEL, num_threads=2, query_cache=0)
+    two._session = real_encoder.session
+    seen: list[int] = []
+    one_vectors, one_spans = single.encode_passages_with_spans(texts, spans)
+    two_vectors, two_spans = two.encode_passages_with_spans(texts, spans, on_batch=seen.append)
+    np.testing.assert_allclose(two_vectors, one_vectors, atol=1e-5)
+    for a, b in zip(two_spans, one_spans, strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    assert sorted(seen) == [11, 32, 32] and sum(seen) == len(texts)
+    with pytest.raises(ValueError, match="at least 1"):
+        OnnxEncoder(DEFAULT_MODEL, num_threads=0)
